@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Restores, builds and publishes everything into artifacts/bin/:
+#   patronus-cni    NativeAOT, self-contained (copied onto nodes as is)
+#   patronus        the operator CLI (framework-dependent, in artifacts/lib/patronus)
+#   patronus-agent  the node agent (framework-dependent, in artifacts/lib/patronus-agent)
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet restore Patronus.slnx -v q
+dotnet build Patronus.slnx -c Release --no-restore -v q -nologo
+mkdir -p artifacts/bin artifacts/lib
+dotnet publish src/Patronus.Cni/Patronus.Cni.csproj -c Release -r linux-x64 -v q -nologo -o artifacts/publish/patronus-cni
+install -m 0755 artifacts/publish/patronus-cni/patronus-cni artifacts/bin/patronus-cni
+for app in patronus:Patronus.Cli patronus-agent:Patronus.Agent; do
+  name=${app%%:*}; project=${app##*:}
+  dotnet publish "src/$project/$project.csproj" -c Release --no-restore -v q -nologo -o "artifacts/lib/$name"
+  ln -sfn "../lib/$name/$name" "artifacts/bin/$name"
+done
+echo "built: $(ls artifacts/bin | tr '\n' ' ')"

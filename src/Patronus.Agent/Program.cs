@@ -1,0 +1,2 @@
+Console.Error.WriteLine("patronus-agent: not built yet");
+return 1;
