@@ -33,6 +33,9 @@ public sealed class NetConf
     /// <summary>The previous plugin's result when chained (SPEC.md section 5, "prevResult").</summary>
     public CniResult? PrevResult { get; init; }
 
+    /// <summary>GC's <c>cni.dev/valid-attachments</c> (SPEC.md, "GC"): the attachments the runtime still knows.</summary>
+    public IReadOnlyList<(string ContainerId, string IfName)>? ValidAttachments { get; init; }
+
     /// <summary>The config exactly as received: a delegated IPAM plugin gets it unchanged on stdin.</summary>
     public required byte[] RawBytes { get; init; }
 
@@ -95,8 +98,11 @@ public sealed class NetConf
         var runtime = f.OptObject(root, "runtimeConfig") is { } rc ? RuntimeConf.Parse(rc) : RuntimeConf.Empty;
         var prev = f.OptObject(root, "prevResult") is { } pr ? CniJson.ReadResult(pr, "prevResult", version) : null;
 
+        var valid = ParseAttachments(root, "cni.dev/valid-attachments") ?? ParseAttachments(root, "cni.dev/attachments");
+
         return new NetConf
         {
+            ValidAttachments = valid,
             CniVersion = version,
             Name = name,
             Type = type,
@@ -114,6 +120,26 @@ public sealed class NetConf
             RawBytes = stdin,
             Document = doc,
         };
+    }
+
+    private static List<(string, string)>? ParseAttachments(JsonElement root, string key)
+    {
+        var f = new JsonFields("");
+        if (f.OptArray(root, key) is not { } array)
+        {
+            return null;
+        }
+
+        var list = new List<(string, string)>();
+        var i = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            var p = $"{key}[{i++}]";
+            f.RequireObject(item, p);
+            list.Add((f.ReqString(item, "containerID", p), f.ReqString(item, "ifname", p)));
+        }
+
+        return list;
     }
 
     private static void ValidateIfName(string name, string field)

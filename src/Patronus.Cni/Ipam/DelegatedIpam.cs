@@ -39,6 +39,12 @@ public sealed class DelegatedIpam(NetConf conf, CniEnvironment env, Func<string,
         }
     }
 
+    /// <summary>GC is passed on to the IPAM plugin with the same valid-attachments list (SPEC.md, "GC").</summary>
+    public void Gc() => Exec("GC");
+
+    /// <summary>STATUS is passed on; its error (say code 50) becomes ours.</summary>
+    public void Status() => Exec("STATUS");
+
     /// <summary>SPEC.md: the runtime "must ... search CNI_PATH"; a plugin name holding '/' would escape it.</summary>
     public static string Find(string type, IReadOnlyList<string> path)
     {

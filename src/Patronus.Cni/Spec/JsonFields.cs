@@ -3,10 +3,12 @@ using System.Text.Json;
 namespace Patronus.Cni.Spec;
 
 /// <summary>
-/// Typed reads of JSON properties that fail with code 7 and the property's full path
-/// (<c>runtimeConfig.bandwidth.ingressRate must be a number, not a string</c>).
+/// Typed reads of JSON properties that fail with the property's full path
+/// (<c>runtimeConfig.bandwidth.ingressRate must be a number, not a string</c>): a value of the wrong JSON
+/// type is code 6 (the document cannot be decoded into the config, as the IPAM section also reports it),
+/// a well-typed value that makes no sense is code 7.
 /// </summary>
-public readonly struct JsonFields(string root, CniErrorCode code = CniErrorCode.InvalidNetworkConfig)
+public readonly struct JsonFields(string root)
 {
     private string Path(string? parent, string name) =>
         (parent ?? root) is { Length: > 0 } p ? $"{p}.{name}" : name;
@@ -20,9 +22,9 @@ public readonly struct JsonFields(string root, CniErrorCode code = CniErrorCode.
     }
 
     public CniException WrongType(string path, string expected, JsonElement e) =>
-        new(code, $"{path} must be {expected}, not {Describe(e.ValueKind)}");
+        new(CniErrorCode.DecodeFailure, $"{path} must be {expected}, not {Describe(e.ValueKind)}");
 
-    public CniException Invalid(string path, string why) => new(code, $"{path} {why}");
+    public CniException Invalid(string path, string why) => new(CniErrorCode.InvalidNetworkConfig, $"{path} {why}");
 
     private static string Describe(JsonValueKind kind) => kind switch
     {

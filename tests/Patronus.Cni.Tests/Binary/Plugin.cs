@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Patronus.Cni.Tests.Binary;
+
+/// <summary>The published NativeAOT binary, run the way a runtime runs it: env, stdin, stdout.</summary>
+public static class Plugin
+{
+    public static string RepoRoot { get; } = FindRoot();
+
+    public static string Path { get; } = System.IO.Path.Combine(RepoRoot, "artifacts/bin/patronus-cni");
+
+    private static string FindRoot()
+    {
+        for (var dir = AppContext.BaseDirectory; dir is not null; dir = System.IO.Path.GetDirectoryName(dir))
+        {
+            if (File.Exists(System.IO.Path.Combine(dir, "Patronus.slnx")))
+            {
+                return dir;
+            }
+        }
+
+        throw new InvalidOperationException("Patronus.slnx not found above the test directory");
+    }
+
+    public sealed record Outcome(int ExitCode, string Stdout, string Stderr)
+    {
+        public JsonElement Json => JsonDocument.Parse(Stdout).RootElement;
+
+        public int ErrorCode => Json.GetProperty("code").GetInt32();
+
+        public string Message => Json.GetProperty("msg").GetString()!;
+
+        public override string ToString() => $"exit {ExitCode}\n{Stdout}\n{Stderr}";
+    }
+
+    /// <summary>Runs the plugin; with <paramref name="nodeNs"/> it runs inside that namespace (as the runtime would on a node).</summary>
+    public static Outcome Run(IReadOnlyDictionary<string, string> env, string stdin, string? nodeNs = null, string? binary = null)
+    {
+        if (!File.Exists(Path))
+        {
+            throw new InvalidOperationException($"{Path} is missing: run ./build.sh (or dotnet publish src/Patronus.Cni) first");
+        }
+
+        var start = nodeNs is null
+            ? new ProcessStartInfo(binary ?? Path)
+            : new ProcessStartInfo("nsenter", [$"--net=/var/run/netns/{nodeNs}", binary ?? Path]);
+        start.RedirectStandardInput = start.RedirectStandardOutput = start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("CNI_", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        foreach (var (k, v) in env)
+        {
+            start.Environment[k] = v;
+        }
+
+        using var p = Process.Start(start)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        p.StandardInput.Write(stdin);
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return new Outcome(p.ExitCode, stdout, stderr.Result);
+    }
+}
