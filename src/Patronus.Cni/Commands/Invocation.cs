@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Patronus.Cni.Config;
 using Patronus.Cni.Spec;
+using Patronus.Netlink;
 
 namespace Patronus.Cni.Commands;
 
@@ -25,6 +26,16 @@ public static class Invocation
         catch (CniException e)
         {
             return Fail(stdout, input, e.Code, e.Message, e.Details);
+        }
+        catch (NetlinkException e)
+        {
+            // EBUSY / EAGAIN: the kernel asks to retry; the runtime will (code 11).
+            var code = e.Errno is 11 or 16 ? CniErrorCode.TryAgainLater : CniErrorCode.IoFailure;
+            return Fail(stdout, input, code, e.Message, null);
+        }
+        catch (IOException e)
+        {
+            return Fail(stdout, input, CniErrorCode.IoFailure, e.Message, null);
         }
         catch (Exception e)
         {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Patronus.Cni.Spec;
@@ -11,7 +12,8 @@ namespace Patronus.Cni.Spec;
 /// </summary>
 public static class CniJson
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Indented = true };
+    // Relaxed escaping: messages quote names ("eth0"), and people read them; stdout is not HTML.
+    private static readonly JsonWriterOptions WriterOptions = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static byte[] WriteResult(CniResult result)
     {
