@@ -17,9 +17,7 @@ public static class AddCommand
     public static byte[] Run(CniEnvironment env, NetConf conf)
     {
         var addresses = AddressSources.For(conf, env);
-        NetnsPath.Require(env.NetNs!);
-
-        using var podNs = NetNs.OpenPath(env.NetNs!);
+        using var podNs = NetnsPath.Open(env.NetNs!);
         using var node = RtNetlink.Open();
         using var pod = RtNetlink.OpenIn(podNs);
 
@@ -49,7 +47,7 @@ public static class AddCommand
                 Shaping.Apply(node, host, HostVethName.IfbFor(env.ContainerId, env.IfName), limits);
             }
 
-            var result = BuildResult(env, conf, bridge, host, pod.LinkByName(env.IfName) ?? container, ipam);
+            var result = BuildResult(env, conf, bridge, host, container, ipam);
             success = true;
             return CniJson.WriteResult(result);
         }

@@ -59,7 +59,6 @@ public static class BridgeSetup
     /// </summary>
     public static void EnsureGateway(RtNetlink node, Link bridge, IReadOnlyList<CniIpConfig> ips)
     {
-        var present = node.AddrList(bridge.Index);
         var v4 = false;
         var v6 = false;
         foreach (var ip in ips)
@@ -72,11 +71,6 @@ public static class BridgeSetup
             v4 |= !ip.IsIPv6;
             v6 |= ip.IsIPv6;
             var prefix = new IpPrefix(gw, ip.PrefixLength);
-            if (present.Any(a => a.Address.Address.Equals(gw)))
-            {
-                continue;
-            }
-
             try
             {
                 node.AddrAdd(bridge.Index, prefix, ip.IsIPv6 ? AddressFlags.NoDad : AddressFlags.None);

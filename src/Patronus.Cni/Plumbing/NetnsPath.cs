@@ -50,6 +50,27 @@ public static partial class NetnsPath
         }
     }
 
+    /// <summary>Opens the pod's namespace for ADD and CHECK; missing or not a network namespace is code 4.</summary>
+    public static Patronus.Netlink.NetNs Open(string path)
+    {
+        try
+        {
+            return Patronus.Netlink.NetNs.OpenPath(path);
+        }
+        catch (Patronus.Netlink.NetlinkException e) when (e.IsNotFound)
+        {
+            throw new CniException(CniErrorCode.InvalidEnvironment, $"CNI_NETNS \"{path}\" does not exist");
+        }
+        catch (Patronus.Netlink.NetlinkException e)
+        {
+            throw new CniException(CniErrorCode.InvalidEnvironment, $"CNI_NETNS \"{path}\" cannot be opened: {e.Message}");
+        }
+        catch (ArgumentException)
+        {
+            throw new CniException(CniErrorCode.InvalidEnvironment, $"CNI_NETNS \"{path}\" is not a network namespace");
+        }
+    }
+
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     private static partial int Ioctl(SafeFileHandle fd, nuint request);
 }
