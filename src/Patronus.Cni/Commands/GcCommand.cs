@@ -25,7 +25,7 @@ public static class GcCommand
         }
         else if (addresses is DelegatedIpam delegated && Spec.CniVersion.HasGcAndStatus(conf.CniVersion))
         {
-            delegated.Gc();
+            DelegatedIpam.TolerateOlderPlugin(delegated.Gc);
         }
 
         var keep = valid.Select(a => HostVethName.For(a.ContainerId, a.IfName))

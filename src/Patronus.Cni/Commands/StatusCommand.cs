@@ -7,7 +7,8 @@ namespace Patronus.Cni.Commands;
 
 /// <summary>
 /// STATUS (SPEC.md, "STATUS: Check plugin status"): code 50 when ADD cannot succeed (no free address, an
-/// unusable data folder, an IPAM plugin that says so); success otherwise.
+/// unusable data folder, an IPAM plugin that says so); code 51 when ADD works but pods would get limited
+/// connectivity (policy enforcement configured and no agent listening); success otherwise.
 /// </summary>
 public static class StatusCommand
 {
@@ -24,7 +25,13 @@ public static class StatusCommand
         }
         else if (addresses is DelegatedIpam delegated && Spec.CniVersion.HasGcAndStatus(conf.CniVersion))
         {
-            delegated.Status();
+            DelegatedIpam.TolerateOlderPlugin(delegated.Status);
+        }
+
+        if (conf.Sdwan is { EnablePolicyEnforcement: true } sdwan && !File.Exists(sdwan.AgentSocket))
+        {
+            throw new CniException(CniErrorCode.LimitedConnectivity,
+                $"sdwan.enable_policy_enforcement is on but no agent socket exists at {sdwan.AgentSocket}; pods would start without their network policy");
         }
 
         return [];

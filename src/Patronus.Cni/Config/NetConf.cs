@@ -84,6 +84,19 @@ public sealed class NetConf
                 "hairpinMode and promiscMode cannot both be true (promiscMode on the bridge already reflects frames back)");
         }
 
+        // Keys of the reference bridge plugin this plugin does not do: silently ignoring them would leave
+        // pods without the NAT or VLAN their operator asked for (code 2, SPEC.md "Unsupported field").
+        if (f.OptBool(root, "ipMasq") == true)
+        {
+            throw new CniException(CniErrorCode.UnsupportedField,
+                "ipMasq: masquerading is not supported by patronus-cni; chain a plugin that does it or remove the key");
+        }
+
+        if (f.OptInt(root, "vlan") is { } vlan && vlan != 0)
+        {
+            throw new CniException(CniErrorCode.UnsupportedField, $"vlan ({vlan}): VLAN tagging is not supported by patronus-cni");
+        }
+
         var isDefaultGateway = f.OptBool(root, "isDefaultGateway") ?? false;
         var isGateway = (f.OptBool(root, "isGateway") ?? false) || isDefaultGateway;
 
@@ -166,8 +179,10 @@ public sealed record IpamConf(string Type, JsonElement Raw)
 /// The seed's <c>sdwan</c> section. Validated now so a bad config fails at ADD; agent registration and
 /// policy enforcement use it in later issues.
 /// </summary>
-public sealed record SdwanConf(string? Database, string? ClusterId, bool EnablePolicyEnforcement, string DefaultQosClass)
+public sealed record SdwanConf(string? Database, string? ClusterId, bool EnablePolicyEnforcement, string DefaultQosClass, string AgentSocket = SdwanConf.DefaultAgentSocket)
 {
+    public const string DefaultAgentSocket = "/var/run/patronus/agent.sock";
+
     public static SdwanConf Parse(JsonElement e)
     {
         var f = new JsonFields("sdwan");
@@ -190,7 +205,13 @@ public sealed record SdwanConf(string? Database, string? ClusterId, bool EnableP
             throw f.Invalid("sdwan.default_qos_class", $"(\"{qos}\") must be a class name such as best-effort or latency-sensitive");
         }
 
-        return new SdwanConf(database, cluster, f.OptBool(e, "enable_policy_enforcement") ?? false, qos);
+        var socket = f.OptString(e, "agent_socket") ?? DefaultAgentSocket;
+        if (!socket.StartsWith('/'))
+        {
+            throw f.Invalid("sdwan.agent_socket", $"(\"{socket}\") must be an absolute path");
+        }
+
+        return new SdwanConf(database, cluster, f.OptBool(e, "enable_policy_enforcement") ?? false, qos, socket);
     }
 
     private static bool IsDnsLabel(string s) =>

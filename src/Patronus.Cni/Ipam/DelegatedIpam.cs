@@ -45,6 +45,21 @@ public sealed class DelegatedIpam(NetConf conf, CniEnvironment env, Func<string,
     /// <summary>STATUS is passed on; its error (say code 50) becomes ours.</summary>
     public void Status() => Exec("STATUS");
 
+    /// <summary>
+    /// GC and STATUS are new in 1.1.0: an IPAM plugin that predates them answers code 1 (or, before 1.0, an
+    /// unknown-command error); that means it has nothing to collect or report, not that ours failed.
+    /// </summary>
+    public static void TolerateOlderPlugin(Action verb)
+    {
+        try
+        {
+            verb();
+        }
+        catch (CniException e) when (e.Code == CniErrorCode.IncompatibleVersion || e.Message.Contains("unknown CNI_COMMAND", StringComparison.OrdinalIgnoreCase))
+        {
+        }
+    }
+
     /// <summary>SPEC.md: the runtime "must ... search CNI_PATH"; a plugin name holding '/' would escape it.</summary>
     public static string Find(string type, IReadOnlyList<string> path)
     {
@@ -97,9 +112,14 @@ public sealed class DelegatedIpam(NetConf conf, CniEnvironment env, Func<string,
         using var process = Process.Start(start)
             ?? throw new CniException(CniErrorCode.IoFailure, $"could not start IPAM plugin {executable}");
         var stderrTask = process.StandardError.ReadToEndAsync();
-        using (var stdin = process.StandardInput.BaseStream)
+        try
         {
+            using var stdin = process.StandardInput.BaseStream;
             stdin.Write(conf.RawBytes);
+        }
+        catch (IOException)
+        {
+            // The plugin exited without reading its config (EPIPE); its exit code and stdout tell why.
         }
 
         using var stdout = new MemoryStream();

@@ -41,15 +41,6 @@ public static partial class NetnsPath
         return true;
     }
 
-    /// <summary>For ADD and CHECK the namespace must exist (code 4 otherwise, naming the variable).</summary>
-    public static void Require(string path)
-    {
-        if (!Exists(path))
-        {
-            throw new CniException(CniErrorCode.InvalidEnvironment, $"CNI_NETNS \"{path}\" does not exist");
-        }
-    }
-
     /// <summary>Opens the pod's namespace for ADD and CHECK; missing or not a network namespace is code 4.</summary>
     public static Patronus.Netlink.NetNs Open(string path)
     {

@@ -33,6 +33,8 @@ public class BadInputTests : IDisposable
         { "delegated ipam not on path", "ADD|CNI_PATH=/nonexistent", Good.Replace("patronus-ipam", "pcni-no-such-ipam"), 7, "ipam.type: plugin \"pcni-no-such-ipam\" was not found in CNI_PATH" },
         { "delegated ipam as path", "ADD|CNI_PATH=/usr/lib/cni", Good.Replace("patronus-ipam", "../../bin/sh"), 7, "ipam.type \"../../bin/sh\" must be a plugin name" },
         { "delegated ipam without CNI_PATH", "ADD|CNI_PATH=", Good.Replace("patronus-ipam", "host-local"), 4, "CNI_PATH is not set" },
+        { "ipMasq asked for", "ADD", With("\"ipMasq\":true"), 2, "ipMasq: masquerading is not supported" },
+        { "gc: attachment without ifname", "GC", With("\"cni.dev/valid-attachments\":[{\"containerID\":\"x\"}]"), 7, "cni.dev/valid-attachments[0].ifname is required" },
         { "no command", "|CNI_COMMAND=", Good, 4, "CNI_COMMAND is not set" },
         { "unknown command", "|CNI_COMMAND=FROB", Good, 4, "CNI_COMMAND \"FROB\" is not one of" },
         { "no container id", "ADD|CNI_CONTAINERID=", Good, 4, "CNI_CONTAINERID is required for ADD" },

@@ -59,8 +59,15 @@ public static class Plugin
 
         using var p = Process.Start(start)!;
         var stderr = p.StandardError.ReadToEndAsync();
-        p.StandardInput.Write(stdin);
-        p.StandardInput.Close();
+        try
+        {
+            p.StandardInput.Write(stdin);
+            p.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // The plugin rejected its environment and exited before reading stdin (EPIPE): its stdout says why.
+        }
         var stdout = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
         return new Outcome(p.ExitCode, stdout, stderr.Result);

@@ -51,6 +51,13 @@ public class NetConfTests
         Assert.Single(c.PrevResult!.Ips);
     }
 
+    [Fact]
+    public void Parse_IpMasqFalseAndVlanZero_AreAccepted()
+    {
+        var c = Parse("""{"cniVersion":"1.1.0","name":"n","type":"t","ipMasq":false,"vlan":0,"cni.dev/valid-attachments":[{"containerID":"a","ifname":"eth0"}]}""");
+        Assert.Equal([("a", "eth0")], c.ValidAttachments);
+    }
+
     [Theory]
     [InlineData("not json", CniErrorCode.DecodeFailure, "not valid JSON")]
     [InlineData("""{"cniVersion":"1.1.0",""", CniErrorCode.DecodeFailure, "not valid JSON")]
@@ -88,6 +95,10 @@ public class NetConfTests
     [InlineData("""{"cniVersion":"1.1.0","name":"n","type":"t","runtimeConfig":{"mac":"01:00:5e:00:00:01"}}""", CniErrorCode.InvalidNetworkConfig, "runtimeConfig.mac \"01:00:5e:00:00:01\" is a multicast address")]
     [InlineData("""{"cniVersion":"1.1.0","name":"n","type":"t","runtimeConfig":{"io.kubernetes.cri.pod-annotations":{"a":1}}}""", CniErrorCode.DecodeFailure, "runtimeConfig.io.kubernetes.cri.pod-annotations[\"a\"] must be a string")]
     [InlineData("""{"cniVersion":"1.1.0","name":"n","type":"t","prevResult":{"ips":[{"address":"bad"}]}}""", CniErrorCode.InvalidNetworkConfig, "prevResult.ips[0].address \"bad\"")]
+    [InlineData("""{"cniVersion":"1.1.0","name":"n","type":"t","ipMasq":true}""", CniErrorCode.UnsupportedField, "ipMasq: masquerading is not supported")]
+    [InlineData("""{"cniVersion":"1.1.0","name":"n","type":"t","vlan":100}""", CniErrorCode.UnsupportedField, "vlan (100): VLAN tagging is not supported")]
+    [InlineData("""{"cniVersion":"1.1.0","name":"n","type":"t","sdwan":{"agent_socket":"agent.sock"}}""", CniErrorCode.InvalidNetworkConfig, "sdwan.agent_socket (\"agent.sock\") must be an absolute path")]
+    [InlineData("""{"cniVersion":"1.1.0","name":"n","type":"t","cni.dev/valid-attachments":[{"containerID":"a"}]}""", CniErrorCode.InvalidNetworkConfig, "cni.dev/valid-attachments[0].ifname is required")]
     public void Parse_BadConfig_FailsWithCodeNamingTheField(string json, CniErrorCode code, string message)
     {
         var e = Assert.Throws<CniException>(() => Parse(json));

@@ -45,4 +45,29 @@ public class GcTests
         node.Del("pcni-status", pod.Path);
         Assert.Equal(0, node.Invoke("STATUS", "x", null).ExitCode);
     }
+
+    [Fact]
+    public void Status_PolicyEnforcementWithoutAgent_IsLimitedConnectivity51()
+    {
+        using var node = new Node(subnet6: null);
+        var socket = Path.Combine(node.DataDir, "agent.sock");
+        node.Conf = node.WithMember("sdwan", $$"""{"cluster_id":"pcni-1","enable_policy_enforcement":true,"agent_socket":"{{socket}}"}""");
+        var outcome = node.Invoke("STATUS", "x", null);
+        Assert.Equal(51, outcome.ErrorCode);
+        Assert.Contains(socket, outcome.Message);
+        Directory.CreateDirectory(node.DataDir);
+        File.WriteAllText(socket, "");
+        Assert.Equal(0, node.Invoke("STATUS", "x", null).ExitCode);
+    }
+
+    [Fact]
+    public void Gc_DelegatedIpamThatPredatesGc_StillCleansVeths()
+    {
+        using var node = new Node(subnet6: null);
+        node.Conf = node.WithMember("ipam", """{"type":"host-local","subnet":"10.232.0.0/24","dataDir":"/tmp/pcni-gc-hl-unused"}""");
+        Shell.Ip("-n", node.Ns.Name, "link", "add", "pat0123456789ab", "type", "veth", "peer", "name", "pcniorphanpeer");
+        var outcome = node.Invoke("GC", "unused", null, conf: node.WithMember("cni.dev/valid-attachments", "[]"));
+        Assert.True(outcome.ExitCode == 0, outcome.ToString());
+        Assert.Empty(node.OurVeths());
+    }
 }
