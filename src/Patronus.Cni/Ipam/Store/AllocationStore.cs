@@ -68,8 +68,12 @@ internal sealed class AllocationStore(string networkDirectory)
         return handle;
     }
 
+    /// <summary>How many addresses were probed; tests use it to see that ADD does not walk the range.</summary>
+    internal int Probes { get; private set; }
+
     public bool IsClaimed(IPAddress address)
     {
+        Probes++;
         var path = AddressPath(address);
         if (Libc.Access(path, Libc.F_OK) == 0)
             return true;
