@@ -108,8 +108,8 @@ public class CrashInjectionTests
             }
             AssertOnlyOthersRemain(net, others);
         }
-        // Index append, then create and write for each of two claims, then two cursors.
-        Assert.Equal(7, steps);
+        // Intent and claim for each of two range sets, then two cursors.
+        Assert.Equal(6, steps);
     }
 
     [Theory]
@@ -134,7 +134,8 @@ public class CrashInjectionTests
                 net.NewIpam().Release("victim", "eth0");
             AssertOnlyOthersRemain(net, others);
         }
-        Assert.Equal(3, steps);
+        // Claim and intent of each of two range sets.
+        Assert.Equal(4, steps);
     }
 
     [Fact]
@@ -148,9 +149,11 @@ public class CrashInjectionTests
             var ipam = net.NewIpam();
             ipam.Allocate("stale1", "eth0", null);
             ipam.Allocate("stale2", "eth0", null);
-            // A torn claim and an index that lists an address it never claimed, as crashed ADDs leave them.
-            CrashAt(ipam, 2, () => ipam.Allocate("torn", "eth0", null));
+            // Intents without their claims, as crashed ADDs leave them, and entries this store did not write.
             CrashAt(ipam, 1, () => ipam.Allocate("intent-only", "eth0", null));
+            CrashAt(ipam, 3, () => ipam.Allocate("half", "eth0", null));
+            File.WriteAllText(Path.Combine(net.Config.NetworkDirectory, "addresses", "10.30.0.9"), "");
+            File.WriteAllText(Path.Combine(net.Config.NetworkDirectory, "attachments", "junk#0"), "");
             if (!CrashAt(ipam, step, () => ipam.Collect(Others.ToHashSet())))
                 break;
             steps++;
@@ -167,34 +170,33 @@ public class CrashInjectionTests
         using var net = new IpamTestNetwork(DualStack);
         var ipam = net.NewIpam();
         var lease = ipam.Allocate("c1", "eth0", null);
-        // What a power loss can do: the claims survive, the owner index does not.
-        var index = Directory.GetFiles(Path.Combine(net.Config.NetworkDirectory, "attachments")).Single();
-        File.Delete(index);
+        // What a power loss can do: the claims survive, the intents do not.
+        foreach (var intent in Directory.GetFileSystemEntries(Path.Combine(net.Config.NetworkDirectory, "attachments")))
+            File.Delete(intent);
         Assert.Null(ipam.Find("c1", "eth0"));
 
-        Assert.Equal(new Patronus.Cni.Ipam.GcReport(0, 1), ipam.Collect(new HashSet<(string, string)> { ("c1", "eth0") }));
+        Assert.Equal(new Patronus.Cni.Ipam.GcReport(0, 2), ipam.Collect(new HashSet<(string, string)> { ("c1", "eth0") }));
         Assert.Equal(lease.Addresses, ipam.Find("c1", "eth0")!.Addresses);
     }
 
     [Fact]
-    public void Gc_EmptiedFilesAfterPowerLoss_AreRemoved()
+    public void Gc_EntriesTheStoreDidNotWrite_AreRemovedAndTheirAddressesFreed()
     {
-        using var net = new IpamTestNetwork(DualStack);
+        using var net = new IpamTestNetwork("""{"subnet":"10.30.0.0/29"}""");
         var ipam = net.NewIpam();
         ipam.Allocate("c1", "eth0", null);
-        ipam.Allocate("c2", "eth0", null);
-        // Delayed allocation can leave files empty after a power loss.
-        foreach (var file in Directory.GetFiles(Path.Combine(net.Config.NetworkDirectory, "addresses")).Take(3))
-            File.WriteAllText(file, "");
-        File.WriteAllText(Directory.GetFiles(Path.Combine(net.Config.NetworkDirectory, "attachments"))[0], "");
+        var addresses = Path.Combine(net.Config.NetworkDirectory, "addresses");
+        File.WriteAllText(Path.Combine(addresses, "10.30.0.3"), "c2\neth0\n");           // a host-local style file
+        File.CreateSymbolicLink(Path.Combine(addresses, "10.30.0.4"), "10.30.0.5\nc3\neth0\n"); // names another address
+        File.CreateSymbolicLink(Path.Combine(addresses, "10.30.0.05"), "10.30.0.5\nc3\neth0\n"); // not a canonical name
+        Assert.Equal(4, ipam.Allocate("c4", "eth0", null).Addresses[0].Address.GetAddressBytes()[3] - 1); // .3 and .4 are taken
 
-        var report = ipam.Collect(new HashSet<(string, string)> { ("c1", "eth0"), ("c2", "eth0") });
+        var report = ipam.Collect(new HashSet<(string, string)> { ("c1", "eth0"), ("c4", "eth0") });
 
-        Assert.Equal(0, report.Released);
-        Assert.True(report.Repaired >= 4);
-        Assert.Single(net.Claims());
-        Assert.Equal(1, net.IndexFiles());
-        Assert.Equal(2, ipam.Allocate("c3", "eth0", null).Addresses.Count);
+        Assert.Equal(new Patronus.Cni.Ipam.GcReport(0, 3), report);
+        Assert.Equal(["10.30.0.2", "10.30.0.5"], net.Claims().Keys.Select(a => a.ToString()).Order());
+        Assert.Equal("10.30.0.6", ipam.Allocate("c5", "eth0", null).Addresses[0].Address.ToString());
+        Assert.Equal("10.30.0.3", ipam.Allocate("c6", "eth0", null).Addresses[0].Address.ToString());
     }
 
     private static List<IPAddress> VictimClaims(IpamTestNetwork net) =>

@@ -34,14 +34,17 @@ internal sealed class IpamTestNetwork : IDisposable
         var claims = new Dictionary<IPAddress, (string, string)>();
         foreach (var (name, address, claim) in new AllocationStore(Config.NetworkDirectory).ReadAllClaims())
         {
-            Assert.True(address is not null && claim.State == ClaimState.Owned, $"claim file {name} is {claim.State}");
+            Assert.True(address is not null && claim.State == ClaimState.Owned, $"claim entry {name} is {claim.State}");
             claims.Add(address!, (claim.Owner!.Value.ContainerId, claim.Owner.Value.IfName));
         }
         return claims;
     }
 
+    /// <summary>How many attachments have an intent (owner index entry) on disk.</summary>
     public int IndexFiles() =>
-        new AllocationStore(Config.NetworkDirectory).ReadAllIndexes().Count;
+        new AllocationStore(Config.NetworkDirectory).ReadAllIntents().Select(i => i.Record?.Owner).Distinct().Count();
+
+    public int IntentEntries() => new AllocationStore(Config.NetworkDirectory).ReadAllIntents().Count;
 
     public void Dispose()
     {
