@@ -4,8 +4,8 @@ using Patronus.Cni.Ipam;
 using Patronus.Cni.Spec;
 
 // patronus-ipam-stress <ipam.json> <network> <mode> ...
-//   add <containerId> <goFile>     wait for goFile, allocate, print the addresses
-//   del <containerId> <goFile>     wait for goFile, release
+//   add <containerId> <goFile>     print "ready", wait for goFile, allocate, print the addresses
+//   del <containerId> <goFile>     print "ready", wait for goFile, release, print "released"
 //   loop <prefix> <live>           allocate prefix-0, prefix-1, ... forever, releasing the one <live> behind;
 //                                  prints "added <id>" after each allocation returns and "deleting <id>" before
 //                                  each release, so a checker knows which attachments completed
@@ -23,6 +23,7 @@ try
         case "del":
             WaitFor(args[4]);
             ipam.Release(args[3], "eth0");
+            Console.WriteLine("released");
             break;
         case "loop":
             var live = int.Parse(args[4]);
@@ -62,6 +63,7 @@ catch (CniException e)
 
 static void WaitFor(string goFile)
 {
+    Console.WriteLine("ready");
     while (!File.Exists(goFile))
         Thread.Sleep(1);
 }
