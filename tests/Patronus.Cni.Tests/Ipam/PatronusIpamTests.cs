@@ -183,20 +183,27 @@ public class PatronusIpamTests
     [Fact]
     public void Allocate_Slash16_ProbesAHandfulOfAddressesPerCall()
     {
-        using var net = new IpamTestNetwork("""{"subnet":"10.10.0.0/16"}""");
+        using var net = new IpamTestNetwork("""{"subnet":"10.10.0.0/16","rangeEnd":"10.10.3.255"}""");
         var ipam = net.NewIpam();
-        for (var i = 0; i < 3000; i++)
+        for (var i = 0; i < 1000; i++)
             ipam.Allocate($"c{i}", "eth0", null);
-        for (var i = 0; i < 3000; i += 2)
+        for (var i = 0; i < 1000; i += 2)
             ipam.Release($"c{i}", "eth0");
 
         var before = ipam.Store.Probes;
-        for (var i = 0; i < 500; i++)
+        for (var i = 0; i < 20; i++)
             ipam.Allocate($"d{i}", "eth0", null);
-
         // The cursor starts each search after the last allocation, so each call probes one address.
-        Assert.Equal(500, ipam.Store.Probes - before);
-        Assert.Equal(2000, net.Claims().Count);
+        Assert.Equal(20, ipam.Store.Probes - before);
+
+        // Past the end of the range the search wraps into the half-freed start: at most two probes a call.
+        for (var i = 20; i < 40; i++)
+            ipam.Allocate($"d{i}", "eth0", null);
+        before = ipam.Store.Probes;
+        for (var i = 40; i < 140; i++)
+            ipam.Allocate($"d{i}", "eth0", null);
+        Assert.InRange(ipam.Store.Probes - before, 100, 200);
+        Assert.Equal(640, net.Claims().Count);
     }
 
     [Fact]
