@@ -21,7 +21,7 @@ public sealed class PatronusIpam(IpamConfig config)
     /// Allocates one address per range set to the attachment, or returns what it already holds: a repeated ADD
     /// (or one retried after a crash) gets the same addresses, and completes a lease an interrupted ADD left
     /// partial. <paramref name="requested"/> (runtimeConfig <c>ips</c>) picks the address in the range sets they
-    /// fall in; the other sets allocate as usual.
+    /// fall in; the other sets allocate as usual. A set in which the attachment already holds an address keeps it.
     /// </summary>
     /// <remarks>
     /// A range set with no free address is <see cref="CniErrorCode.TryAgainLater"/>, and so is a requested address
@@ -78,7 +78,10 @@ public sealed class PatronusIpam(IpamConfig config)
         return LeaseOf(leased!);
     }
 
-    /// <summary>Frees the attachment's addresses. An attachment with nothing allocated is success (DEL is idempotent).</summary>
+    /// <summary>
+    /// Frees the attachment's addresses. An attachment with nothing allocated is success (DEL is idempotent).
+    /// Intents are found by range set number, so a claim in a range set the config no longer has is left to GC.
+    /// </summary>
     public void Release(string containerId, string ifName)
     {
         var key = new AttachmentKey(containerId, ifName);
