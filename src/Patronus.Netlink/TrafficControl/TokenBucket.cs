@@ -48,9 +48,12 @@ public static class TokenBucket
 
     /// <summary>The time <paramref name="burstBytes"/> take at <paramref name="rateBytesPerSec"/>, in psched ticks.</summary>
     public static uint BufferTicks(ulong rateBytesPerSec, uint burstBytes)
+        => BufferTicks(rateBytesPerSec, burstBytes, TicksPerMicrosecond);
+
+    internal static uint BufferTicks(ulong rateBytesPerSec, uint burstBytes, double ticksPerMicrosecond)
     {
         var microseconds = (uint)(burstBytes * MicrosecondsPerSecond / rateBytesPerSec);
-        return (uint)(microseconds * TicksPerMicrosecond);
+        return (uint)(microseconds * ticksPerMicrosecond);
     }
 
     /// <summary>Bytes of <see cref="LatencyMilliseconds"/> at the rate, plus the burst.</summary>
