@@ -7,23 +7,33 @@ namespace Patronus.Netlink.Tests.Integration;
 public sealed class AddressRouteTests : IDisposable
 {
     private readonly TestNamespace _host = new();
-    private readonly TestNamespace _pod = new();
+    private readonly TestNamespace _pod;
     private readonly int _hostIndex;
     private readonly int _podIndex;
 
     public AddressRouteTests()
     {
-        _host.Netlink.LinkAddVeth("vhost", "eth0", peerNamespace: _pod.Ns);
-        _hostIndex = _host.Netlink.LinkByName("vhost")!.Index;
-        _podIndex = _pod.Netlink.LinkByName("eth0")!.Index;
-        _host.Netlink.LinkSetUp(_hostIndex);
-        _pod.Netlink.LinkSetUp(_podIndex);
-        _pod.Netlink.LinkSetUp(_pod.Netlink.LinkByName("lo")!.Index);
+        // xunit does not dispose a test class whose constructor throws: clean up here then.
+        try
+        {
+            _pod = new TestNamespace();
+            _host.Netlink.LinkAddVeth("vhost", "eth0", peerNamespace: _pod.Ns);
+            _hostIndex = _host.Netlink.LinkByName("vhost")!.Index;
+            _podIndex = _pod.Netlink.LinkByName("eth0")!.Index;
+            _host.Netlink.LinkSetUp(_hostIndex);
+            _pod.Netlink.LinkSetUp(_podIndex);
+            _pod.Netlink.LinkSetUp(_pod.Netlink.LinkByName("lo")!.Index);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     public void Dispose()
     {
-        _pod.Dispose();
+        _pod?.Dispose();
         _host.Dispose();
     }
 

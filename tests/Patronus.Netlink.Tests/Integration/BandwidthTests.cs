@@ -6,7 +6,20 @@ namespace Patronus.Netlink.Tests.Integration;
 public sealed class BandwidthTests : IDisposable
 {
     private readonly TestNamespace _node = new();
-    private readonly TestNamespace _pod = new();
+    private readonly TestNamespace _pod;
+
+    public BandwidthTests()
+    {
+        try
+        {
+            _pod = new TestNamespace();
+        }
+        catch
+        {
+            _node.Dispose();
+            throw;
+        }
+    }
 
     public void Dispose()
     {
