@@ -73,6 +73,17 @@ public sealed class AddressRouteTests : IDisposable
     }
 
     [Fact]
+    public void AddrAdd_OnMissingLink_ThrowsNotFound_AddrDelMissing_ThrowsWithErrno()
+    {
+        var missingLink = Assert.Throws<NetlinkException>(() => _pod.Netlink.AddrAdd(9999, IpPrefix.Parse("10.77.0.9/24")));
+        Assert.True(missingLink.IsNotFound);
+        Assert.StartsWith("add address 10.77.0.9/24 on link #9999: No such device", missingLink.Message);
+
+        var missingAddress = Assert.Throws<NetlinkException>(() => _pod.Netlink.AddrDel(_podIndex, IpPrefix.Parse("10.77.0.9/24")));
+        Assert.Equal(99, missingAddress.Errno); // EADDRNOTAVAIL
+    }
+
+    [Fact]
     public void AddrList_AllFamiliesAndLinks_IncludesLoopback()
     {
         var all = _pod.Netlink.AddrList();
