@@ -10,10 +10,10 @@ using Patronus.Cni.Spec;
 //                                  prints "added <id>" after each allocation returns and "deleting <id>" before
 //                                  each release, so a checker knows which attachments completed
 //   bench <count>                  time count allocations then count releases
-using var document = JsonDocument.Parse(File.ReadAllText(args[0]));
-var ipam = new PatronusIpam(IpamConfig.Parse(document.RootElement, args[1]));
 try
 {
+    using var document = JsonDocument.Parse(File.ReadAllText(args[0]));
+    var ipam = new PatronusIpam(IpamConfig.Parse(document.RootElement, args[1]));
     switch (args[2])
     {
         case "add":
