@@ -250,6 +250,20 @@ public class PatronusIpamTests
     }
 
     [Fact]
+    public void Allocate_FoldersRemovedUnderTheLockFile_AreRecreated()
+    {
+        using var net = new IpamTestNetwork("""{"subnet":"10.10.0.0/24"}""");
+        var ipam = net.NewIpam();
+        ipam.Allocate("c1", "eth0", null);
+        ipam.Release("c1", "eth0");
+        Directory.Delete(Path.Combine(net.Config.NetworkDirectory, "addresses"));
+        Directory.Delete(Path.Combine(net.Config.NetworkDirectory, "attachments"));
+
+        Assert.Single(ipam.Allocate("c2", "eth0", null).Addresses);
+        Assert.Single(net.Claims());
+    }
+
+    [Fact]
     public void Status_ReportsExhaustedRangeSetAndUnusableDataDir()
     {
         using var net = new IpamTestNetwork("""{"ranges":[[{"subnet":"10.10.0.0/24"}],[{"subnet":"fd00::/126"}]]}""");

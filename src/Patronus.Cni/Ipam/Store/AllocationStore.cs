@@ -102,6 +102,13 @@ internal sealed class AllocationStore(string networkDirectory)
             BeforeChange?.Invoke("intent-symlink");
             if (Libc.Symlink(target, path) == 0)
                 return;
+            if (Marshal.GetLastPInvokeError() == Libc.ENOENT)
+            {
+                // The lock file exists but a folder under it was removed: recreate and go on.
+                CreateDirectories();
+                if (Libc.Symlink(target, path) == 0)
+                    return;
+            }
             if (Marshal.GetLastPInvokeError() != Libc.EEXIST)
                 throw IoError("create", path);
         }
@@ -122,6 +129,12 @@ internal sealed class AllocationStore(string networkDirectory)
         BeforeChange?.Invoke("claim-link");
         if (Libc.LinkAt(Libc.AT_FDCWD, IntentPath(owner, set), Libc.AT_FDCWD, path, 0) == 0)
             return true;
+        if (Marshal.GetLastPInvokeError() == Libc.ENOENT && !System.IO.Directory.Exists(_addresses))
+        {
+            CreateDirectories();
+            if (Libc.LinkAt(Libc.AT_FDCWD, IntentPath(owner, set), Libc.AT_FDCWD, path, 0) == 0)
+                return true;
+        }
         if (Marshal.GetLastPInvokeError() == Libc.EEXIST)
             return false;
         throw IoError("create", path);
