@@ -156,6 +156,10 @@ public class CrossProcessTests(ITestOutputHelper output)
         output.WriteLine($"{completedAdds} ADDs completed, {valid.Count} attachments valid at the end");
 
         var ipam = net.NewIpam();
+        var store = ipam.Store;
+        var intentsWithoutClaim = store.ReadAllIntents().Count(i => i.Record is { } r && !store.ReadClaim(r.Address).IsOwnedBy(r.Owner));
+        var claimsOfInvalid = store.ReadAllClaims().Count(c => c.Claim.Owner is { } o && !valid.Contains((o.ContainerId, o.IfName)));
+        output.WriteLine($"before GC: {intentsWithoutClaim} intents without their claim, {claimsOfInvalid} claims of attachments not valid");
         var report = ipam.Collect(valid);
         output.WriteLine($"GC: {report}");
 
