@@ -249,7 +249,18 @@ public sealed class IpamConfig
         new(CniErrorCode.InvalidNetworkConfig, $"{field}: {problem}");
 
     private static CniException WrongType(string field, string expected, JsonElement actual) =>
-        new(CniErrorCode.DecodeFailure, $"{field}: expected {expected}, found {actual.ValueKind.ToString().ToLowerInvariant()}");
+        new(CniErrorCode.DecodeFailure, $"{field}: expected {expected}, found {KindName(actual.ValueKind)}");
+
+    private static string KindName(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Object => "object",
+        JsonValueKind.Array => "array",
+        JsonValueKind.String => "string",
+        JsonValueKind.Number => "number",
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        _ => "null",
+    };
 }
 
 /// <summary>One address per range set is allocated, from the first of its ranges that has a free address.</summary>

@@ -21,7 +21,7 @@ public sealed class PatronusIpam(IpamConfig config)
     /// Allocates one address per range set to the attachment, or returns what it already holds: a repeated ADD
     /// (or one retried after a crash) gets the same addresses, and completes a lease an interrupted ADD left
     /// partial. <paramref name="requested"/> (runtimeConfig <c>ips</c>) picks the address in the range sets they
-    /// fall in; the other sets allocate as usual.
+    /// fall in; the other sets allocate as usual. A set in which the attachment already holds an address keeps it.
     /// </summary>
     /// <remarks>
     /// A range set with no free address is <see cref="CniErrorCode.TryAgainLater"/>, and so is a requested address
@@ -35,17 +35,15 @@ public sealed class PatronusIpam(IpamConfig config)
         var key = new AttachmentKey(containerId, ifName);
         var wanted = AssignRequested(requested);
 
-        using var held = _store.Lock(exclusive: true);
-        var index = _store.ReadIndex(key);
+        using var lockFile = _store.Lock(exclusive: true);
         var leased = new IPAddress?[Config.RangeSets.Count];
-        if (index is not null)
-            foreach (var address in index)
+        var hasIntent = new bool[leased.Length];
+        for (var set = 0; set < leased.Length; set++)
+            if (_store.ReadIntent(key, set) is { } intent)
             {
-                var claim = _store.ReadClaim(address);
-                if (claim.State == ClaimState.Incomplete)
-                    _store.ReleaseClaim(address); // this attachment's own ADD was killed mid-claim
-                else if (claim.IsOwnedBy(key) && Config.Locate(address) is { } at && leased[at.Set] is null)
-                    leased[at.Set] = address;
+                hasIntent[set] = true;
+                if (_store.ReadClaim(intent.Address).IsOwnedBy(key) && Config.Locate(intent.Address)?.Set == set)
+                    leased[set] = intent.Address;
             }
 
         var chosen = new List<(int Set, IPAddress Address)>();
@@ -53,20 +51,18 @@ public sealed class PatronusIpam(IpamConfig config)
         {
             if (leased[set] is not null)
                 continue;
-            var address = wanted[set] is { } request ? CheckRequestedFree(request) : FindFree(set);
+            var address = wanted[set] is { } request ? CheckRequestedFree(request) : FindFree(lockFile, set);
             chosen.Add((set, address ?? throw Exhausted(set)));
         }
-        if (chosen.Count == 0)
-            return LeaseOf(leased!);
 
-        // The index line goes first: whatever a kill interrupts after it, DEL or a retried ADD finds the claim.
-        _store.AppendIndex(key, create: index is null, chosen.Select(c => c.Address));
         var claimed = new List<IPAddress>();
         foreach (var (set, address) in chosen)
         {
-            if (!_store.TryClaim(address, key))
+            // The intent goes first: whatever a kill interrupts after it, DEL or a retried ADD finds the claim.
+            _store.WriteIntent(key, set, address, replace: hasIntent[set]);
+            if (!_store.TryClaim(key, set, address))
             {
-                // Every writer holds the lock and checked before claiming, so only a process ignoring the lock
+                // Every writer holds the lock and probed before claiming, so only a process ignoring the lock
                 // gets here. Undo this call's claims so the error leaves nothing behind.
                 foreach (var undo in claimed)
                     _store.ReleaseClaim(undo);
@@ -78,106 +74,100 @@ public sealed class PatronusIpam(IpamConfig config)
         }
         foreach (var (set, address) in chosen)
             if (wanted[set] is null)
-                _store.WriteCursor(set, address);
+                _store.WriteCursor(lockFile, set, address);
         return LeaseOf(leased!);
     }
 
-    /// <summary>Frees the attachment's addresses. An attachment with nothing allocated is success (DEL is idempotent).</summary>
+    /// <summary>
+    /// Frees the attachment's addresses. An attachment with nothing allocated is success (DEL is idempotent).
+    /// Intents are found by range set number, so a claim in a range set the config no longer has is left to GC.
+    /// </summary>
     public void Release(string containerId, string ifName)
     {
         var key = new AttachmentKey(containerId, ifName);
-        using var held = _store.Lock(exclusive: true);
-        var index = _store.ReadIndex(key);
-        if (index is null)
-            return;
-        foreach (var address in index)
+        using var lockFile = _store.Lock(exclusive: true);
+        for (var set = 0; set < Config.RangeSets.Count; set++)
         {
-            var claim = _store.ReadClaim(address);
-            if (claim.IsOwnedBy(key) || claim.State == ClaimState.Incomplete)
-                _store.ReleaseClaim(address);
+            if (_store.ReadIntent(key, set) is not { } intent)
+                continue;
+            if (_store.ReadClaim(intent.Address).IsOwnedBy(key))
+                _store.ReleaseClaim(intent.Address);
+            _store.DeleteIntent(key, set);
         }
-        _store.DeleteIndex(key);
     }
 
     /// <summary>The attachment's lease if it holds an address in every range set (what CHECK expects), else null.</summary>
     public IpamLease? Find(string containerId, string ifName)
     {
         var key = new AttachmentKey(containerId, ifName);
-        using var held = _store.Lock(exclusive: false);
-        var index = _store.ReadIndex(key);
-        if (index is null)
-            return null;
-        var leased = new IPAddress?[Config.RangeSets.Count];
-        foreach (var address in index)
-            if (Config.Locate(address) is { } at && leased[at.Set] is null && _store.ReadClaim(address).IsOwnedBy(key))
-                leased[at.Set] = address;
-        return leased.Any(a => a is null) ? null : LeaseOf(leased!);
+        using var lockFile = _store.Lock(exclusive: false);
+        var leased = new IPAddress[Config.RangeSets.Count];
+        for (var set = 0; set < leased.Length; set++)
+        {
+            if (_store.ReadIntent(key, set) is not { } intent || !_store.ReadClaim(intent.Address).IsOwnedBy(key)
+                || Config.Locate(intent.Address)?.Set != set)
+                return null;
+            leased[set] = intent.Address;
+        }
+        return LeaseOf(leased);
     }
 
     /// <summary>
     /// GC (SPEC.md, "GC: Clean up any stale resources"): frees every claim whose attachment is not in
-    /// <paramref name="valid"/>, deletes incomplete claims, and brings each valid attachment's index in step
-    /// with its claims. This walks the whole store, which is fine for GC and is never done by ADD or DEL.
-    /// A claim of a valid attachment is kept even if its index missed it: freeing an address a live container
-    /// may use would let it be allocated twice; at worst it stays until that attachment's DEL.
+    /// <paramref name="valid"/>, removes what interrupted operations left (intents without their claim, entries
+    /// the store did not write), and gives each claim of a valid attachment its intent back. This walks the
+    /// whole store, which is fine for GC and is never done by ADD or DEL. A claim of a valid attachment is kept
+    /// even if its intent was lost: freeing an address a live container may use would let it be allocated twice.
     /// </summary>
     public GcReport Collect(IReadOnlySet<(string ContainerId, string IfName)> valid)
     {
         var validKeys = new HashSet<AttachmentKey>();
         foreach (var (containerId, ifName) in valid)
-            if (!string.IsNullOrEmpty(containerId) && !string.IsNullOrEmpty(ifName)
-                && !containerId.Any(char.IsControl) && !ifName.Any(char.IsControl))
-                validKeys.Add(new AttachmentKey(containerId, ifName));
+            if (AttachmentKey.ParseRecord($"{containerId}\n{ifName}\n", out _) is { } key && key.ContainerId == containerId && key.IfName == ifName)
+                validKeys.Add(key);
 
-        using var held = _store.Lock(exclusive: true);
+        using var lockFile = _store.Lock(exclusive: true);
         int released = 0, repaired = 0;
-        var owned = new Dictionary<AttachmentKey, List<IPAddress>>();
-        foreach (var (fileName, address, claim) in _store.ReadAllClaims())
+        var kept = new Dictionary<IPAddress, AttachmentKey>();
+        foreach (var (name, address, claim) in _store.ReadAllClaims())
         {
-            if (address is null || claim.State != ClaimState.Owned)
+            if (claim.State != ClaimState.Owned)
             {
-                _store.DeleteAddressFile(fileName);
+                _store.DeleteAddressEntry(name);
                 repaired++;
             }
             else if (!validKeys.Contains(claim.Owner!.Value))
             {
-                _store.DeleteAddressFile(fileName);
+                _store.DeleteAddressEntry(name);
                 released++;
             }
             else
             {
-                ref var list = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(owned, claim.Owner.Value, out _);
-                (list ??= []).Add(address);
+                kept.Add(address!, claim.Owner.Value);
             }
         }
 
-        foreach (var (fileName, owner, addresses) in _store.ReadAllIndexes())
+        var indexed = new HashSet<IPAddress>();
+        foreach (var (name, _, record) in _store.ReadAllIntents())
         {
-            if (owner is not { } key)
+            if (record is not null && kept.TryGetValue(record.Address, out var owner) && owner == record.Owner)
             {
-                _store.DeleteIndexFile(fileName);
+                indexed.Add(record.Address);
+                continue;
+            }
+            _store.DeleteIntentEntry(name);
+            // The intent of an attachment freed above is part of that release; anything else was left behind.
+            if (record is null || validKeys.Contains(record.Owner))
                 repaired++;
-            }
-            else if (!owned.Remove(key, out var claims))
-            {
-                // An invalid attachment's claims were freed above; a valid one that owns nothing keeps no index.
-                _store.DeleteIndexFile(fileName);
-                if (validKeys.Contains(key))
-                    repaired++;
-            }
-            else if (addresses.Count != claims.Count || !addresses.All(claims.Contains))
-            {
-                _store.RewriteIndex(key, claims);
-                repaired++;
-            }
         }
 
-        // Claims of valid attachments that no index lists: only a power loss produces these.
-        foreach (var (key, claims) in owned)
-        {
-            _store.RewriteIndex(key, claims);
-            repaired++;
-        }
+        // Claims whose intent is gone: only a power loss leaves these.
+        foreach (var (address, owner) in kept)
+            if (!indexed.Contains(address) && Config.Locate(address) is { } at && _store.ReadIntent(owner, at.Set) is null)
+            {
+                _store.WriteIntent(owner, at.Set, address, replace: true);
+                repaired++;
+            }
         return new GcReport(released, repaired);
     }
 
@@ -186,9 +176,9 @@ public sealed class PatronusIpam(IpamConfig config)
     {
         try
         {
-            using var held = _store.Lock(exclusive: false);
+            using var lockFile = _store.Lock(exclusive: false);
             for (var set = 0; set < Config.RangeSets.Count; set++)
-                if (FindFree(set) is null)
+                if (FindFree(lockFile, set) is null)
                     return new IpamStatus(false, $"ipam: range set {set} ({Config.RangeSets[set]}) has no free address");
             return new IpamStatus(true, null);
         }
@@ -230,13 +220,13 @@ public sealed class PatronusIpam(IpamConfig config)
     /// The first address after the set's cursor with no claim, walking its ranges round robin and skipping each
     /// range's gateway (host-local's order). Null when the whole set is claimed.
     /// </summary>
-    private IPAddress? FindFree(int set)
+    private IPAddress? FindFree(FileDescriptor lockFile, int set)
     {
         var ranges = Config.RangeSets[set].Ranges;
         var family = Config.RangeSets[set].Family;
         int r = 0;
         var value = ranges[0].First;
-        if (_store.ReadCursor(set) is { } cursor && cursor.AddressFamily == family)
+        if (_store.ReadCursor(lockFile, set) is { } cursor && cursor.AddressFamily == family)
         {
             var number = AddressText.ToNumber(cursor);
             for (var i = 0; i < ranges.Count; i++)

@@ -6,32 +6,34 @@ using Patronus.Cni.Spec;
 namespace Patronus.Cni.Ipam.Store;
 
 /// <summary>
-/// One network's allocations on disk, under <c>dataDir/networkName/</c>:
+/// One network's allocations on disk, under <c>dataDir/networkName/</c>. Every allocation is one record,
+/// "address\ncontainerId\nifName\n", held as the target of a symbolic link: symlink(2) writes name and content in
+/// one atomic step, so no reader ever sees a torn record, and it costs one syscall where a file costs three.
 /// <list type="bullet">
-/// <item><c>lock</c>: every operation holds flock on it (exclusive to change, shared to read) for a few
-/// syscalls. The kernel drops the lock when a process dies, so kill -9 never leaves the network locked.</item>
-/// <item><c>addresses/&lt;ip&gt;</c>: the claim of one address, holding its owner's record "containerId\nifName\n".
-/// Created with O_CREAT|O_EXCL: the file's existence is the allocation, so two owners of one address are
-/// impossible whatever happens. A claim whose record is not complete was cut short by a crash (writers hold the
-/// lock, so no live writer can be mid-write); it allocated nothing and any lock holder may delete it.</item>
-/// <item><c>attachments/&lt;key&gt;</c>: the owner index, so an attachment's addresses are found without reading
-/// every claim. It is an intent log: the owner record, then one address per line, appended BEFORE the claim is
-/// made. An address in the index is only the owner's if its claim says so; but every claim has an index line, so
-/// DEL frees everything an interrupted ADD claimed, and a retried ADD picks up what it had already claimed.</item>
-/// <item><c>cursor-&lt;set&gt;</c>: the last address allocated from each range set. The search for a free address
-/// starts after it (round robin, as host-local does, so a released address is not reused at once), which
-/// makes ADD amortised O(1): it probes claims from the cursor until one is missing, a handful of access(2)
-/// calls unless the range is nearly full. A torn cursor only costs round robin once.</item>
+/// <item><c>lock</c>: every operation holds flock on it (exclusive to change, shared to read) for a few syscalls.
+/// The kernel drops the lock when a process dies, so kill -9 never leaves the network locked. The file's bytes
+/// hold each range set's cursor (below), read and written through the descriptor already open.</item>
+/// <item><c>attachments/&lt;key&gt;#&lt;set&gt;</c>: the intent, the owner index. ADD creates it first, naming the address
+/// it is about to claim for that range set; DEL and a retried ADD find an attachment's addresses through it
+/// without reading any other file.</item>
+/// <item><c>addresses/&lt;ip&gt;</c>: the claim, a hard link to the intent's inode made with link(2), which fails
+/// with EEXIST if the address is taken. This is the atomic commit point: the name's existence is the allocation,
+/// so two owners of one address are impossible whatever happens. An intent whose claim does not exist (or is
+/// another's) is only a plan: a kill between the two steps leaves an intent that DEL, a retried ADD or GC removes.</item>
 /// </list>
-/// No fsync: an allocation need not survive a power loss, because no container survives one either. What a
-/// node crash can leave (claims or index lines lost, or files emptied by delayed allocation) is either a free
-/// address or a claim by an attachment that no longer exists; the runtime's GC (<c>cni.dev/valid-attachments</c>)
-/// frees the latter, and incomplete files are treated as abandoned claims. This is the fix for host-local's
-/// addresses leaked after a node crash.
+/// The cursor is the last address allocated from a set; the search for a free address starts after it (round
+/// robin, as host-local does, so a released address is not reused at once). That makes ADD amortised O(1): it
+/// probes claims from the cursor until one is missing, one readlink(2) each, a handful unless the range is nearly
+/// full. A torn cursor only costs round robin once.
+/// <para>No fsync: an allocation need not survive a power loss, because no container survives one either. What a
+/// node crash can leave (claims or intents lost or left behind) is either a free address or a claim by an
+/// attachment that no longer exists, which the runtime's GC (<c>cni.dev/valid-attachments</c>) frees: the fix
+/// for host-local's addresses leaked by a node crash.</para>
 /// </summary>
 internal sealed class AllocationStore(string networkDirectory)
 {
     private const string TempPrefix = ".tmp-";
+    private const int CursorSlot = 64;
 
     private readonly string _addresses = Path.Combine(networkDirectory, "addresses");
     private readonly string _attachments = Path.Combine(networkDirectory, "attachments");
@@ -44,6 +46,9 @@ internal sealed class AllocationStore(string networkDirectory)
     /// any two writes, as kill -9 would; nothing in the product catches that exception.
     /// </summary>
     internal Action<string>? BeforeChange { get; set; }
+
+    /// <summary>How many addresses were probed; tests use it to see that ADD does not walk the range.</summary>
+    internal int Probes { get; private set; }
 
     /// <summary>Takes the network's lock; disposing the descriptor releases it.</summary>
     public FileDescriptor Lock(bool exclusive)
@@ -70,33 +75,69 @@ internal sealed class AllocationStore(string networkDirectory)
 
     public bool IsClaimed(IPAddress address)
     {
-        var path = AddressPath(address);
-        if (Libc.Access(path, Libc.F_OK) == 0)
-            return true;
-        if (Marshal.GetLastPInvokeError() == Libc.ENOENT)
-            return false;
-        throw IoError("check", path);
+        Probes++;
+        return ReadClaim(address).State != ClaimState.None;
     }
 
-    /// <summary>The owner recorded in an address claim; <see cref="Claim.Incomplete"/> for a torn record.</summary>
-    public Claim ReadClaim(IPAddress address) => ReadClaimFile(AddressPath(address));
+    /// <summary>Who holds an address: nobody, an owner, or a file that is not a claim we wrote.</summary>
+    public Claim ReadClaim(IPAddress address)
+    {
+        var record = ReadRecordAt(AddressPath(address), out var exists);
+        return !exists ? Claim.None
+            : record is not null && record.Address.Equals(address) ? new Claim(ClaimState.Owned, record.Owner)
+            : Claim.Foreign;
+    }
 
-    /// <summary>Claims an address for <paramref name="owner"/>; false if it is claimed already.</summary>
-    public bool TryClaim(IPAddress address, AttachmentKey owner)
+    /// <summary>The intent of an attachment for a range set: the address it claimed or was about to claim.</summary>
+    public ClaimRecord? ReadIntent(AttachmentKey owner, int set) =>
+        ReadRecordAt(IntentPath(owner, set), out _) is { } record && record.Owner == owner ? record : null;
+
+    /// <summary>Records the intent to claim <paramref name="address"/>, replacing an earlier one atomically.</summary>
+    public void WriteIntent(AttachmentKey owner, int set, IPAddress address, bool replace)
+    {
+        var target = new ClaimRecord(address, owner).Format();
+        var path = IntentPath(owner, set);
+        if (!replace)
+        {
+            BeforeChange?.Invoke("intent-symlink");
+            if (Libc.Symlink(target, path) == 0)
+                return;
+            if (Marshal.GetLastPInvokeError() == Libc.ENOENT)
+            {
+                // The lock file exists but a folder under it was removed: recreate and go on.
+                CreateDirectories();
+                if (Libc.Symlink(target, path) == 0)
+                    return;
+            }
+            if (Marshal.GetLastPInvokeError() != Libc.EEXIST)
+                throw IoError("create", path);
+        }
+        var temp = Path.Combine(_attachments, TempPrefix + Path.GetFileName(path));
+        Unlink(temp);
+        BeforeChange?.Invoke("intent-symlink-temp");
+        if (Libc.Symlink(target, temp) != 0)
+            throw IoError("create", temp);
+        BeforeChange?.Invoke("intent-rename");
+        if (Libc.Rename(temp, path) != 0)
+            throw IoError("rename", temp);
+    }
+
+    /// <summary>Claims the address of an attachment's intent for a set; false if another holds it already.</summary>
+    public bool TryClaim(AttachmentKey owner, int set, IPAddress address)
     {
         var path = AddressPath(address);
-        BeforeChange?.Invoke("claim-create");
-        var fd = Libc.Open(path, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_CLOEXEC, 0b110_100_100);
-        if (fd < 0)
+        BeforeChange?.Invoke("claim-link");
+        if (Libc.LinkAt(Libc.AT_FDCWD, IntentPath(owner, set), Libc.AT_FDCWD, path, 0) == 0)
+            return true;
+        if (Marshal.GetLastPInvokeError() == Libc.ENOENT && !System.IO.Directory.Exists(_addresses))
         {
-            if (Marshal.GetLastPInvokeError() == Libc.EEXIST)
-                return false;
-            throw IoError("create", path);
+            CreateDirectories();
+            if (Libc.LinkAt(Libc.AT_FDCWD, IntentPath(owner, set), Libc.AT_FDCWD, path, 0) == 0)
+                return true;
         }
-        using var handle = new FileDescriptor(fd);
-        BeforeChange?.Invoke("claim-write");
-        WriteAll(handle, owner.Record, path);
-        return true;
+        if (Marshal.GetLastPInvokeError() == Libc.EEXIST)
+            return false;
+        throw IoError("create", path);
     }
 
     public void ReleaseClaim(IPAddress address)
@@ -105,122 +146,85 @@ internal sealed class AllocationStore(string networkDirectory)
         Unlink(AddressPath(address));
     }
 
-    /// <summary>The owner index of <paramref name="owner"/>: null when it has none (or an unreadable one).</summary>
-    public List<IPAddress>? ReadIndex(AttachmentKey owner)
+    public void DeleteIntent(AttachmentKey owner, int set)
     {
-        var text = ReadText(IndexPath(owner));
-        if (text is null)
+        BeforeChange?.Invoke("intent-unlink");
+        Unlink(IntentPath(owner, set));
+    }
+
+    /// <summary>The cursor of a range set, kept in the lock file's bytes (its slot may be torn or empty: then null).</summary>
+    public unsafe IPAddress? ReadCursor(FileDescriptor lockFile, int set)
+    {
+        var slot = stackalloc byte[CursorSlot];
+        var read = Libc.PRead(lockFile, slot, CursorSlot, (long)set * CursorSlot);
+        if (read <= 0)
             return null;
-        var (key, addresses) = ParseIndex(text);
-        return key == owner ? addresses : null;
+        var span = new ReadOnlySpan<byte>(slot, (int)read);
+        var end = span.IndexOf((byte)'\n');
+        return end > 0 && AddressText.TryParseAddress(Encoding.ASCII.GetString(span[..end]), out var address) ? address : null;
     }
 
-    /// <summary>Appends intended addresses to an owner index, creating it with its header when new.</summary>
-    public void AppendIndex(AttachmentKey owner, bool create, IEnumerable<IPAddress> addresses)
+    public unsafe void WriteCursor(FileDescriptor lockFile, int set, IPAddress address)
     {
-        var path = IndexPath(owner);
-        var text = new StringBuilder();
-        if (create)
-            text.Append(owner.Record);
-        foreach (var address in addresses)
-            text.Append(address).Append('\n');
-        BeforeChange?.Invoke("index-append");
-        // O_TRUNC on create: an unreadable index left by a power loss is replaced, not appended to.
-        var flags = Libc.O_WRONLY | Libc.O_CREAT | Libc.O_CLOEXEC | (create ? Libc.O_TRUNC : Libc.O_APPEND);
-        var fd = Libc.Open(path, flags, 0b110_100_100);
-        if (fd < 0)
-            throw IoError("write", path);
-        using var handle = new FileDescriptor(fd);
-        // One write(2) of a few dozen bytes to a local file is not split by a signal: a kill leaves whole lines.
-        WriteAll(handle, text.ToString(), path);
-    }
-
-    /// <summary>Replaces an owner index atomically (temporary file, then rename), for repairs.</summary>
-    public void RewriteIndex(AttachmentKey owner, IEnumerable<IPAddress> addresses)
-    {
-        var path = IndexPath(owner);
-        var temp = Path.Combine(_attachments, TempPrefix + owner.FileName);
-        var text = new StringBuilder(owner.Record);
-        foreach (var address in addresses)
-            text.Append(address).Append('\n');
-        BeforeChange?.Invoke("index-rewrite");
-        var fd = Libc.Open(temp, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_TRUNC | Libc.O_CLOEXEC, 0b110_100_100);
-        if (fd < 0)
-            throw IoError("write", temp);
-        using (var handle = new FileDescriptor(fd))
-            WriteAll(handle, text.ToString(), temp);
-        BeforeChange?.Invoke("index-rename");
-        if (Libc.Rename(temp, path) != 0)
-            throw IoError("rename", temp);
-    }
-
-    public void DeleteIndex(AttachmentKey owner)
-    {
-        BeforeChange?.Invoke("index-unlink");
-        Unlink(IndexPath(owner));
-    }
-
-    public IPAddress? ReadCursor(int rangeSet)
-    {
-        var text = ReadText(CursorPath(rangeSet));
-        return text is not null && text.EndsWith('\n') && AddressText.TryParseAddress(text[..^1], out var address) ? address : null;
-    }
-
-    public void WriteCursor(int rangeSet, IPAddress address)
-    {
-        var path = CursorPath(rangeSet);
+        var slot = stackalloc byte[CursorSlot];
+        new Span<byte>(slot, CursorSlot).Clear();
+        var length = Encoding.ASCII.GetBytes(address + "\n", new Span<byte>(slot, CursorSlot));
         BeforeChange?.Invoke("cursor-write");
-        var fd = Libc.Open(path, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_TRUNC | Libc.O_CLOEXEC, 0b110_100_100);
-        if (fd < 0)
-            throw IoError("write", path);
-        using var handle = new FileDescriptor(fd);
-        WriteAll(handle, address + "\n", path);
+        // A failed cursor write costs only round robin; the allocation is already committed.
+        _ = Libc.PWrite(lockFile, slot, CursorSlot, (long)set * CursorSlot);
     }
 
-    /// <summary>Every address claim: for GC and for tests. A file whose name is no address has a null address.</summary>
-    public List<(string FileName, IPAddress? Address, Claim Claim)> ReadAllClaims()
+    /// <summary>Every entry under addresses/: its name, the address the name spells (if it does) and the claim.</summary>
+    public List<(string Name, IPAddress? Address, Claim Claim)> ReadAllClaims()
     {
         var claims = new List<(string, IPAddress?, Claim)>();
-        if (!System.IO.Directory.Exists(_addresses))
-            return claims;
-        foreach (var path in System.IO.Directory.EnumerateFiles(_addresses))
+        foreach (var name in Names(_addresses))
         {
-            var name = Path.GetFileName(path);
             // File names are the canonical text of the address; anything else is not ours to trust.
             var address = AddressText.TryParseAddress(name, out var parsed) && parsed.ToString() == name ? parsed : null;
-            claims.Add((name, address, ReadClaimFile(path)));
+            claims.Add((name, address, address is null ? Claim.Foreign : ReadClaim(address)));
         }
         return claims;
     }
 
-    /// <summary>Every owner index, with its file name; a null owner marks an unreadable one (or a temporary file).</summary>
-    public List<(string FileName, AttachmentKey? Owner, List<IPAddress> Addresses)> ReadAllIndexes()
+    /// <summary>Every entry under attachments/, with its record when it is a well-formed intent for its own name.</summary>
+    public List<(string Name, int Set, ClaimRecord? Record)> ReadAllIntents()
     {
-        var indexes = new List<(string, AttachmentKey?, List<IPAddress>)>();
-        if (!System.IO.Directory.Exists(_attachments))
-            return indexes;
-        foreach (var path in System.IO.Directory.EnumerateFiles(_attachments))
+        var intents = new List<(string, int, ClaimRecord?)>();
+        foreach (var name in Names(_attachments))
         {
-            var name = Path.GetFileName(path);
-            var text = name.StartsWith(TempPrefix, StringComparison.Ordinal) ? null : ReadText(path);
-            var (owner, addresses) = text is null ? (null, []) : ParseIndex(text);
-            // An index must sit under its own owner's name; one that does not was not written by us.
-            indexes.Add(owner is { } key && key.FileName == name ? (name, key, addresses) : (name, null, []));
+            var hash = name.LastIndexOf('#');
+            if (name.StartsWith(TempPrefix, StringComparison.Ordinal) || hash < 0 || !int.TryParse(name.AsSpan(hash + 1), out var set)
+                || ReadRecordAt(Path.Combine(_attachments, name), out _) is not { } record || IntentName(record.Owner, set) != name)
+                intents.Add((name, -1, null));
+            else
+                intents.Add((name, set, record));
         }
-        return indexes;
+        return intents;
     }
 
-    public void DeleteAddressFile(string fileName)
+    public void DeleteAddressEntry(string name)
     {
         BeforeChange?.Invoke("claim-unlink");
-        Unlink(Path.Combine(_addresses, fileName));
+        Unlink(Path.Combine(_addresses, name));
     }
 
-    public void DeleteIndexFile(string fileName)
+    public void DeleteIntentEntry(string name)
     {
-        BeforeChange?.Invoke("index-unlink");
-        Unlink(Path.Combine(_attachments, fileName));
+        BeforeChange?.Invoke("intent-unlink");
+        Unlink(Path.Combine(_attachments, name));
     }
+
+    private static string IntentName(AttachmentKey owner, int set) => $"{owner.FileName}#{set}";
+
+    private string IntentPath(AttachmentKey owner, int set) => Path.Combine(_attachments, IntentName(owner, set));
+
+    private string AddressPath(IPAddress address) => Path.Combine(_addresses, address.ToString());
+
+    private static IEnumerable<string> Names(string directory) =>
+        System.IO.Directory.Exists(directory)
+            ? System.IO.Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName).OfType<string>().ToList()
+            : [];
 
     private void CreateDirectories()
     {
@@ -235,89 +239,26 @@ internal sealed class AllocationStore(string networkDirectory)
         }
     }
 
-    private string AddressPath(IPAddress address) => Path.Combine(_addresses, address.ToString());
-
-    private string IndexPath(AttachmentKey owner) => Path.Combine(_attachments, owner.FileName);
-
-    private string CursorPath(int rangeSet) => Path.Combine(Directory, $"cursor-{rangeSet}");
-
-    private Claim ReadClaimFile(string path)
+    /// <summary>
+    /// The record a symlink holds. Null with <paramref name="exists"/> set for an entry that is no record of ours
+    /// (not a symlink, or a target that does not parse).
+    /// </summary>
+    private static unsafe ClaimRecord? ReadRecordAt(string path, out bool exists)
     {
-        var text = ReadText(path);
-        if (text is null)
-            return Claim.None;
-        var owner = AttachmentKey.ParseRecord(text, out var consumed);
-        return owner is { } key && consumed == text.Length ? new Claim(ClaimState.Owned, key) : Claim.Incomplete;
-    }
-
-    private static (AttachmentKey? Owner, List<IPAddress> Addresses) ParseIndex(string text)
-    {
-        var owner = AttachmentKey.ParseRecord(text, out var consumed);
-        var addresses = new List<IPAddress>();
-        if (owner is null)
-            return (null, addresses);
-        var rest = text.AsSpan(consumed);
-        // Only whole lines count; a torn last line (power loss) is ignored. A torn line that still parses names
-        // an address this owner intended; it is the owner's only if the claim says so.
-        for (var end = rest.IndexOf('\n'); end >= 0; end = rest.IndexOf('\n'))
+        const int size = 1024;
+        var buffer = stackalloc byte[size];
+        var length = Libc.ReadLink(path, buffer, size);
+        exists = true;
+        if (length < 0)
         {
-            if (AddressText.TryParseAddress(rest[..end].ToString(), out var address) && !addresses.Contains(address))
-                addresses.Add(address);
-            rest = rest[(end + 1)..];
-        }
-        return (owner, addresses);
-    }
-
-    /// <summary>The whole file as text, or null if it does not exist.</summary>
-    private static unsafe string? ReadText(string path)
-    {
-        var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
-        if (fd < 0)
-        {
-            if (Marshal.GetLastPInvokeError() == Libc.ENOENT)
-                return null;
-            throw IoError("read", path);
-        }
-        using var handle = new FileDescriptor(fd);
-        var buffer = new byte[512];
-        var length = 0;
-        while (true)
-        {
-            if (length == buffer.Length)
-                Array.Resize(ref buffer, buffer.Length * 2);
-            nint read;
-            fixed (byte* p = &buffer[length])
-                read = Libc.Read(handle, p, (nuint)(buffer.Length - length));
-            if (read < 0)
-            {
-                if (Marshal.GetLastPInvokeError() == Libc.EINTR)
-                    continue;
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == Libc.ENOENT)
+                exists = false;
+            else if (errno != Libc.EINVAL) // EINVAL: not a symlink, so not written by this store
                 throw IoError("read", path);
-            }
-            if (read == 0)
-                break;
-            length += (int)read;
+            return null;
         }
-        return Encoding.UTF8.GetString(buffer, 0, length);
-    }
-
-    private static unsafe void WriteAll(FileDescriptor handle, string text, string path)
-    {
-        var bytes = Encoding.UTF8.GetBytes(text);
-        var written = 0;
-        while (written < bytes.Length)
-        {
-            nint result;
-            fixed (byte* p = &bytes[written])
-                result = Libc.Write(handle, p, (nuint)(bytes.Length - written));
-            if (result < 0)
-            {
-                if (Marshal.GetLastPInvokeError() == Libc.EINTR)
-                    continue;
-                throw IoError("write", path);
-            }
-            written += (int)result;
-        }
+        return length == size ? null : ClaimRecord.Parse(Encoding.UTF8.GetString(buffer, (int)length));
     }
 
     private static void Unlink(string path)
@@ -333,13 +274,28 @@ internal sealed class AllocationStore(string networkDirectory)
     }
 }
 
+/// <summary>"address\ncontainerId\nifName\n": what an intent and its claim hold.</summary>
+internal sealed record ClaimRecord(IPAddress Address, AttachmentKey Owner)
+{
+    public string Format() => $"{Address}\n{Owner.Record}";
+
+    public static ClaimRecord? Parse(string text)
+    {
+        var newline = text.IndexOf('\n');
+        if (newline <= 0 || !AddressText.TryParseAddress(text[..newline], out var address))
+            return null;
+        var owner = AttachmentKey.ParseRecord(text.AsSpan(newline + 1), out var consumed);
+        return owner is { } key && newline + 1 + consumed == text.Length ? new ClaimRecord(address, key) : null;
+    }
+}
+
 internal enum ClaimState
 {
-    /// <summary>No claim: the address is free.</summary>
+    /// <summary>No entry: the address is free.</summary>
     None,
 
-    /// <summary>A claim cut short by a crash: it allocated nothing and may be deleted under the lock.</summary>
-    Incomplete,
+    /// <summary>An entry that is not a claim this store wrote: the address is not free, and GC removes it.</summary>
+    Foreign,
 
     Owned,
 }
@@ -348,7 +304,7 @@ internal readonly record struct Claim(ClaimState State, AttachmentKey? Owner)
 {
     public static readonly Claim None = new(ClaimState.None, null);
 
-    public static readonly Claim Incomplete = new(ClaimState.Incomplete, null);
+    public static readonly Claim Foreign = new(ClaimState.Foreign, null);
 
     public bool IsOwnedBy(AttachmentKey key) => State == ClaimState.Owned && Owner == key;
 }

@@ -19,6 +19,9 @@ internal readonly record struct AttachmentKey
             throw new CniException(CniErrorCode.InvalidEnvironment, $"CNI_CONTAINERID: \"{containerId}\" is empty or holds control characters");
         if (string.IsNullOrEmpty(ifName) || ifName.Any(char.IsControl))
             throw new CniException(CniErrorCode.InvalidEnvironment, $"CNI_IFNAME: \"{ifName}\" is empty or holds control characters");
+        // Records are read back with one readlink(2) into a fixed buffer.
+        if (containerId.Length + ifName.Length > 800)
+            throw new CniException(CniErrorCode.InvalidEnvironment, "CNI_CONTAINERID: longer than 800 characters");
         ContainerId = containerId;
         IfName = ifName;
     }
@@ -49,7 +52,7 @@ internal readonly record struct AttachmentKey
         }
     }
 
-    /// <summary>Reads a record "containerId\nifName\n"; anything else (empty, torn, extra lines) is no record.</summary>
+    /// <summary>Reads a record "containerId\nifName\n" at the start of <paramref name="text"/>; null if there is none.</summary>
     public static AttachmentKey? ParseRecord(ReadOnlySpan<char> text, out int consumed)
     {
         consumed = 0;
@@ -62,7 +65,8 @@ internal readonly record struct AttachmentKey
             return null;
         var containerId = text[..first];
         var ifName = rest[..second];
-        if (containerId.ContainsAnyInRange('\0', '\x1f') || ifName.ContainsAnyInRange('\0', '\x1f'))
+        if (containerId.ContainsAnyInRange('\0', '\x1f') || ifName.ContainsAnyInRange('\0', '\x1f')
+            || containerId.Length + ifName.Length > 800)
             return null;
         consumed = first + 1 + second + 1;
         return new AttachmentKey(containerId.ToString(), ifName.ToString());

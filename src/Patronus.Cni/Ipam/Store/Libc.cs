@@ -15,18 +15,17 @@ internal static partial class Libc
     public const int O_RDWR = 0x2;
     public const int O_CREAT = 0x40;
     public const int O_EXCL = 0x80;
-    public const int O_TRUNC = 0x200;
-    public const int O_APPEND = 0x400;
     public const int O_CLOEXEC = 0x80000;
 
     public const int LOCK_SH = 1;
     public const int LOCK_EX = 2;
 
-    public const int F_OK = 0;
+    public const int AT_FDCWD = -100;
 
     public const int EINTR = 4;
     public const int ENOENT = 2;
     public const int EEXIST = 17;
+    public const int EINVAL = 22;
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags, int mode);
@@ -46,8 +45,21 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Unlink(string path);
 
-    [LibraryImport("libc", EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Access(string path, int mode);
+    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
+    public static unsafe partial nint PRead(SafeHandle fd, byte* buffer, nuint count, long offset);
+
+    [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
+    public static unsafe partial nint PWrite(SafeHandle fd, byte* buffer, nuint count, long offset);
+
+    [LibraryImport("libc", EntryPoint = "symlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Symlink(string target, string path);
+
+    /// <summary>With flags 0, linkat links the symlink itself, not what it points at.</summary>
+    [LibraryImport("libc", EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int LinkAt(int oldDirFd, string oldPath, int newDirFd, string newPath, int flags);
+
+    [LibraryImport("libc", EntryPoint = "readlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static unsafe partial nint ReadLink(string path, byte* buffer, nuint size);
 
     [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Rename(string from, string to);
