@@ -10,6 +10,22 @@ public static class Plugin
 
     public static string Path { get; } = System.IO.Path.Combine(RepoRoot, "artifacts/bin/patronus-cni");
 
+    private static readonly Lazy<string?> StaleReason = new(() =>
+    {
+        if (!File.Exists(Path))
+        {
+            return $"{Path} is missing: run ./build.sh (or dotnet publish src/Patronus.Cni -c Release -r linux-x64) first";
+        }
+
+        // A test against an old binary proves nothing about the current source.
+        var built = File.GetLastWriteTimeUtc(Path);
+        var newer = new[] { "src/Patronus.Cni", "src/Patronus.Netlink" }
+            .SelectMany(d => Directory.EnumerateFiles(System.IO.Path.Combine(RepoRoot, d), "*.cs", SearchOption.AllDirectories))
+            .Where(f => !f.Contains("/obj/", StringComparison.Ordinal) && File.GetLastWriteTimeUtc(f) > built)
+            .FirstOrDefault();
+        return newer is null ? null : $"{Path} is older than {newer}: rebuild it (./build.sh)";
+    });
+
     private static string FindRoot()
     {
         for (var dir = AppContext.BaseDirectory; dir is not null; dir = System.IO.Path.GetDirectoryName(dir))
@@ -37,9 +53,9 @@ public static class Plugin
     /// <summary>Runs the plugin; with <paramref name="nodeNs"/> it runs inside that namespace (as the runtime would on a node).</summary>
     public static Outcome Run(IReadOnlyDictionary<string, string> env, string stdin, string? nodeNs = null, string? binary = null)
     {
-        if (!File.Exists(Path))
+        if (StaleReason.Value is { } reason)
         {
-            throw new InvalidOperationException($"{Path} is missing: run ./build.sh (or dotnet publish src/Patronus.Cni) first");
+            throw new InvalidOperationException(reason);
         }
 
         var start = nodeNs is null
