@@ -124,4 +124,38 @@ public class LifecycleTests
             }
         }
     }
+
+    [Theory]
+    [InlineData("\"hairpinMode\":true", "hairpin on", null)]
+    [InlineData("\"promiscMode\":true", "hairpin off", "PROMISC")]
+    public void Add_HairpinOrPromisc_IsSetOnThePortOrTheBridge(string member, string portFlag, string? bridgeFlag)
+    {
+        using var node = new Node(subnet6: null, extra: member);
+        var pod = node.NewPod();
+        var result = node.Add("pcni-hairpin", pod);
+        var host = result.GetProperty("interfaces")[1].GetProperty("name").GetString()!;
+        Assert.Contains(portFlag, Shell.Ip("-n", node.Ns.Name, "-d", "link", "show", host));
+        if (bridgeFlag is not null)
+        {
+            Assert.Contains(bridgeFlag, Shell.Ip("-n", node.Ns.Name, "link", "show", node.Bridge));
+        }
+
+        node.Del("pcni-hairpin", pod.Path);
+    }
+
+    [Fact]
+    public void Add_ChainedAfterAnotherPlugin_KeepsItsResultAndAppendsOurs()
+    {
+        using var node = new Node(subnet6: null);
+        node.Conf = node.WithMember("prevResult",
+            """{"cniVersion":"1.1.0","interfaces":[{"name":"lo0","sandbox":"/x"}],"ips":[{"interface":0,"address":"192.168.77.1/32"}]}""");
+        var pod = node.NewPod();
+        var result = node.Add("pcni-chained", pod);
+        var interfaces = result.GetProperty("interfaces");
+        Assert.Equal("lo0", interfaces[0].GetProperty("name").GetString());
+        Assert.Equal("eth0", interfaces[3].GetProperty("name").GetString());
+        Assert.Equal("192.168.77.1/32", result.GetProperty("ips")[0].GetProperty("address").GetString());
+        Assert.Equal(3, result.GetProperty("ips")[1].GetProperty("interface").GetInt32());
+        node.Del("pcni-chained", pod.Path);
+    }
 }
