@@ -65,8 +65,8 @@ public static class AddCommand
         // Best effort: the original failure is what the runtime must see, not a failure of the cleanup.
         try
         {
-            VethSetup.DeleteIfPresent(node, hostName);
-            VethSetup.DeleteIfPresent(node, HostVethName.IfbFor(env.ContainerId, env.IfName));
+            VethSetup.DeleteIfPresent(node, hostName, "veth");
+            VethSetup.DeleteIfPresent(node, HostVethName.IfbFor(env.ContainerId, env.IfName), "ifb");
         }
         catch (Exception)
         {

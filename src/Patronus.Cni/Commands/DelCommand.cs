@@ -26,8 +26,8 @@ public static class DelCommand
         AddressSources.For(conf, env).Release();
 
         using var node = RtNetlink.Open();
-        VethSetup.DeleteIfPresent(node, HostVethName.For(env.ContainerId, env.IfName));
-        VethSetup.DeleteIfPresent(node, HostVethName.IfbFor(env.ContainerId, env.IfName));
+        VethSetup.DeleteIfPresent(node, HostVethName.For(env.ContainerId, env.IfName), "veth");
+        VethSetup.DeleteIfPresent(node, HostVethName.IfbFor(env.ContainerId, env.IfName), "ifb");
         return [];
     }
 }

@@ -59,9 +59,10 @@ public static class VethSetup
         }
     }
 
-    public static void DeleteIfPresent(RtNetlink node, string name)
+    /// <summary>Deletes the link called <paramref name="name"/> if it exists and is of <paramref name="kind"/>.</summary>
+    public static void DeleteIfPresent(RtNetlink node, string name, string kind)
     {
-        if (node.LinkByName(name) is { } link)
+        if (node.LinkByName(name) is { } link && link.Kind == kind)
         {
             DeleteIfPresent(node, link.Index);
         }
