@@ -77,8 +77,30 @@ public static class CheckCommand
             }
         }
 
+        if (conf.Runtime.Bandwidth is { } limits)
+        {
+            CheckShaping(node, host, HostVethName.IfbFor(env.ContainerId, env.IfName), limits);
+        }
+
         addresses.Check();
         return [];
+    }
+
+    private static void CheckShaping(RtNetlink node, Link host, string ifbName, BandwidthLimits limits)
+    {
+        if (limits.HasIngress && !node.QdiscList(host.Index).Any(q => q.Kind == "tbf"))
+        {
+            throw Missing($"bandwidth: no token bucket shapes ingress on host veth \"{host.Name}\"");
+        }
+
+        if (limits.HasEgress)
+        {
+            var ifb = node.LinkByName(ifbName) ?? throw Missing($"bandwidth: ifb \"{ifbName}\" is missing");
+            if (!node.QdiscList(ifb.Index).Any(q => q.Kind == "tbf"))
+            {
+                throw Missing($"bandwidth: no token bucket shapes egress on ifb \"{ifbName}\"");
+            }
+        }
     }
 
     private static CniException Missing(string what) => new(CheckFailure.Code, $"CHECK: {what}");

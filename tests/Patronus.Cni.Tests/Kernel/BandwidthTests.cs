@@ -59,6 +59,12 @@ public partial class BandwidthTests
         Assert.True(Shell.Ping(podA.Name, "10.231.0.1"));
 
         node.Conf = node.WithMember("runtimeConfig", Limits);
+        var check = node.Invoke("CHECK", "pcni-bw-ours", podA.Path, conf: node.WithPrevResult(ours));
+        Assert.True(check.ExitCode == 0, check.ToString());
+        Shell.Must("ip", "netns", "exec", node.Ns.Name, "tc", "qdisc", "del", "dev", ourIfb, "root");
+        check = node.Invoke("CHECK", "pcni-bw-ours", podA.Path, conf: node.WithPrevResult(ours));
+        Assert.Equal(100, check.ErrorCode);
+        Assert.Contains($"no token bucket shapes egress on ifb \"{ourIfb}\"", check.Message);
         node.Del("pcni-bw-ours", podA.Path);
         Assert.DoesNotContain(ourIfb, node.HostLinks());
         env["CNI_COMMAND"] = "DEL";
