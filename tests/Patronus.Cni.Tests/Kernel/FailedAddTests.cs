@@ -80,4 +80,32 @@ public class FailedAddTests
         Assert.Contains($"bridge: \"{node.Bridge}\" exists but is a veth device", outcome.Message);
         AssertNothingLeftFor(node, pod);
     }
+
+    [Fact]
+    public void Add_DelegatedIpamThenFailure_CallsTheIpamPluginsDel()
+    {
+        using var node = new Node(subnet6: null, cniVersion: "1.0.0");
+        var hostLocalDir = Path.Combine(Path.GetTempPath(), "pcni-hl-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            node.Conf = node.WithMember("ipam", $$"""
+                {"type":"host-local","subnet":"10.232.0.0/24","dataDir":"{{hostLocalDir}}","routes":[{"dst":"192.168.0.0/16","gw":"10.99.0.1"}]}
+                """);
+            var pod = node.NewPod();
+            var outcome = node.Invoke("ADD", "pcni-fail-hl", pod.Path);
+            Assert.Equal(5, outcome.ErrorCode);
+            Assert.Contains("route 192.168.0.0/16", outcome.Message);
+            // host-local did allocate (its folder exists), and our failure handling called its DEL.
+            Assert.True(Directory.Exists(Path.Combine(hostLocalDir, "pcni-net")));
+            Assert.DoesNotContain(Directory.GetFiles(Path.Combine(hostLocalDir, "pcni-net")), f => f.Contains("10.232.", StringComparison.Ordinal));
+            Assert.Empty(node.OurVeths());
+        }
+        finally
+        {
+            if (Directory.Exists(hostLocalDir))
+            {
+                Directory.Delete(hostLocalDir, true);
+            }
+        }
+    }
 }
