@@ -3,7 +3,11 @@ using Patronus.Cni.Spec;
 
 namespace Patronus.Cni.Commands;
 
-/// <summary>VERSION: stdin holds <c>{"cniVersion": ...}</c> (or nothing); the answer lists what the plugin speaks.</summary>
+/// <summary>
+/// VERSION: stdin holds <c>{"cniVersion": ...}</c> (or nothing); the answer lists what the plugin speaks.
+/// A version the plugin does not speak is not an error here: a newer runtime asks in its own version and
+/// must still learn which ones this plugin supports (the answer is then in the plugin's latest).
+/// </summary>
 public static class VersionCommand
 {
     public static byte[] Run(byte[] input)
@@ -17,7 +21,7 @@ public static class VersionCommand
                 if (doc.RootElement.ValueKind == JsonValueKind.Object
                     && doc.RootElement.TryGetProperty("cniVersion", out var v) && v.ValueKind == JsonValueKind.String)
                 {
-                    version = CniVersion.Require(v.GetString(), "cniVersion");
+                    version = CniVersion.IsSupported(v.GetString()!) ? v.GetString()! : CniVersion.Latest;
                 }
             }
             catch (JsonException e)

@@ -55,7 +55,6 @@ public class BadInputTests : IDisposable
         { "bad CNI_ARGS", "ADD|CNI_ARGS=K8S_POD_NAME", Good, 4, "CNI_ARGS: \"K8S_POD_NAME\" is not a KEY=VALUE pair" },
         { "unknown CNI_ARGS", "ADD|CNI_ARGS=K8S_POD_NAME=a;EVIL=1", Good, 4, "CNI_ARGS: unknown key \"EVIL\"" },
         { "version: bad json", "VERSION", "{", 6, "not valid JSON" },
-        { "version: unsupported", "VERSION", "{\"cniVersion\":\"0.1.0\"}", 1, "cniVersion \"0.1.0\" is not supported" },
     };
 
     [Theory]
@@ -82,5 +81,18 @@ public class BadInputTests : IDisposable
         Assert.True(code == outcome.ErrorCode, $"{name}: expected code {code}, got {outcome}");
         Assert.True(outcome.Message.Contains(message, StringComparison.Ordinal), $"{name}: expected \"{message}\" in {outcome}");
         Assert.DoesNotContain("   at ", outcome.Stdout + outcome.Stderr);
+    }
+
+    [Theory]
+    [InlineData("{\"cniVersion\":\"0.4.0\"}", "0.4.0")]
+    [InlineData("{\"cniVersion\":\"9.9.9\"}", "1.1.0")]
+    [InlineData("", "1.1.0")]
+    public void Version_ListsEverySupportedVersion(string stdin, string answeredIn)
+    {
+        var outcome = Plugin.Run(new Dictionary<string, string> { ["CNI_COMMAND"] = "VERSION" }, stdin);
+        Assert.Equal(0, outcome.ExitCode);
+        Assert.Equal(answeredIn, outcome.Json.GetProperty("cniVersion").GetString());
+        Assert.Equal(["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"],
+            outcome.Json.GetProperty("supportedVersions").EnumerateArray().Select(v => v.GetString()));
     }
 }
