@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using Patronus.Agent.Datapath.Nftables;
+using Patronus.Policy.Compiled;
 using static Patronus.Agent.Tests.Datapath.Nftables.Policies;
 using static Patronus.Agent.Tests.Datapath.Nftables.PodSockets;
 
@@ -166,10 +167,10 @@ public sealed class NftablesDatapathTests : IDisposable
         var first = NewDatapath();
         first.Reconcile(policies);
         client.Connect(B.V4, 8080);
-        Assert.True(Echo(client, "before"));
-        Assert.False(TcpConnects(C, B.V4, 8080));
+        Assert.True(Echo(client, "before"), "echo before the restart");
+        Assert.False(TcpConnects(C, B.V4, 8080), "C reached B before the restart");
         var droppedBefore = first.ReadDropCounters().Single(c => c.Policy == "only-a").Packets;
-        Assert.True(droppedBefore > 0);
+        Assert.True(droppedBefore > 0, "no drop counted before the restart");
 
         // Traffic keeps going on the allowed connection through the whole restart.
         var echoFailures = 0;
@@ -199,6 +200,53 @@ public sealed class NftablesDatapathTests : IDisposable
         Assert.True(Echo(client, "after"));
         Assert.False(TcpConnects(C, B.V4, 8080));
         Assert.True(second.ReadDropCounters().Single(c => c.Policy == "only-a").Packets > droppedBefore);
+    }
+
+    [Fact]
+    public void OverlappingRules_AcceptedByTheKernel_AndEnforcedAsTheirUnion()
+    {
+        using var datapath = NewDatapath();
+        var ingress = Isolated(["p1", "p2"],
+            Allow("p1", [Cidr("10.77.0.0/24")], [Tcp(8000, 8100)]),
+            Allow("p2", [Host(A.V4), Cidr("10.77.0.16/29")], [Tcp(8050, 8200), Udp(9000)]),
+            Allow("p2", [Cidr("10.77.0.12/30", "10.77.0.13/32")], null, rule: 1));
+        datapath.Reconcile([Open(A), Endpoint(B, ingress: ingress), Open(C)]);
+        using var low = ListenTcp(B, 8050);
+        using var high = ListenTcp(B, 8150);
+
+        Assert.True(TcpConnects(A, B.V4, 8150));
+        Assert.True(TcpConnects(C, B.V4, 8050));
+        Assert.False(TcpConnects(C, B.V4, 8150));
+        Assert.True(UdpDelivers(A, B, 9000));
+        Assert.False(UdpDelivers(C, B, 9000));
+    }
+
+    [Fact]
+    public void Update_AddressChange_MovesTheMapEntries()
+    {
+        using var datapath = NewDatapath();
+        var denyAll = Isolated("deny", []);
+        datapath.Reconcile([Open(A), new(Id("b"), [C.V4], denyAll, DirectionPolicy.Open)]);
+        using var onB = ListenTcp(B, 8080);
+        using var onC = ListenTcp(C, 8080);
+        Assert.False(TcpConnects(A, C.V4, 8080));
+        Assert.True(TcpConnects(A, B.V4, 8080));
+
+        datapath.Update([new(Id("b"), [B.V4], denyAll, DirectionPolicy.Open)], []);
+        Assert.True(TcpConnects(A, C.V4, 8080));
+        Assert.False(TcpConnects(A, B.V4, 8080));
+    }
+
+    [Fact]
+    public void EgressIsolated_CoversTrafficToTheNodeItself()
+    {
+        using var datapath = NewDatapath();
+        datapath.Reconcile([Endpoint(A, egress: Isolated("deny-out", [])), Open(B)]);
+        var node = new PodNetworkLab.Pod("node", _lab.Node, System.Net.IPAddress.Parse("10.77.0.1"), System.Net.IPAddress.Parse("fd77::1"));
+        using var onNode = ListenTcp(node, 8080);
+
+        Assert.False(TcpConnects(A, node.V4, 8080));
+        Assert.True(TcpConnects(B, node.V4, 8080));
     }
 
     [Fact]
