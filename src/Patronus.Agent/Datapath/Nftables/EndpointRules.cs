@@ -156,19 +156,28 @@ internal sealed record EndpointRules(EndpointId Endpoint, IReadOnlyList<IPAddres
         {
             var relevant = rules
                 .Where(r => r.Port.Protocol == protocol)
-                .Select(r => (Peers: r.Peers.Where(p => p.Family == family).ToList(), First: r.Port.First ?? 0, Last: r.Port.First is null ? 65535 : r.Port.Last))
+                .Select(r => (Peers: AddressInterval.Union(r.Peers.Where(p => p.Family == family)), First: r.Port.First ?? 0, Last: r.Port.First is null ? 65535 : r.Port.Last))
                 .Where(r => r.Peers.Count > 0)
                 .ToList();
             if (relevant.Count == 0)
                 continue;
 
+            // Sweep along the port axis: rules open at First and close after Last, so each elementary
+            // segment only looks at the rules active over it.
+            var opens = relevant.Select((r, i) => (Port: r.First, Index: i)).ToLookup(e => e.Port, e => e.Index);
+            var closes = relevant.Select((r, i) => (Port: r.Last + 1, Index: i)).ToLookup(e => e.Port, e => e.Index);
             var cuts = relevant.SelectMany(r => new[] { r.First, r.Last + 1 }).Distinct().Order().ToList();
+            var active = new SortedSet<int>();
             List<AddressInterval>? pending = null;
             int pendingFirst = 0, pendingLast = 0;
             for (var c = 0; c + 1 < cuts.Count; c++)
             {
                 int first = cuts[c], last = cuts[c + 1] - 1;
-                var admitted = AddressInterval.Union(relevant.Where(r => r.First <= first && r.Last >= last).SelectMany(r => r.Peers));
+                foreach (var index in closes[first])
+                    active.Remove(index);
+                foreach (var index in opens[first])
+                    active.Add(index);
+                var admitted = active.Count == 1 ? relevant[active.Min].Peers : AddressInterval.Union(active.SelectMany(i => relevant[i].Peers));
                 if (pending is not null && pendingLast + 1 == first && pending.SequenceEqual(admitted))
                 {
                     pendingLast = last;

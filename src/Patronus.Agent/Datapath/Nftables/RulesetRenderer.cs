@@ -128,38 +128,79 @@ internal static class RulesetRenderer
         return removals.Append(chains).Append(additions).ToString();
     }
 
+    /// <summary>
+    /// Above this many removed elements a set is re-created instead of edited: the kernel's pipapo (concatenated
+    /// interval) set pays for each removal with work proportional to its size, so removing thousands one by one
+    /// took ~400 ms for a 2,000-element set where deleting and re-creating it took ~10 ms (measured here).
+    /// </summary>
+    public const int ReplaceSetAboveRemovals = 64;
+
     private static void RenderChainChange(StringBuilder sb, DirectionRules? before, DirectionRules? after, bool ingress)
     {
         if (before is null && after is null)
             return;
-        var oldSets = before?.Sets().Select(s => s.Name).ToHashSet() ?? [];
         if (after is null)
         {
             sb.Append($"flush chain {Qualified} {before!.Chain}\n");
             sb.Append($"delete chain {Qualified} {before.Chain}\n");
-            foreach (var set in oldSets)
-                sb.Append($"delete set {Qualified} {set}\n");
+            foreach (var set in before.Sets())
+                sb.Append($"delete set {Qualified} {set.Name}\n");
             return;
         }
 
         // `add counter` leaves an existing counter and its values alone.
         sb.Append($"add counter {Qualified} {after.Counter.Name} {{ comment \"{after.Counter.Comment}\"; }}\n");
+        var oldSets = before?.Sets().ToDictionary(s => s.Name) ?? [];
+        var newSets = after.Sets().ToList();
+        var newRules = ChainRules(after, ingress).ToList();
+
+        // A policy change usually moves a few peers or ports: edit the sets in place and leave the chain alone.
+        // The chain is rebuilt only when its rules change (a set kind appears or goes, the attribution changes)
+        // or a set is re-created.
+        var rebuild = before is null || !ChainRules(before, ingress).SequenceEqual(newRules);
+        var edits = new StringBuilder();
+        var created = new List<(string Name, string Type, IReadOnlyList<string> Elements)>();
+        foreach (var set in newSets)
+        {
+            if (!oldSets.TryGetValue(set.Name, out var old))
+            {
+                created.Add(set);
+                continue;
+            }
+            var removed = old.Elements.Except(set.Elements).ToList();
+            if (removed.Count > ReplaceSetAboveRemovals)
+            {
+                rebuild = true;
+                created.Add(set);
+                continue;
+            }
+            var added = set.Elements.Except(old.Elements).ToList();
+            if (removed.Count > 0)
+                edits.Append($"delete element {Qualified} {set.Name} {{ {string.Join(", ", removed)} }}\n");
+            if (added.Count > 0)
+                edits.Append($"add element {Qualified} {set.Name} {{ {string.Join(", ", added)} }}\n");
+        }
+
+        if (!rebuild)
+        {
+            sb.Append(edits);
+            return;
+        }
         if (before is null)
             sb.Append($"add chain {Qualified} {after.Chain} {{ comment \"{after.Comment}\"; }}\n");
         else
             sb.Append($"flush chain {Qualified} {after.Chain}\n");
-        var newSets = after.Sets().ToList();
-        foreach (var set in oldSets.Where(s => newSets.All(n => n.Name != s)))
-            sb.Append($"delete set {Qualified} {set}\n");
-        foreach (var (name, type, elements) in newSets)
+        // A set is deleted once no rule refers to it (the flush above); one re-created under the same name is
+        // deleted and added in this same transaction.
+        foreach (var name in oldSets.Keys.Where(n => newSets.All(s => s.Name != n) || created.Any(c => c.Name == n)))
+            sb.Append($"delete set {Qualified} {name}\n");
+        foreach (var (name, type, elements) in created)
         {
-            if (oldSets.Contains(name))
-                sb.Append($"flush set {Qualified} {name}\n");
-            else
-                sb.Append($"add set {Qualified} {name} {{ type {type}; flags interval; }}\n");
+            sb.Append($"add set {Qualified} {name} {{ type {type}; flags interval; }}\n");
             sb.Append($"add element {Qualified} {name} {{ {string.Join(", ", elements)} }}\n");
         }
-        foreach (var rule in ChainRules(after, ingress))
+        sb.Append(edits);
+        foreach (var rule in newRules)
             sb.Append($"add rule {Qualified} {after.Chain} {rule}\n");
     }
 

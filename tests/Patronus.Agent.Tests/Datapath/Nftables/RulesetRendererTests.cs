@@ -270,6 +270,52 @@ public sealed class RulesetRendererTests
             script);
     }
 
+    private static EndpointRules WebAllowing(params int[] ports) => EndpointRules.From(new EndpointPolicy(new EndpointId("team", "web"), [Pod],
+        new DirectionPolicy(true, ["team/p"], ports.Select(port => Rule("p", [Cidr("10.1.0.7/32")], new PortMatch(Protocol.Tcp, port, port))).ToList()),
+        DirectionPolicy.Open));
+
+    [Fact]
+    public void RenderUpdate_SameShape_EditsSetElementsOnly()
+    {
+        var h = NameHash.Of("team/web");
+        var p = new DropCounter("team", "p", "ingress").Name;
+
+        var script = RulesetRenderer.RenderUpdate([(WebAllowing(80, 443), WebAllowing(80, 8443))]);
+
+        Assert.Equal(
+            $"""
+            add counter inet patronus {p} {"{"} comment "team/p ingress"; {"}"}
+            delete element inet patronus ep_{h}_in_p4 {"{"} 10.1.0.7 . tcp . 443 {"}"}
+            add element inet patronus ep_{h}_in_p4 {"{"} 10.1.0.7 . tcp . 8443 {"}"}
+
+            """,
+            script);
+    }
+
+    [Fact]
+    public void RenderUpdate_ManyRemovals_RecreatesTheSet()
+    {
+        var before = WebAllowing(Enumerable.Range(1000, RulesetRenderer.ReplaceSetAboveRemovals + 1).Select(i => i * 2).ToArray());
+        var after = WebAllowing(1);
+        var h = NameHash.Of("team/web");
+        var p = new DropCounter("team", "p", "ingress").Name;
+
+        var script = RulesetRenderer.RenderUpdate([(before, after)]);
+
+        Assert.Equal(
+            $"""
+            add counter inet patronus {p} {"{"} comment "team/p ingress"; {"}"}
+            flush chain inet patronus ep_{h}_in
+            delete set inet patronus ep_{h}_in_p4
+            add set inet patronus ep_{h}_in_p4 {"{"} type ipv4_addr . inet_proto . inet_service; flags interval; {"}"}
+            add element inet patronus ep_{h}_in_p4 {"{"} 10.1.0.7 . tcp . 1 {"}"}
+            add rule inet patronus ep_{h}_in ip saddr . meta l4proto . th dport @ep_{h}_in_p4 return
+            add rule inet patronus ep_{h}_in counter name "{p}" drop
+
+            """,
+            script);
+    }
+
     [Fact]
     public void RenderUpdate_RemovedEndpoint_DeletesElementsThenChainThenSets()
     {
