@@ -130,10 +130,11 @@ public static partial class PodSockets
     /// <summary>A TCP server in a pod that accepts and echoes until disposed.</summary>
     public static TcpEcho ListenTcp(PodNetworkLab.Pod pod, int port, bool v6 = false) => new(pod, port, v6);
 
+    /// <remarks>Blocking loops on dedicated threads: pool threads are scarce on two cores while tests block.</remarks>
     public sealed class TcpEcho : IDisposable
     {
         private readonly Socket _listener;
-        private readonly CancellationTokenSource _stop = new();
+        private readonly List<Socket> _clients = new();
 
         public TcpEcho(PodNetworkLab.Pod pod, int port, bool v6)
         {
@@ -141,45 +142,48 @@ public static partial class PodSockets
             _listener = Open(pod.Namespace, address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             _listener.Bind(new IPEndPoint(address, port));
             _listener.Listen(64);
-            _ = Task.Run(AcceptLoop);
+            new Thread(AcceptLoop) { IsBackground = true }.Start();
         }
 
-        private async Task AcceptLoop()
+        private void AcceptLoop()
         {
-            while (!_stop.IsCancellationRequested)
+            while (true)
             {
                 Socket client;
                 try
                 {
-                    client = await _listener.AcceptAsync(_stop.Token);
+                    client = _listener.Accept();
                 }
                 catch (Exception)
                 {
                     return;
                 }
-                _ = Task.Run(async () =>
-                {
-                    using (client)
-                    {
-                        var buffer = new byte[4096];
-                        try
-                        {
-                            int n;
-                            while ((n = await client.ReceiveAsync(buffer, SocketFlags.None, _stop.Token)) > 0)
-                                await client.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, _stop.Token);
-                        }
-                        catch (Exception)
-                        {
-                        }
-                    }
-                });
+                lock (_clients)
+                    _clients.Add(client);
+                new Thread(() => EchoLoop(client)) { IsBackground = true }.Start();
+            }
+        }
+
+        private static void EchoLoop(Socket client)
+        {
+            var buffer = new byte[4096];
+            try
+            {
+                int n;
+                while ((n = client.Receive(buffer)) > 0)
+                    client.Send(buffer, n, SocketFlags.None);
+            }
+            catch (Exception)
+            {
             }
         }
 
         public void Dispose()
         {
-            _stop.Cancel();
             _listener.Dispose();
+            lock (_clients)
+                foreach (var client in _clients)
+                    client.Dispose();
         }
     }
 
