@@ -7,6 +7,7 @@
 //     two ports; measured (a) until Update returns (libnftables returns after the kernel commits the batch,
 //     so the rule is in force for the next packet) and (b) until a probe connection, retried every ~2 ms from
 //     the client, first gets through to the newly admitted port.
+// `restart`: the kill -9 drill (see RestartDrill.cs).
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -15,59 +16,25 @@ using Patronus.Agent.Datapath.Nftables;
 using Patronus.Bench.Nftables;
 using Patronus.Policy.Compiled;
 
+if (args.Length > 0 && args[0] == "hold")
+    return RestartDrill.Hold(args[1], IPAddress.Parse(args[2]), IPAddress.Parse(args[3]));
+if (args.Length > 0 && args[0] == "restart")
+    return RestartDrill.Run();
+
 var seconds = args.Length > 0 ? int.Parse(args[0]) : 5;
 var rounds = args.Length > 1 ? int.Parse(args[1]) : 3;
 var changes = args.Length > 2 ? int.Parse(args[2]) : 21;
-const int PolicyCount = 1000;
+const int PolicyCount = BenchPolicies.Count;
 
 using var lab = new BenchLab();
 var iperfServer = BenchLab.Start("ip", $"netns exec {lab.Server} iperf3 -s");
 Thread.Sleep(300);
 try
 {
-    var client = new EndpointPolicy(new EndpointId("bench", "client"), [lab.ClientAddress], DirectionPolicy.Open, DirectionPolicy.Open);
-    EndpointPolicy Server(int lastRulePort) => new(
-        new EndpointId("bench", "server"),
-        [lab.ServerAddress],
-        new DirectionPolicy(true, Enumerable.Range(0, PolicyCount).Select(i => $"bench/policy-{i}").ToList(), Rules(lastRulePort)),
-        DirectionPolicy.Open);
-    List<AllowRule> Rules(int lastRulePort)
-    {
-        // 999 policies admit other peers on other ports; only the last admits the client, on iperf3's port.
-        var rules = new List<AllowRule>();
-        for (var i = 0; i < PolicyCount - 1; i++)
-        {
-            var peer = new IPAddress([10, 99, (byte)(i / 250), (byte)(i % 250 + 1)]);
-            rules.Add(new AllowRule(new RuleOrigin("bench", $"policy-{i}", 0, 0),
-                [new CidrMatch(new IPNetwork(peer, 32), [])], [new PortMatch(Protocol.Tcp, 10000 + i, 10000 + i), new PortMatch(Protocol.Udp, 20000 + i, 20000 + i)]));
-        }
-        rules.Add(new AllowRule(new RuleOrigin("bench", $"policy-{PolicyCount - 1}", 0, 0),
-            [new CidrMatch(new IPNetwork(lab.ClientAddress, 32), [])], [new PortMatch(Protocol.Tcp, lastRulePort, lastRulePort), new PortMatch(Protocol.Udp, lastRulePort, lastRulePort)]));
-        return rules;
-    }
+    var client = BenchPolicies.Client(lab);
+    EndpointPolicy Server(int lastRulePort) => BenchPolicies.Server(lab, lastRulePort);
 
-    if (Environment.GetEnvironmentVariable("PNFT_PROFILE") is { } dumpDir)
-{
-    EndpointRules old = null!, neu = null!;
-    string full = "", update = "";
-    for (var round = 0; round < 5; round++)
-    {
-        var sw = Stopwatch.StartNew();
-        old = EndpointRules.From(Server(5301));
-        var compileMs = sw.Elapsed.TotalMilliseconds;
-        neu = EndpointRules.From(Server(5302));
-        sw.Restart();
-        full = RulesetRenderer.RenderFull([EndpointRules.From(client), old], new Dictionary<string, (ulong, ulong)>());
-        var fullMs = sw.Elapsed.TotalMilliseconds;
-        sw.Restart();
-        update = RulesetRenderer.RenderUpdate([(old, neu)]);
-        Console.WriteLine($"compile {compileMs:F1} ms, render full {fullMs:F1} ms, render update {sw.Elapsed.TotalMilliseconds:F1} ms");
-    }
-    File.WriteAllText(Path.Combine(dumpDir, "full.nft"), full);
-    File.WriteAllText(Path.Combine(dumpDir, "update.nft"), update);
-    return;
-}
-Console.WriteLine($"nftables datapath benchmark: {PolicyCount} policies, iperf3 {seconds}s x {rounds} rounds, {changes} policy changes");
+    Console.WriteLine($"nftables datapath benchmark: {PolicyCount} policies, iperf3 {seconds}s x {rounds} rounds, {changes} policy changes");
     var tcpOpen = new List<double>(); var tcpPolicy = new List<double>();
     var udpOpen = new List<double>(); var udpPolicy = new List<double>();
     double reconcileMs;
@@ -129,6 +96,7 @@ finally
     iperfServer.Kill();
     iperfServer.WaitForExit();
 }
+return 0;
 
 static double Median(List<double> values)
 {
