@@ -54,6 +54,8 @@ public sealed partial class NftablesDatapath : IPolicyDatapath, IDisposable
             var installed = new Dictionary<EndpointId, EndpointRules>();
             foreach (var rules in compiled)
                 installed[rules.Endpoint] = Claim(rules, owners);
+            // Counter values are carried into the new table so patronus_policy_blocks_total stays monotonic
+            // across agent restarts; drops counted between this read and the commit are lost (microseconds).
             var carried = ReadCounters().ToDictionary(c => c.Name, c => (c.Packets, c.Bytes));
             _session.Run(RulesetRenderer.RenderFull(installed.Values, carried));
             _installed = installed;

@@ -242,7 +242,7 @@ internal static class RulesetRenderer
             }
     }
 
-    private static bool IsIngress(DirectionRules rules) => rules.Chain.EndsWith("_in", StringComparison.Ordinal);
+    private static bool IsIngress(DirectionRules rules) => rules.Counter.Direction == "ingress";
 
     private static string MapName(bool ingress, AddressFamily family) =>
         (ingress ? "ingress" : "egress") + (family == AddressFamily.InterNetwork ? "_v4" : "_v6");

@@ -309,6 +309,20 @@ public sealed class NftablesDatapathTests : IDisposable
     }
 
     [Fact]
+    public void BridgeNetfilterOff_IsTurnedOnInTheNodeNamespace()
+    {
+        PodNetworkLab.Run("ip", $"netns exec {_lab.Node} sysctl -qw net.bridge.bridge-nf-call-iptables=0");
+        Assert.Equal("0", PodNetworkLab.Run("ip", $"netns exec {_lab.Node} sysctl -n net.bridge.bridge-nf-call-iptables").Trim());
+
+        using var datapath = NewDatapath();
+        datapath.Reconcile([Open(A), Endpoint(B, ingress: Isolated("deny", [])), Open(C)]);
+        using var echo = ListenTcp(B, 8080);
+
+        Assert.Equal("1", PodNetworkLab.Run("ip", $"netns exec {_lab.Node} sysctl -n net.bridge.bridge-nf-call-iptables").Trim());
+        Assert.False(TcpConnects(A, B.V4, 8080, waitMs: 1000));
+    }
+
+    [Fact]
     public void Update_BeforeReconcile_IsRefused()
     {
         using var datapath = NewDatapath();
