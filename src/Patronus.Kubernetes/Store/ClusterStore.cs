@@ -47,6 +47,13 @@ public sealed class ClusterStore
         Changed?.Invoke(change);
     }
 
+    /// <summary>One object by namespace and name (namespace null for cluster-scoped kinds), or null.</summary>
+    public TItem? Find<TItem>(string? ns, string name) where TItem : class, IKubernetesObject<V1ObjectMeta>
+    {
+        lock (_lock)
+            return _tables.TryGetValue(typeof(TItem), out var table) && table.TryGetValue($"{ns}/{name}", out var found) ? (TItem)found : null;
+    }
+
     public ClusterSnapshot Snapshot()
     {
         lock (_lock)
