@@ -92,6 +92,10 @@ public sealed class AgentOptions
         options.Manifests = Text("manifests", null);
         if (options.Kubeconfig is not null && options.Manifests is not null)
             throw new AgentOptionsException("options 'kubeconfig' and 'manifests' exclude each other: give one cluster source");
+        if (options.Kubeconfig is not null && !File.Exists(options.Kubeconfig))
+            throw new AgentOptionsException($"option 'kubeconfig': file '{options.Kubeconfig}' does not exist");
+        if (options.Manifests is not null && !Directory.Exists(options.Manifests))
+            throw new AgentOptionsException($"option 'manifests': folder '{options.Manifests}' does not exist");
         options.Socket = Text("socket", options.Socket)!;
         options.Database = Text("database", options.Database)!;
         options.Spool = Text("spool", options.Spool)!;
