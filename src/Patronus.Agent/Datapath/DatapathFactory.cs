@@ -1,14 +1,16 @@
+using Microsoft.Extensions.Logging;
+using Patronus.Agent.Datapath.Nftables;
 using Patronus.Agent.Hosting;
 
 namespace Patronus.Agent.Datapath;
 
 public static class DatapathFactory
 {
-    public static IPolicyDatapath Create(AgentOptions options) => options.Datapath switch
+    /// <summary>The datapath named by <c>--datapath</c>; nftables programs the agent's own network namespace (the node's, with hostNetwork).</summary>
+    public static IPolicyDatapath Create(AgentOptions options, ILoggerFactory loggers) => options.Datapath switch
     {
         "none" => new NoDatapath(),
-        // The nftables datapath lives in Datapath/Nftables and is wired here when it is merged.
-        "nftables" => throw new AgentOptionsException("datapath 'nftables' is not available in this build; use --datapath none"),
+        "nftables" => new NftablesDatapath(new NftablesDatapathOptions { NetworkNamespacePath = options.Netns }, loggers.CreateLogger<NftablesDatapath>()),
         _ => throw new AgentOptionsException($"option 'datapath' is '{options.Datapath}'; expected nftables or none"),
     };
 }

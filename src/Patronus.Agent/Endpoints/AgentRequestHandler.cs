@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Patronus.Agent.Client.Protocol;
 using Patronus.Agent.Hosting;
-using Patronus.Agent.Metrics;
+using Patronus.Agent.Telemetry;
 using Patronus.Agent.Pipeline;
 using Patronus.Agent.Status;
 using Patronus.Kubernetes.Store;

@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Patronus.Agent.Datapath;
 using Patronus.Agent.Endpoints;
-using Patronus.Agent.Metrics;
+using Patronus.Agent.Telemetry;
 using Patronus.Agent.Pipeline;
 using Patronus.Agent.State;
 using Patronus.Agent.Status;
@@ -61,7 +61,8 @@ public static class AgentHost
         services.AddSingleton<EndpointRegistry>();
         services.AddSingleton<ClusterStore>();
         services.AddSingleton<AgentMetrics>();
-        services.TryAddSingleton(_ => DatapathFactory.Create(options));
+        services.TryAddSingleton(provider => DatapathFactory.Create(options, provider.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(provider => new PolicyBlocksMetric(provider.GetRequiredService<IPolicyDatapath>(), provider.GetRequiredService<AgentMetrics>().Registry));
         services.AddSingleton<PolicyPipeline>();
         services.AddSingleton<StatusReporter>();
         services.AddSingleton<AgentRequestHandler>();
@@ -73,7 +74,14 @@ public static class AgentHost
 
         // Fail at start, not at the first request, when the datapath cannot be made.
         var app = builder.Build();
-        app.Services.GetRequiredService<IPolicyDatapath>();
+        try
+        {
+            app.Services.GetRequiredService<PolicyBlocksMetric>();
+        }
+        catch (Exception e) when (e is not AgentOptionsException)
+        {
+            throw new AgentOptionsException($"datapath '{options.Datapath}' cannot start: {e.Message}");
+        }
         MapHttpEndpoints(app);
         return app;
     }

@@ -35,6 +35,9 @@ public sealed class AgentOptions
     /// <summary>"nftables" enforces in the kernel; "none" computes policy without enforcing it (tests, dry runs).</summary>
     public string Datapath { get; set; } = "nftables";
 
+    /// <summary>Network namespace (a file such as /var/run/netns/node1) whose rules the nftables datapath programs; null is the agent's own (the node's, with hostNetwork). For labs and tests.</summary>
+    public string? Netns { get; set; }
+
     /// <summary>The pods' bridge, reported by status.</summary>
     public string Bridge { get; set; } = "cni-bridge0";
 
@@ -62,6 +65,7 @@ public sealed class AgentOptions
         ["--node-name"] = "nodeName",
         ["--datapath"] = "datapath",
         ["--bridge"] = "bridge",
+        ["--netns"] = "netns",
         ["--cni-bin-dir"] = "cniBinDir",
         ["--pod-wait-seconds"] = "podWaitSeconds",
         ["--resync-seconds"] = "resyncSeconds",
@@ -101,6 +105,9 @@ public sealed class AgentOptions
         options.Spool = Text("spool", options.Spool)!;
         options.NodeName = Text("nodeName", Environment.GetEnvironmentVariable("NODE_NAME") ?? options.NodeName)!;
         options.Bridge = Text("bridge", options.Bridge)!;
+        options.Netns = Text("netns", null);
+        if (options.Netns is not null && !File.Exists(options.Netns))
+            throw new AgentOptionsException($"option 'netns': '{options.Netns}' does not exist (expected a network namespace file such as /var/run/netns/NAME)");
         options.CniBinDir = Text("cniBinDir", options.CniBinDir)!;
         options.Datapath = Text("datapath", options.Datapath)!;
         if (options.Datapath is not ("nftables" or "none"))

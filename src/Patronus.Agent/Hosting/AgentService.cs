@@ -1,7 +1,7 @@
 using k8s;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Patronus.Agent.Metrics;
+using Patronus.Agent.Telemetry;
 using Patronus.Agent.Pipeline;
 using Patronus.Kubernetes.Informers;
 using Patronus.Kubernetes.Informers.ManifestFolder;

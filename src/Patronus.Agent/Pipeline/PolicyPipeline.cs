@@ -5,7 +5,7 @@ using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Patronus.Agent.Datapath;
 using Patronus.Agent.Endpoints;
-using Patronus.Agent.Metrics;
+using Patronus.Agent.Telemetry;
 using Patronus.Kubernetes.Informers;
 using Patronus.Kubernetes.Mapping;
 using Patronus.Kubernetes.Store;
@@ -308,20 +308,6 @@ public sealed partial class PolicyPipeline
     {
         var since = new[] { Interlocked.Read(ref _pendingSince), Interlocked.Read(ref _processingSince) }.Where(t => t != 0).DefaultIfEmpty(0).Min();
         _metrics.SyncLag.Set(since == 0 ? 0 : Stopwatch.GetElapsedTime(since).TotalSeconds);
-        IReadOnlyList<PolicyDropCounter> counters;
-        try
-        {
-            lock (_datapathLock)
-                counters = _datapath.ReadDropCounters();
-        }
-        catch (Exception e)
-        {
-            _metrics.Errors.WithLabels("datapath").Inc();
-            Log.CountersFailed(_logger, e.Message);
-            return;
-        }
-        foreach (var group in counters.GroupBy(c => (c.Namespace, c.Policy)))
-            _metrics.PolicyBlocks.WithLabels(group.Key.Namespace, group.Key.Policy).IncTo(group.Sum(c => (double)c.Packets));
     }
 
     private abstract record Work;
@@ -363,7 +349,5 @@ public sealed partial class PolicyPipeline
         [LoggerMessage(6, LogLevel.Warning, "Registered pod {Pod} is not in the cluster state; its policy is computed without labels until it is")]
         public static partial void RegisteredPodUnknown(ILogger logger, string pod);
 
-        [LoggerMessage(7, LogLevel.Warning, "Reading drop counters failed: {Error}")]
-        public static partial void CountersFailed(ILogger logger, string error);
     }
 }

@@ -1,20 +1,17 @@
 using Prometheus;
 
-namespace Patronus.Agent.Metrics;
+namespace Patronus.Agent.Telemetry;
 
 /// <summary>
 /// The agent's Prometheus metrics, in a registry of its own (no process-wide defaults), exported in the
-/// text format on /metrics.
+/// text format on /metrics. patronus_policy_blocks_total is the datapath's <see cref="Datapath.PolicyBlocksMetric"/>.
 /// </summary>
 public sealed class AgentMetrics
 {
     public AgentMetrics()
     {
-        Registry = Prometheus.Metrics.NewCustomRegistry();
-        var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
-        PolicyBlocks = factory.CreateCounter("patronus_policy_blocks_total",
-            "Packets dropped by NetworkPolicy, by the namespace of the isolated pod and the policy they are attributed to (empty when several isolate it).",
-            new CounterConfiguration { LabelNames = ["namespace", "policy"] });
+        Registry = Metrics.NewCustomRegistry();
+        var factory = Metrics.WithCustomRegistry(Registry);
         SyncLag = factory.CreateGauge("patronus_agent_sync_lag_seconds",
             "Age of the oldest cluster or endpoint change not yet programmed into the datapath (0 when in step).");
         RuleUpdates = factory.CreateCounter("patronus_agent_rule_updates_total",
@@ -29,8 +26,6 @@ public sealed class AgentMetrics
     }
 
     public CollectorRegistry Registry { get; }
-
-    public Counter PolicyBlocks { get; }
 
     public Gauge SyncLag { get; }
 
