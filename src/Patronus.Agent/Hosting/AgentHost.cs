@@ -70,6 +70,7 @@ public static class AgentHost
         services.AddHostedService<AgentStartup>();
         services.AddHostedService<EndpointSocketServer>();
         services.AddHostedService<AgentService>();
+        services.AddHostedService<SpoolDrainer>();
         overrides?.Invoke(services);
 
         // Fail at start, not at the first request, when the datapath cannot be made.

@@ -45,6 +45,11 @@ internal static class StatusCommand
             {
                 status = new AgentClient(path).GetStatus(TimeSpan.FromSeconds(Math.Max(0.1, parse.GetValue(timeout))));
             }
+            catch (AgentUnavailableException e) when (e.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AccessDenied })
+            {
+                stderr.WriteLine($"patronus status: permission denied on the agent's socket {path}: the socket is root-only; run as root (sudo patronus status).");
+                return AgentNotRunning;
+            }
             catch (Exception e) when (e is AgentUnavailableException or AgentRejectedException or AgentProtocolException)
             {
                 stderr.WriteLine($"patronus status: the Patronus agent is not running on this node ({e.Message}).");

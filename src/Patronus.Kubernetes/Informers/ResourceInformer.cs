@@ -86,7 +86,7 @@ public sealed partial class ResourceInformer<T, TList> : IResourceSource
             {
                 break;
             }
-            catch (ApiStatusException e) when (e.IsGone)
+            catch (ApiStatusException e) when (e.IsGone && !needList)
             {
                 Log.WatchExpired(_logger, _kind.Kind, LastResourceVersion);
                 needList = true;
@@ -104,13 +104,14 @@ public sealed partial class ResourceInformer<T, TList> : IResourceSource
         var listed = new Dictionary<string, T>(StringComparer.Ordinal);
         string? continueToken = null;
         string? resourceVersion;
+        var restarts = 0;
         do
         {
             var query = $"{_kind.CollectionPath}?limit={_options.PageSize}";
             if (continueToken is not null)
                 query += "&continue=" + Uri.EscapeDataString(continueToken);
             using var response = await _connection.GetAsync(query, cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.Gone && continueToken is not null)
+            if (response.StatusCode == HttpStatusCode.Gone && continueToken is not null && ++restarts <= 3)
             {
                 // The continue token expired between pages: the pages so far may be from another snapshot. Start over.
                 listed.Clear();

@@ -148,6 +148,19 @@ public sealed class AgentEndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task RemovalQueuedWhileAgentRuns_IsAppliedSoon()
+    {
+        await using var agent = await RunningAgent.StartAsync(_paths.Arguments());
+        _paths.Client().Register(WebEndpoint(), Timeout);
+
+        new PendingRemovalSpool(_paths.Spool).Enqueue(new EndpointRemoval("c-web", "eth0"));
+
+        await Eventually(() => !agent.Datapath.Held.ContainsKey(Web));
+        await Eventually(() => new PendingRemovalSpool(_paths.Spool).ReadAll().Count == 0);
+        Assert.Equal(0, _paths.Client().GetStatus(Timeout).PodsManaged);
+    }
+
+    [Fact]
     public async Task Register_DatapathFails_RefusesWithTheDatapathsError()
     {
         await using var agent = await RunningAgent.StartAsync(_paths.Arguments());
