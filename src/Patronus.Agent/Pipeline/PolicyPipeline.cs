@@ -39,6 +39,7 @@ public sealed partial class PolicyPipeline
     private long _pendingSince;
     private long _processingSince;
     private bool _needsReconcile = true;
+    private bool _compiled;
 
     public PolicyPipeline(ClusterStore store, EndpointRegistry registry, IPolicyDatapath datapath, AgentMetrics metrics, ILogger<PolicyPipeline> logger)
     {
@@ -136,12 +137,17 @@ public sealed partial class PolicyPipeline
         var changes = new ChangeSet();
         var dirtyPods = new HashSet<EndpointId>();
         var waiters = new List<TaskCompletionSource>();
+        var initial = !_compiled;
+        if (initial)
+            CompileSnapshot();
         foreach (var work in batch)
         {
             switch (work)
             {
-                case StoreChange { Change: var change }:
-                    ApplyStoreChange(change, dirtyPods, changes);
+                case StoreChange:
+                    // The first batch's changes are all in the snapshot it was compiled from.
+                    if (!initial)
+                        ApplyStoreChange(((StoreChange)work).Change, dirtyPods, changes);
                     break;
                 case EndpointChange endpoints:
                     dirtyPods.UnionWith(endpoints.Pods);
@@ -177,6 +183,23 @@ public sealed partial class PolicyPipeline
             else
                 waiter.TrySetException(new InvalidOperationException(error));
         }
+    }
+
+    /// <summary>
+    /// Compiles the whole cluster at once after the initial sync: cheaper than one incremental update per
+    /// object. Events still queued after the snapshot are applied again later, which changes nothing.
+    /// </summary>
+    private void CompileSnapshot()
+    {
+        var snapshot = _store.Snapshot();
+        foreach (var pod in snapshot.Pods)
+            _clusterPods[new EndpointId(pod.Metadata.NamespaceProperty ?? PolicyModelMapper.DefaultNamespace, pod.Metadata.Name)] = pod;
+        var pods = _clusterPods.Keys.Concat(_registry.Pods).Distinct().Select(BuildPod).OfType<Pod>();
+        _compiler = PolicyCompiler.Create(
+            snapshot.Namespaces.Select(ns => Mapped(PolicyModelMapper.ToNamespace(ns))).OfType<Namespace>(),
+            pods,
+            snapshot.NetworkPolicies.Select(p => Mapped(PolicyModelMapper.ToPolicy(p))).OfType<NetworkPolicy>());
+        _compiled = true;
     }
 
     private void ApplyStoreChange(ResourceEvent change, HashSet<EndpointId> dirtyPods, ChangeSet changes)

@@ -127,6 +127,9 @@ public sealed class AgentEndToEndTests : IDisposable
         await using var second = await RunningAgent.StartAsync(_paths.Arguments());
 
         Assert.Equal(["reconcile shop/web"], second.Datapath.CallLog);
+        var restored = second.Datapath.Held[Web];
+        Assert.Equal([IPAddress.Parse("10.244.1.5")], restored.Addresses);
+        Assert.Equal(["shop/deny-all"], restored.Ingress.IsolatedBy);
         Assert.Equal(1, _paths.Client().GetStatus(Timeout).PodsManaged);
     }
 

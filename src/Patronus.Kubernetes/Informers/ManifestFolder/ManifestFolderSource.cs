@@ -39,7 +39,9 @@ public sealed partial class ManifestFolderSource : IResourceSource, IDisposable
     public Task Synced => _synced.Task;
 
     /// <summary>Files that could not be parsed on the last scan, with the reason.</summary>
-    public IReadOnlyDictionary<string, string> Errors => _files.Where(f => f.Value.Error is not null).ToDictionary(f => f.Key, f => f.Value.Error!);
+    public IReadOnlyDictionary<string, string> Errors => _errors;
+
+    private volatile IReadOnlyDictionary<string, string> _errors = new Dictionary<string, string>();
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -103,6 +105,7 @@ public sealed partial class ManifestFolderSource : IResourceSource, IDisposable
         }
         foreach (var gone in _files.Keys.Where(k => !seen.Contains(k)).ToList())
             _files.Remove(gone);
+        _errors = _files.Where(f => f.Value.Error is not null).ToDictionary(f => f.Key, f => f.Value.Error!);
 
         var next = new Dictionary<string, (IKubernetesObject<V1ObjectMeta>, string)>(StringComparer.Ordinal);
         foreach (var obj in _files.Values.SelectMany(f => f.Objects))
