@@ -29,11 +29,19 @@ internal static class PolicyCommand
         AllowMultipleArgumentsPerToken = false,
     };
 
-    /// <summary>A Spectre console on the invocation's writer: colours only when that writer is a terminal.</summary>
-    public static IAnsiConsole Console(TextWriter writer) => AnsiConsole.Create(new AnsiConsoleSettings
+    /// <summary>
+    /// A Spectre console on the invocation's writer. Colours only when that writer is the terminal (and
+    /// NO_COLOR is unset): Spectre's own detection looks at the environment, not at where the text goes.
+    /// </summary>
+    public static IAnsiConsole Console(TextWriter writer)
     {
-        Out = new AnsiConsoleOutput(writer),
-        Ansi = AnsiSupport.Detect,
-        ColorSystem = ColorSystemSupport.Detect,
-    });
+        var terminal = ReferenceEquals(writer, System.Console.Out) && !System.Console.IsOutputRedirected &&
+            string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
+        return AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+        });
+    }
 }
