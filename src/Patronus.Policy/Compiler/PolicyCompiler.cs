@@ -12,8 +12,9 @@ namespace Patronus.Policy.Compiler;
 /// <remarks>
 /// Policies are indexed by namespace (a pod change only re-evaluates the podSelectors of its own
 /// namespace's policies); peers are indexed by the namespaces they can match (podSelector-only peers by the
-/// policy's namespace, namespaceSelector peers by the set of namespaces whose labels match). Peer address
-/// lists are built once per peer and shared by every endpoint the policy selects.
+/// policy's namespace, namespaceSelector peers by the set of namespaces whose labels match). Equal peers of
+/// different policies share one <see cref="Selection"/>, whose address list is built once and shared by
+/// every endpoint those policies select.
 /// Not thread-safe: one writer, and readers after the update returned.
 /// </remarks>
 public sealed class PolicyCompiler
@@ -27,9 +28,10 @@ public sealed class PolicyCompiler
     private readonly Dictionary<EndpointId, CidrMatch[]> podCidrs = [];
     private readonly Dictionary<string, PolicyState> policies = [];
     private readonly Dictionary<string, List<PolicyState>> policiesByNamespace = [];
-    private readonly Dictionary<string, HashSet<PeerState>> localPeers = [];
-    private readonly HashSet<PeerState> namespacedPeers = [];
-    private readonly HashSet<PeerState> addressPeers = [];
+    private readonly Dictionary<string, Selection> selections = [];
+    private readonly Dictionary<string, HashSet<Selection>> localSelections = [];
+    private readonly HashSet<Selection> namespacedSelections = [];
+    private readonly HashSet<Selection> addressSelections = [];
     private readonly Dictionary<EndpointId, EndpointPolicy> endpoints = [];
     private readonly Func<EndpointId, CidrMatch[]> cidrsOf;
 
@@ -133,41 +135,46 @@ public sealed class PolicyCompiler
     private void SetNamespaceLabels(string name, IReadOnlyDictionary<string, string> labels, HashSet<EndpointId> candidates)
     {
         namespaceLabels[name] = labels;
-        foreach (var peer in namespacedPeers)
+        foreach (var selection in namespacedSelections)
         {
-            var was = peer.MatchingNamespaces.Contains(name);
-            var now = peer.Model!.NamespaceSelector!.Matches(labels);
+            var was = selection.MatchingNamespaces.Contains(name);
+            var now = selection.NamespaceSelector!.Matches(labels);
             if (was == now)
                 continue;
             if (now)
-                peer.MatchingNamespaces.Add(name);
+                selection.MatchingNamespaces.Add(name);
             else
-                peer.MatchingNamespaces.Remove(name);
+                selection.MatchingNamespaces.Remove(name);
             var touched = false;
             if (podsByNamespace.TryGetValue(name, out var inNamespace))
                 foreach (var (id, pod) in inNamespace)
                 {
                     if (!podCidrs.ContainsKey(id))
                         continue;
-                    touched |= now ? TryMatch(peer, id, pod) : peer.Matched.Remove(id);
+                    touched |= now ? TryMatch(selection, id, pod) : selection.Matched.Remove(id);
                 }
             if (touched)
-                PeerChanged(peer, candidates);
+                SelectionChanged(selection, candidates);
         }
     }
 
-    private bool TryMatch(PeerState peer, EndpointId id, Pod pod)
+    private static bool TryMatch(Selection selection, EndpointId id, Pod pod)
     {
-        if (!peer.Matches(pod))
+        if (!selection.Matches(pod))
             return false;
-        peer.Matched[id] = pod;
+        selection.Matched[id] = pod;
         return true;
     }
 
-    private void PeerChanged(PeerState peer, HashSet<EndpointId> candidates)
+    /// <summary>Every rule that uses the selection is rebuilt, and every endpoint its policy selects recompiled.</summary>
+    private static void SelectionChanged(Selection selection, HashSet<EndpointId> candidates)
     {
-        peer.Invalidate();
-        candidates.UnionWith(peer.Rule.Policy.Selected);
+        selection.Invalidate();
+        foreach (var user in selection.Users)
+        {
+            user.Rule.Invalidate();
+            candidates.UnionWith(user.Rule.Policy.Selected);
+        }
     }
 
     private void ApplyPod(EndpointId id, Pod? pod, HashSet<EndpointId> candidates)
@@ -207,29 +214,29 @@ public sealed class PolicyCompiler
                 else
                     policy.Selected.Remove(id);
 
-        foreach (var peer in PeersThatMayMatch(id.Namespace))
+        foreach (var selection in SelectionsThatMayMatch(id.Namespace))
         {
-            var was = peer.Matched.ContainsKey(id);
-            var now = after is not null && peer.Matches(after);
+            var was = selection.Matched.ContainsKey(id);
+            var now = after is not null && selection.Matches(after);
             if (now)
-                peer.Matched[id] = after!;
+                selection.Matched[id] = after!;
             else if (was)
-                peer.Matched.Remove(id);
-            if (was != now || (now && (addressesChanged || (portsChanged && peer.Rule.IsEgress && peer.Rule.HasNamedPorts))))
-                PeerChanged(peer, candidates);
+                selection.Matched.Remove(id);
+            if (was != now || (now && (addressesChanged || (portsChanged && selection.NeedsPorts))))
+                SelectionChanged(selection, candidates);
         }
     }
 
-    private IEnumerable<PeerState> PeersThatMayMatch(string ns)
+    private IEnumerable<Selection> SelectionsThatMayMatch(string ns)
     {
-        if (localPeers.TryGetValue(ns, out var local))
-            foreach (var peer in local)
-                yield return peer;
-        foreach (var peer in namespacedPeers)
-            if (peer.MatchingNamespaces.Contains(ns))
-                yield return peer;
-        foreach (var peer in addressPeers)
-            yield return peer;
+        if (localSelections.TryGetValue(ns, out var local))
+            foreach (var selection in local)
+                yield return selection;
+        foreach (var selection in namespacedSelections)
+            if (selection.MatchingNamespaces.Contains(ns))
+                yield return selection;
+        foreach (var selection in addressSelections)
+            yield return selection;
     }
 
     private static bool SamePod(Pod a, Pod b) =>
@@ -246,11 +253,8 @@ public sealed class PolicyCompiler
             candidates.UnionWith(old.Selected);
             policiesByNamespace[old.Model.Namespace].Remove(old);
             foreach (var peer in old.Peers)
-            {
-                localPeers.GetValueOrDefault(peer.PolicyNamespace)?.Remove(peer);
-                namespacedPeers.Remove(peer);
-                addressPeers.Remove(peer);
-            }
+                if (peer.Selection is { } selection && selection.Users.Remove(peer) && selection.Users.Count == 0)
+                    Forget(selection);
         }
         if (policy is null)
             return;
@@ -263,8 +267,7 @@ public sealed class PolicyCompiler
         var at = inNamespace.FindIndex(p => string.CompareOrdinal(p.Model.Name, policy.Name) > 0);
         inNamespace.Insert(at < 0 ? inNamespace.Count : at, state);
 
-        var localPods = podsByNamespace.GetValueOrDefault(policy.Namespace);
-        if (localPods is not null)
+        if (podsByNamespace.TryGetValue(policy.Namespace, out var localPods))
             foreach (var (id, pod) in localPods)
                 if (podCidrs.ContainsKey(id) && policy.PodSelector.Matches(pod.Labels))
                     state.Selected.Add(id);
@@ -272,40 +275,59 @@ public sealed class PolicyCompiler
 
         foreach (var peer in state.Peers)
         {
-            switch (peer.Kind)
-            {
-                case PeerKind.Local:
-                    if (!localPeers.TryGetValue(policy.Namespace, out var set))
-                        localPeers[policy.Namespace] = set = [];
-                    set.Add(peer);
-                    if (localPods is not null)
-                        foreach (var (id, pod) in localPods)
-                            if (podCidrs.ContainsKey(id))
-                                TryMatch(peer, id, pod);
-                    break;
-                case PeerKind.Namespaced:
-                    namespacedPeers.Add(peer);
-                    foreach (var (name, labels) in namespaceLabels)
-                    {
-                        if (!peer.Model!.NamespaceSelector!.Matches(labels))
-                            continue;
-                        peer.MatchingNamespaces.Add(name);
-                        if (podsByNamespace.TryGetValue(name, out var matchedPods))
-                            foreach (var (id, pod) in matchedPods)
-                                if (podCidrs.ContainsKey(id))
-                                    TryMatch(peer, id, pod);
-                    }
-                    break;
-                default:
-                    if (!peer.TracksPods)
-                        break;
-                    addressPeers.Add(peer);
-                    foreach (var (id, pod) in pods)
-                        if (podCidrs.ContainsKey(id))
-                            TryMatch(peer, id, pod);
-                    break;
-            }
+            if (!peer.TracksPods)
+                continue;
+            var selectionKey = Selection.KeyOf(peer.Kind, policy.Namespace, peer.Model);
+            if (!selections.TryGetValue(selectionKey, out var selection))
+                selections[selectionKey] = selection = Populate(new Selection(selectionKey, peer.Kind, policy.Namespace, peer.Model));
+            selection.Users.Add(peer);
+            peer.Selection = selection;
         }
+    }
+
+    private Selection Populate(Selection selection)
+    {
+        switch (selection.Kind)
+        {
+            case PeerKind.Local:
+                if (!localSelections.TryGetValue(selection.Namespace!, out var set))
+                    localSelections[selection.Namespace!] = set = [];
+                set.Add(selection);
+                if (podsByNamespace.TryGetValue(selection.Namespace!, out var localPods))
+                    foreach (var (id, pod) in localPods)
+                        if (podCidrs.ContainsKey(id))
+                            TryMatch(selection, id, pod);
+                break;
+            case PeerKind.Namespaced:
+                namespacedSelections.Add(selection);
+                foreach (var (name, labels) in namespaceLabels)
+                {
+                    if (!selection.NamespaceSelector!.Matches(labels))
+                        continue;
+                    selection.MatchingNamespaces.Add(name);
+                    if (podsByNamespace.TryGetValue(name, out var matchedPods))
+                        foreach (var (id, pod) in matchedPods)
+                            if (podCidrs.ContainsKey(id))
+                                TryMatch(selection, id, pod);
+                }
+                break;
+            default:
+                addressSelections.Add(selection);
+                foreach (var (id, pod) in pods)
+                    if (podCidrs.ContainsKey(id))
+                        TryMatch(selection, id, pod);
+                break;
+        }
+        return selection;
+    }
+
+    private void Forget(Selection selection)
+    {
+        selections.Remove(selection.Key);
+        if (selection.Namespace is not null)
+            localSelections.GetValueOrDefault(selection.Namespace)?.Remove(selection);
+        namespacedSelections.Remove(selection);
+        addressSelections.Remove(selection);
     }
 
     private PolicyChanges Recompile(IReadOnlyCollection<EndpointId> candidates)
