@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Patronus.Policy.Compiled;
 using Patronus.Policy.Model;
 
@@ -19,13 +20,14 @@ namespace Patronus.Policy.Compiler;
 /// </remarks>
 public sealed class PolicyCompiler
 {
+    /// <summary>The label the API server puts on every namespace; the compiler adds it where it is missing.</summary>
     public const string NamespaceNameLabel = "kubernetes.io/metadata.name";
 
     private readonly Dictionary<string, IReadOnlyDictionary<string, string>> namespaceLabels = [];
     private readonly Dictionary<string, Namespace> namespaces = [];
     private readonly Dictionary<EndpointId, Pod> pods = [];
-    private readonly Dictionary<string, Dictionary<EndpointId, Pod>> podsByNamespace = [];
-    private readonly Dictionary<EndpointId, CidrMatch[]> podCidrs = [];
+    private readonly Dictionary<string, Dictionary<EndpointId, PodEntry>> entriesByNamespace = [];
+    private readonly Dictionary<EndpointId, PodEntry> entries = [];
     private readonly Dictionary<string, PolicyState> policies = [];
     private readonly Dictionary<string, List<PolicyState>> policiesByNamespace = [];
     private readonly Dictionary<string, Selection> selections = [];
@@ -33,12 +35,6 @@ public sealed class PolicyCompiler
     private readonly HashSet<Selection> namespacedSelections = [];
     private readonly HashSet<Selection> addressSelections = [];
     private readonly Dictionary<EndpointId, EndpointPolicy> endpoints = [];
-    private readonly Func<EndpointId, CidrMatch[]> cidrsOf;
-
-    public PolicyCompiler()
-    {
-        cidrsOf = id => podCidrs[id];
-    }
 
     /// <summary>Compiles a whole cluster at once (cheaper than adding the objects one by one).</summary>
     public static PolicyCompiler Create(IEnumerable<Namespace> namespaces, IEnumerable<Pod> pods, IEnumerable<NetworkPolicy> policies)
@@ -51,7 +47,7 @@ public sealed class PolicyCompiler
             compiler.ApplyPod(pod.Id, pod, pending);
         foreach (var policy in policies)
             compiler.ApplyPolicy(policy.Key, policy, pending);
-        compiler.Recompile(compiler.podCidrs.Keys.ToList());
+        compiler.Recompile(compiler.entries.Keys.ToList());
         return compiler;
     }
 
@@ -60,6 +56,7 @@ public sealed class PolicyCompiler
 
     public IReadOnlyCollection<Namespace> Namespaces => namespaces.Values;
 
+    /// <summary>Every pod, including those without addresses (which have no endpoint).</summary>
     public IReadOnlyCollection<Pod> Pods => pods.Values;
 
     public IEnumerable<NetworkPolicy> Policies => policies.Values.Select(p => p.Model);
@@ -68,49 +65,28 @@ public sealed class PolicyCompiler
 
     public Pod? GetPod(EndpointId id) => pods.GetValueOrDefault(id);
 
-    public PolicyChanges UpsertNamespace(Namespace ns)
-    {
-        var candidates = new HashSet<EndpointId>();
-        ApplyNamespace(ns.Name, ns, candidates);
-        return Recompile(candidates);
-    }
+    public NetworkPolicy? GetPolicy(string ns, string name) => policies.GetValueOrDefault($"{ns}/{name}")?.Model;
+
+    public PolicyChanges UpsertNamespace(Namespace ns) => Apply(c => ApplyNamespace(ns.Name, ns, c));
 
     /// <summary>
     /// Forgets a namespace's labels (it then matches selectors as a bare namespace would). Its pods stay until
     /// they are removed themselves, as their own deletions arrive.
     /// </summary>
-    public PolicyChanges RemoveNamespace(string name)
-    {
-        var candidates = new HashSet<EndpointId>();
-        ApplyNamespace(name, null, candidates);
-        return Recompile(candidates);
-    }
+    public PolicyChanges RemoveNamespace(string name) => Apply(c => ApplyNamespace(name, null, c));
 
-    public PolicyChanges UpsertPod(Pod pod)
-    {
-        var candidates = new HashSet<EndpointId>();
-        ApplyPod(pod.Id, pod, candidates);
-        return Recompile(candidates);
-    }
+    public PolicyChanges UpsertPod(Pod pod) => Apply(c => ApplyPod(pod.Id, pod, c));
 
-    public PolicyChanges RemovePod(string ns, string name)
-    {
-        var candidates = new HashSet<EndpointId>();
-        ApplyPod(new EndpointId(ns, name), null, candidates);
-        return Recompile(candidates);
-    }
+    public PolicyChanges RemovePod(string ns, string name) => Apply(c => ApplyPod(new EndpointId(ns, name), null, c));
 
-    public PolicyChanges UpsertPolicy(NetworkPolicy policy)
-    {
-        var candidates = new HashSet<EndpointId>();
-        ApplyPolicy(policy.Key, policy, candidates);
-        return Recompile(candidates);
-    }
+    public PolicyChanges UpsertPolicy(NetworkPolicy policy) => Apply(c => ApplyPolicy(policy.Key, policy, c));
 
-    public PolicyChanges RemovePolicy(string ns, string name)
+    public PolicyChanges RemovePolicy(string ns, string name) => Apply(c => ApplyPolicy($"{ns}/{name}", null, c));
+
+    private PolicyChanges Apply(Action<HashSet<EndpointId>> change)
     {
         var candidates = new HashSet<EndpointId>();
-        ApplyPolicy($"{ns}/{name}", null, candidates);
+        change(candidates);
         return Recompile(candidates);
     }
 
@@ -135,6 +111,7 @@ public sealed class PolicyCompiler
     private void SetNamespaceLabels(string name, IReadOnlyDictionary<string, string> labels, HashSet<EndpointId> candidates)
     {
         namespaceLabels[name] = labels;
+        var inNamespace = entriesByNamespace.GetValueOrDefault(name);
         foreach (var selection in namespacedSelections)
         {
             var was = selection.MatchingNamespaces.Contains(name);
@@ -146,23 +123,19 @@ public sealed class PolicyCompiler
             else
                 selection.MatchingNamespaces.Remove(name);
             var touched = false;
-            if (podsByNamespace.TryGetValue(name, out var inNamespace))
-                foreach (var (id, pod) in inNamespace)
-                {
-                    if (!podCidrs.ContainsKey(id))
-                        continue;
-                    touched |= now ? TryMatch(selection, id, pod) : selection.Matched.Remove(id);
-                }
+            if (inNamespace is not null)
+                foreach (var (id, entry) in inNamespace)
+                    touched |= now ? TryMatch(selection, id, entry) : selection.Matched.Remove(id);
             if (touched)
                 SelectionChanged(selection, candidates);
         }
     }
 
-    private static bool TryMatch(Selection selection, EndpointId id, Pod pod)
+    private static bool TryMatch(Selection selection, EndpointId id, PodEntry entry)
     {
-        if (!selection.Matches(pod))
+        if (!selection.Matches(entry.Pod))
             return false;
-        selection.Matched[id] = pod;
+        selection.Matched[id] = entry;
         return true;
     }
 
@@ -183,43 +156,63 @@ public sealed class PolicyCompiler
         if (old is not null && pod is not null && SamePod(old, pod))
             return;
         candidates.Add(id);
+        if (pod is null)
+            pods.Remove(id);
+        else
+            pods[id] = pod;
         if (pod is not null && !namespaceLabels.ContainsKey(id.Namespace))
             SetNamespaceLabels(id.Namespace, EffectiveLabels(id.Namespace, null), candidates);
 
-        var before = old is not null && old.Addresses.Count > 0 ? old : null;
+        // Only pods with addresses take part; one that loses its addresses leaves like a deleted pod.
+        var before = entries.GetValueOrDefault(id);
         var after = pod is not null && pod.Addresses.Count > 0 ? pod : null;
-        if (pod is null)
+        var addressesChanged = before is null || after is null || !before.Pod.Addresses.SequenceEqual(after.Addresses);
+        var portsChanged = before is null || after is null || !before.Pod.Ports.SequenceEqual(after.Ports);
+        PodEntry? entry = null;
+        if (after is null)
         {
-            pods.Remove(id);
-            podsByNamespace.GetValueOrDefault(id.Namespace)?.Remove(id);
+            if (before is not null)
+            {
+                entries.Remove(id);
+                entriesByNamespace[id.Namespace].Remove(id);
+            }
         }
         else
         {
-            pods[id] = pod;
-            if (!podsByNamespace.TryGetValue(id.Namespace, out var inNamespace))
-                podsByNamespace[id.Namespace] = inNamespace = [];
-            inNamespace[id] = pod;
+            entry = before ?? new PodEntry(after, []);
+            entry.Pod = after;
+            if (addressesChanged)
+                entry.Cidrs = after.Addresses.Select(HostMatch).ToArray();
+            if (before is null)
+            {
+                entries[id] = entry;
+                if (!entriesByNamespace.TryGetValue(id.Namespace, out var inNamespace))
+                    entriesByNamespace[id.Namespace] = inNamespace = [];
+                inNamespace[id] = entry;
+            }
         }
-        var addressesChanged = before is null || after is null || !before.Addresses.SequenceEqual(after.Addresses);
-        if (after is null)
-            podCidrs.Remove(id);
-        else if (addressesChanged)
-            podCidrs[id] = after.Addresses.Select(HostMatch).ToArray();
-        var portsChanged = before is null || after is null || !before.Ports.SequenceEqual(after.Ports);
 
         if (policiesByNamespace.TryGetValue(id.Namespace, out var local))
             foreach (var policy in local)
-                if (after is not null && policy.Model.PodSelector.Matches(after.Labels))
+            {
+                if (entry is not null && policy.Model.PodSelector.Matches(entry.Pod.Labels))
+                {
                     policy.Selected.Add(id);
+                    entry.SelectedBy.Add(policy);
+                }
                 else
+                {
                     policy.Selected.Remove(id);
+                    entry?.SelectedBy.Remove(policy);
+                }
+            }
 
         foreach (var selection in SelectionsThatMayMatch(id.Namespace))
         {
             var was = selection.Matched.ContainsKey(id);
-            var now = after is not null && selection.Matches(after);
+            var now = entry is not null && selection.Matches(entry.Pod);
             if (now)
-                selection.Matched[id] = after!;
+                selection.Matched[id] = entry!;
             else if (was)
                 selection.Matched.Remove(id);
             if (was != now || (now && (addressesChanged || (portsChanged && selection.NeedsPorts))))
@@ -244,13 +237,15 @@ public sealed class PolicyCompiler
         a.Labels.Count == b.Labels.Count && a.Labels.All(l => b.Labels.TryGetValue(l.Key, out var v) && v == l.Value);
 
     private static CidrMatch HostMatch(IPAddress address) =>
-        new(new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32), []);
+        new(new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32), []);
 
     private void ApplyPolicy(string key, NetworkPolicy? policy, HashSet<EndpointId> candidates)
     {
         if (policies.Remove(key, out var old))
         {
             candidates.UnionWith(old.Selected);
+            foreach (var id in old.Selected)
+                entries[id].SelectedBy.Remove(old);
             policiesByNamespace[old.Model.Namespace].Remove(old);
             foreach (var peer in old.Peers)
                 if (peer.Selection is { } selection && selection.Users.Remove(peer) && selection.Users.Count == 0)
@@ -267,10 +262,13 @@ public sealed class PolicyCompiler
         var at = inNamespace.FindIndex(p => string.CompareOrdinal(p.Model.Name, policy.Name) > 0);
         inNamespace.Insert(at < 0 ? inNamespace.Count : at, state);
 
-        if (podsByNamespace.TryGetValue(policy.Namespace, out var localPods))
-            foreach (var (id, pod) in localPods)
-                if (podCidrs.ContainsKey(id) && policy.PodSelector.Matches(pod.Labels))
+        if (entriesByNamespace.TryGetValue(policy.Namespace, out var localEntries))
+            foreach (var (id, entry) in localEntries)
+                if (policy.PodSelector.Matches(entry.Pod.Labels))
+                {
                     state.Selected.Add(id);
+                    entry.SelectedBy.Add(state);
+                }
         candidates.UnionWith(state.Selected);
 
         foreach (var peer in state.Peers)
@@ -293,10 +291,9 @@ public sealed class PolicyCompiler
                 if (!localSelections.TryGetValue(selection.Namespace!, out var set))
                     localSelections[selection.Namespace!] = set = [];
                 set.Add(selection);
-                if (podsByNamespace.TryGetValue(selection.Namespace!, out var localPods))
-                    foreach (var (id, pod) in localPods)
-                        if (podCidrs.ContainsKey(id))
-                            TryMatch(selection, id, pod);
+                if (entriesByNamespace.TryGetValue(selection.Namespace!, out var localEntries))
+                    foreach (var (id, entry) in localEntries)
+                        TryMatch(selection, id, entry);
                 break;
             case PeerKind.Namespaced:
                 namespacedSelections.Add(selection);
@@ -305,17 +302,15 @@ public sealed class PolicyCompiler
                     if (!selection.NamespaceSelector!.Matches(labels))
                         continue;
                     selection.MatchingNamespaces.Add(name);
-                    if (podsByNamespace.TryGetValue(name, out var matchedPods))
-                        foreach (var (id, pod) in matchedPods)
-                            if (podCidrs.ContainsKey(id))
-                                TryMatch(selection, id, pod);
+                    if (entriesByNamespace.TryGetValue(name, out var matched))
+                        foreach (var (id, entry) in matched)
+                            TryMatch(selection, id, entry);
                 }
                 break;
             default:
                 addressSelections.Add(selection);
-                foreach (var (id, pod) in pods)
-                    if (podCidrs.ContainsKey(id))
-                        TryMatch(selection, id, pod);
+                foreach (var (id, entry) in entries)
+                    TryMatch(selection, id, entry);
                 break;
         }
         return selection;
@@ -339,7 +334,7 @@ public sealed class PolicyCompiler
         foreach (var id in candidates)
         {
             var previous = endpoints.GetValueOrDefault(id);
-            if (!podCidrs.ContainsKey(id))
+            if (!entries.TryGetValue(id, out var entry))
             {
                 if (previous is not null)
                 {
@@ -348,7 +343,7 @@ public sealed class PolicyCompiler
                 }
                 continue;
             }
-            var compiled = Compile(pods[id]);
+            var compiled = Compile(id, entry);
             if (previous is not null && CompiledEquality.Same(previous, compiled))
                 continue;
             endpoints[id] = compiled;
@@ -357,29 +352,29 @@ public sealed class PolicyCompiler
         return changed.Count == 0 && removed.Count == 0 ? PolicyChanges.None : new PolicyChanges(changed, removed);
     }
 
-    private EndpointPolicy Compile(Pod pod)
+    private EndpointPolicy Compile(EndpointId id, PodEntry entry)
     {
-        var id = pod.Id;
+        var pod = entry.Pod;
         List<string>? ingressBy = null, egressBy = null;
         List<AllowRule>? ingress = null, egress = null;
-        if (policiesByNamespace.TryGetValue(pod.Namespace, out var local))
-            foreach (var policy in local)
+        if (entry.SelectedBy.Count > 0)
+            foreach (var policy in policiesByNamespace[pod.Namespace])
             {
-                if (!policy.Selected.Contains(id))
+                if (!entry.SelectedBy.Contains(policy))
                     continue;
                 if (policy.AppliesTo(PolicyTypes.Ingress))
                 {
-                    (ingressBy ??= []).Add(policy.Key);
-                    ingress ??= [];
+                    (ingressBy ??= new List<string>(entry.SelectedBy.Count)).Add(policy.Key);
+                    ingress ??= new List<AllowRule>(8);
                     foreach (var rule in policy.Ingress)
-                        rule.AppendIngress(pod, cidrsOf, ingress);
+                        rule.AppendIngress(entry, ingress);
                 }
                 if (policy.AppliesTo(PolicyTypes.Egress))
                 {
-                    (egressBy ??= []).Add(policy.Key);
-                    egress ??= [];
+                    (egressBy ??= new List<string>(entry.SelectedBy.Count)).Add(policy.Key);
+                    egress ??= new List<AllowRule>(8);
                     foreach (var rule in policy.Egress)
-                        egress.AddRange(rule.SharedRules(cidrsOf));
+                        egress.AddRange(rule.SharedRules());
                 }
             }
         return new EndpointPolicy(

@@ -9,13 +9,15 @@ internal sealed class PolicyState
     public PolicyState(NetworkPolicy model)
     {
         Model = model;
+        Key = model.Key;
         Ingress = model.Ingress.Select((rule, i) => new RuleState(this, egress: false, i, rule)).ToArray();
         Egress = model.Egress.Select((rule, i) => new RuleState(this, egress: true, i, rule)).ToArray();
     }
 
     public NetworkPolicy Model { get; }
 
-    public string Key => Model.Key;
+    /// <summary>namespace/name, computed once: every compiled endpoint the policy isolates lists it.</summary>
+    public string Key { get; }
 
     /// <summary>Participating pods (with addresses) the policy's podSelector selects.</summary>
     public HashSet<EndpointId> Selected { get; } = [];
@@ -55,7 +57,9 @@ internal sealed class RuleState
                 .Distinct().ToArray();
             NamedPorts = model.Ports.Where(p => p.Name is not null).ToArray();
         }
-        NamedKey = string.Join(',', NamedPorts.Select(p => $"{p.Name}/{p.Protocol}"));
+        // Interned: pods cache their resolution per distinct key, compared by reference.
+        NamedKey = string.Intern(string.Join(',', NamedPorts.Select(p => $"{p.Name}/{p.Protocol}")) + "|" +
+            string.Join(',', NumericPorts?.Select(p => p.ToString()) ?? []));
         Peers = model.Peers.Count == 0
             ? [new PeerState(this, null, null)]
             : model.Peers.Select((peer, i) => new PeerState(this, i, peer)).ToArray();
@@ -91,30 +95,28 @@ internal sealed class RuleState
     /// The allow rules every selected pod shares: ingress rules without named ports, and all egress rules
     /// (egress named ports are resolved against each destination pod, not against the sender).
     /// </summary>
-    public AllowRule[] SharedRules(Func<EndpointId, CidrMatch[]> podCidrs) => shared ??= BuildShared(podCidrs);
+    public AllowRule[] SharedRules() => shared ??= BuildShared();
 
-    public void AppendIngress(Pod destination, Func<EndpointId, CidrMatch[]> podCidrs, List<AllowRule> into)
+    public void AppendIngress(PodEntry destination, List<AllowRule> into)
     {
         if (!HasNamedPorts)
         {
-            into.AddRange(SharedRules(podCidrs));
+            into.AddRange(SharedRules());
             return;
         }
-        var ports = new List<PortMatch>(NumericPorts!);
-        Compiler.NamedPorts.Resolve(NamedPorts, destination, ports);
+        var key = destination.ResolvedPorts(this);
         // A rule whose ports all fail to resolve on this pod admits nothing here (upstream e2e: named port
         // missing on the target pod means denied).
-        if (ports.Count == 0)
+        if (key.Ports.Length == 0)
             return;
         // Pods that resolve the names to the same ports share the same rules.
-        var key = new PortSet(ports.ToArray());
         ingressByPorts ??= [];
         if (!ingressByPorts.TryGetValue(key, out var rules))
-            ingressByPorts[key] = rules = Peers.Select(peer => new AllowRule(Origin(peer), peer.Cidrs(podCidrs), key.Ports)).ToArray();
+            ingressByPorts[key] = rules = Peers.Select(peer => new AllowRule(Origin(peer), peer.Cidrs(), key.Ports)).ToArray();
         into.AddRange(rules);
     }
 
-    private AllowRule[] BuildShared(Func<EndpointId, CidrMatch[]> podCidrs)
+    private AllowRule[] BuildShared()
     {
         var rules = new List<AllowRule>();
         foreach (var peer in Peers)
@@ -122,13 +124,13 @@ internal sealed class RuleState
             var origin = Origin(peer);
             if (NumericPorts is null)
             {
-                rules.Add(new AllowRule(origin, peer.Cidrs(podCidrs), null));
+                rules.Add(new AllowRule(origin, peer.Cidrs(), null));
                 continue;
             }
             if (NumericPorts.Length > 0)
-                rules.Add(new AllowRule(origin, peer.Cidrs(podCidrs), NumericPorts));
+                rules.Add(new AllowRule(origin, peer.Cidrs(), NumericPorts));
             if (HasNamedPorts && IsEgress)
-                foreach (var group in peer.Selection!.Expand(NamedPorts, NamedKey, podCidrs))
+                foreach (var group in peer.Selection!.Expand(NamedPorts, NamedKey))
                     rules.Add(new AllowRule(origin, group.Cidrs, group.Ports));
         }
         return rules.ToArray();
@@ -178,10 +180,10 @@ internal sealed class PeerState
     public string PolicyNamespace => Rule.Policy.Model.Namespace;
 
     /// <summary>The addresses this peer admits; null for a match-all peer.</summary>
-    public CidrMatch[]? Cidrs(Func<EndpointId, CidrMatch[]> podCidrs) => Kind switch
+    public CidrMatch[]? Cidrs() => Kind switch
     {
         PeerKind.All => null,
         PeerKind.Block => block,
-        _ => Selection!.Cidrs(podCidrs),
+        _ => Selection!.Cidrs(),
     };
 }

@@ -55,7 +55,7 @@ internal sealed class Selection
     /// <summary>For namespaced selections: the namespaces whose labels match the namespace selector.</summary>
     public HashSet<string> MatchingNamespaces { get; } = [];
 
-    public Dictionary<EndpointId, Pod> Matched { get; } = [];
+    public Dictionary<EndpointId, PodEntry> Matched { get; } = [];
 
     /// <summary>The peers (of any policy) that use this selection.</summary>
     public HashSet<PeerState> Users { get; } = [];
@@ -77,13 +77,13 @@ internal sealed class Selection
     }
 
     /// <summary>The host matches of every matched pod's addresses.</summary>
-    public CidrMatch[] Cidrs(Func<EndpointId, CidrMatch[]> podCidrs)
+    public CidrMatch[] Cidrs()
     {
         if (cidrs is not null)
             return cidrs;
         var list = new List<CidrMatch>(Matched.Count);
-        foreach (var id in Matched.Keys)
-            list.AddRange(podCidrs(id));
+        foreach (var entry in Matched.Values)
+            list.AddRange(entry.Cidrs);
         return cidrs = list.ToArray();
     }
 
@@ -92,23 +92,23 @@ internal sealed class Selection
     /// matched pods are grouped by the ports the names resolve to. An ipBlock selection keeps only the
     /// addresses inside the block.
     /// </summary>
-    public NamedPortGroup[] Expand(PolicyPort[] named, string namedKey, Func<EndpointId, CidrMatch[]> podCidrs)
+    public NamedPortGroup[] Expand(PolicyPort[] named, string namedKey)
     {
         expansions ??= [];
         if (expansions.TryGetValue(namedKey, out var cached))
             return cached;
         var groups = new Dictionary<PortSet, List<CidrMatch>>();
         var resolved = new List<PortMatch>();
-        foreach (var (id, pod) in Matched)
+        foreach (var entry in Matched.Values)
         {
             resolved.Clear();
-            NamedPorts.Resolve(named, pod, resolved);
+            NamedPorts.Resolve(named, entry.Pod, resolved);
             if (resolved.Count == 0)
                 continue;
             var key = new PortSet(resolved.ToArray());
             if (!groups.TryGetValue(key, out var group))
                 groups[key] = group = [];
-            foreach (var cidr in podCidrs(id))
+            foreach (var cidr in entry.Cidrs)
                 if (Block is null || Block.Contains(cidr.Network.BaseAddress))
                     group.Add(cidr);
         }
@@ -132,6 +132,46 @@ internal sealed class Selection
         var expressions = selector.MatchExpressions.Select(e => $"{e.Key} {e.Operator} {string.Join(',', e.Values.Order(StringComparer.Ordinal))}");
         return string.Join('\u0002', labels.Concat(expressions).Order(StringComparer.Ordinal));
     }
+}
+
+/// <summary>
+/// A participating pod (one with addresses) inside the compiler: kept as one mutable object so that every
+/// selection holding it sees its current labels, ports and addresses.
+/// </summary>
+internal sealed class PodEntry(Pod pod, CidrMatch[] cidrs)
+{
+    private readonly Dictionary<string, PortSet> resolved = new(ReferenceEqualityComparer.Instance);
+    private Pod pod = pod;
+
+    public Pod Pod
+    {
+        get => pod;
+        set
+        {
+            if (!ReferenceEquals(pod.Ports, value.Ports) && !pod.Ports.SequenceEqual(value.Ports))
+                resolved.Clear();
+            pod = value;
+        }
+    }
+
+    /// <summary>
+    /// The ports an ingress rule admits on this pod: its numeric ports plus its named ports resolved against
+    /// this pod's container ports. Cached per distinct rule port list, since ports rarely change.
+    /// </summary>
+    public PortSet ResolvedPorts(RuleState rule)
+    {
+        if (resolved.TryGetValue(rule.NamedKey, out var ports))
+            return ports;
+        var list = new List<PortMatch>(rule.NumericPorts!);
+        NamedPorts.Resolve(rule.NamedPorts, pod, list);
+        return resolved[rule.NamedKey] = new PortSet(list.ToArray());
+    }
+
+    /// <summary>A /32 or /128 match per address.</summary>
+    public CidrMatch[] Cidrs { get; set; } = cidrs;
+
+    /// <summary>The policies whose podSelector selects this pod.</summary>
+    public HashSet<PolicyState> SelectedBy { get; } = [];
 }
 
 /// <summary>Destinations of an egress named-port rule whose names resolve to the same ports.</summary>
