@@ -40,14 +40,15 @@ public sealed class PolicyCompiler
     public static PolicyCompiler Create(IEnumerable<Namespace> namespaces, IEnumerable<Pod> pods, IEnumerable<NetworkPolicy> policies)
     {
         var compiler = new PolicyCompiler();
-        var pending = new HashSet<EndpointId>();
+        var pending = new Pending();
         foreach (var ns in namespaces)
             compiler.ApplyNamespace(ns.Name, ns, pending);
         foreach (var pod in pods)
             compiler.ApplyPod(pod.Id, pod, pending);
         foreach (var policy in policies)
             compiler.ApplyPolicy(policy.Key, policy, pending);
-        compiler.Recompile(compiler.entries.Keys.ToList());
+        pending.Candidates.UnionWith(compiler.entries.Values);
+        compiler.Recompile(pending);
         return compiler;
     }
 
@@ -83,11 +84,19 @@ public sealed class PolicyCompiler
 
     public PolicyChanges RemovePolicy(string ns, string name) => Apply(c => ApplyPolicy($"{ns}/{name}", null, c));
 
-    private PolicyChanges Apply(Action<HashSet<EndpointId>> change)
+    private PolicyChanges Apply(Action<Pending> change)
     {
-        var candidates = new HashSet<EndpointId>();
-        change(candidates);
-        return Recompile(candidates);
+        var pending = new Pending();
+        change(pending);
+        return Recompile(pending);
+    }
+
+    /// <summary>What one update may have changed: pods to recompile, and pods that left.</summary>
+    private sealed class Pending
+    {
+        public HashSet<PodEntry> Candidates { get; } = [];
+
+        public List<EndpointId> Gone { get; } = [];
     }
 
     private static IReadOnlyDictionary<string, string> EffectiveLabels(string name, IReadOnlyDictionary<string, string>? labels)
@@ -99,7 +108,7 @@ public sealed class PolicyCompiler
         return effective;
     }
 
-    private void ApplyNamespace(string name, Namespace? ns, HashSet<EndpointId> candidates)
+    private void ApplyNamespace(string name, Namespace? ns, Pending candidates)
     {
         if (ns is null)
             namespaces.Remove(name);
@@ -108,7 +117,7 @@ public sealed class PolicyCompiler
         SetNamespaceLabels(name, EffectiveLabels(name, ns?.Labels), candidates);
     }
 
-    private void SetNamespaceLabels(string name, IReadOnlyDictionary<string, string> labels, HashSet<EndpointId> candidates)
+    private void SetNamespaceLabels(string name, IReadOnlyDictionary<string, string> labels, Pending candidates)
     {
         namespaceLabels[name] = labels;
         var inNamespace = entriesByNamespace.GetValueOrDefault(name);
@@ -140,22 +149,21 @@ public sealed class PolicyCompiler
     }
 
     /// <summary>Every rule that uses the selection is rebuilt, and every endpoint its policy selects recompiled.</summary>
-    private static void SelectionChanged(Selection selection, HashSet<EndpointId> candidates)
+    private static void SelectionChanged(Selection selection, Pending candidates)
     {
         selection.Invalidate();
         foreach (var user in selection.Users)
         {
             user.Rule.Invalidate();
-            candidates.UnionWith(user.Rule.Policy.Selected);
+            candidates.Candidates.UnionWith(user.Rule.Policy.Selected);
         }
     }
 
-    private void ApplyPod(EndpointId id, Pod? pod, HashSet<EndpointId> candidates)
+    private void ApplyPod(EndpointId id, Pod? pod, Pending candidates)
     {
         var old = pods.GetValueOrDefault(id);
         if (old is not null && pod is not null && SamePod(old, pod))
             return;
-        candidates.Add(id);
         if (pod is null)
             pods.Remove(id);
         else
@@ -175,11 +183,12 @@ public sealed class PolicyCompiler
             {
                 entries.Remove(id);
                 entriesByNamespace[id.Namespace].Remove(id);
+                candidates.Gone.Add(id);
             }
         }
         else
         {
-            entry = before ?? new PodEntry(after, []);
+            entry = before ?? new PodEntry(id, after);
             entry.Pod = after;
             if (addressesChanged)
                 entry.Cidrs = after.Addresses.Select(HostMatch).ToArray();
@@ -190,6 +199,7 @@ public sealed class PolicyCompiler
                     entriesByNamespace[id.Namespace] = inNamespace = [];
                 inNamespace[id] = entry;
             }
+            candidates.Candidates.Add(entry);
         }
 
         if (policiesByNamespace.TryGetValue(id.Namespace, out var local))
@@ -197,13 +207,13 @@ public sealed class PolicyCompiler
             {
                 if (entry is not null && policy.Model.PodSelector.Matches(entry.Pod.Labels))
                 {
-                    policy.Selected.Add(id);
-                    entry.SelectedBy.Add(policy);
+                    policy.Selected.Add(entry);
+                    entry.Select(policy, true);
                 }
-                else
+                else if (before is not null)
                 {
-                    policy.Selected.Remove(id);
-                    entry?.SelectedBy.Remove(policy);
+                    policy.Selected.Remove(before);
+                    before.Select(policy, false);
                 }
             }
 
@@ -239,13 +249,13 @@ public sealed class PolicyCompiler
     private static CidrMatch HostMatch(IPAddress address) =>
         new(new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32), []);
 
-    private void ApplyPolicy(string key, NetworkPolicy? policy, HashSet<EndpointId> candidates)
+    private void ApplyPolicy(string key, NetworkPolicy? policy, Pending candidates)
     {
         if (policies.Remove(key, out var old))
         {
-            candidates.UnionWith(old.Selected);
-            foreach (var id in old.Selected)
-                entries[id].SelectedBy.Remove(old);
+            candidates.Candidates.UnionWith(old.Selected);
+            foreach (var entry in old.Selected)
+                entry.Select(old, false);
             policiesByNamespace[old.Model.Namespace].Remove(old);
             foreach (var peer in old.Peers)
                 if (peer.Selection is { } selection && selection.Users.Remove(peer) && selection.Users.Count == 0)
@@ -262,14 +272,15 @@ public sealed class PolicyCompiler
         var at = inNamespace.FindIndex(p => string.CompareOrdinal(p.Model.Name, policy.Name) > 0);
         inNamespace.Insert(at < 0 ? inNamespace.Count : at, state);
 
+
         if (entriesByNamespace.TryGetValue(policy.Namespace, out var localEntries))
-            foreach (var (id, entry) in localEntries)
+            foreach (var entry in localEntries.Values)
                 if (policy.PodSelector.Matches(entry.Pod.Labels))
                 {
-                    state.Selected.Add(id);
-                    entry.SelectedBy.Add(state);
+                    state.Selected.Add(entry);
+                    entry.Select(state, true);
                 }
-        candidates.UnionWith(state.Selected);
+        candidates.Candidates.UnionWith(state.Selected);
 
         foreach (var peer in state.Peers)
         {
@@ -325,62 +336,49 @@ public sealed class PolicyCompiler
         addressSelections.Remove(selection);
     }
 
-    private PolicyChanges Recompile(IReadOnlyCollection<EndpointId> candidates)
+    private PolicyChanges Recompile(Pending pending)
     {
-        if (candidates.Count == 0)
-            return PolicyChanges.None;
         var changed = new List<EndpointId>();
         var removed = new List<EndpointId>();
-        foreach (var id in candidates)
+        foreach (var id in pending.Gone)
+            if (endpoints.Remove(id))
+                removed.Add(id);
+        foreach (var entry in pending.Candidates)
         {
-            var previous = endpoints.GetValueOrDefault(id);
-            if (!entries.TryGetValue(id, out var entry))
-            {
-                if (previous is not null)
-                {
-                    endpoints.Remove(id);
-                    removed.Add(id);
-                }
+            // An entry that left during this update (its pod was removed) is among the gone.
+            if (!entries.TryGetValue(entry.Id, out var live) || !ReferenceEquals(live, entry))
                 continue;
-            }
-            var compiled = Compile(id, entry);
-            if (previous is not null && CompiledEquality.Same(previous, compiled))
+            var compiled = Compile(entry);
+            if (entry.Compiled is { } previous && CompiledEquality.Same(previous, compiled))
                 continue;
-            endpoints[id] = compiled;
-            changed.Add(id);
+            entry.Compiled = compiled;
+            endpoints[entry.Id] = compiled;
+            changed.Add(entry.Id);
         }
         return changed.Count == 0 && removed.Count == 0 ? PolicyChanges.None : new PolicyChanges(changed, removed);
     }
 
-    private EndpointPolicy Compile(EndpointId id, PodEntry entry)
+    private EndpointPolicy Compile(PodEntry entry)
     {
         var pod = entry.Pod;
-        List<string>? ingressBy = null, egressBy = null;
-        List<AllowRule>? ingress = null, egress = null;
-        if (entry.SelectedBy.Count > 0)
-            foreach (var policy in policiesByNamespace[pod.Namespace])
-            {
-                if (!entry.SelectedBy.Contains(policy))
-                    continue;
-                if (policy.AppliesTo(PolicyTypes.Ingress))
-                {
-                    (ingressBy ??= new List<string>(entry.SelectedBy.Count)).Add(policy.Key);
-                    ingress ??= new List<AllowRule>(8);
-                    foreach (var rule in policy.Ingress)
-                        rule.AppendIngress(entry, ingress);
-                }
-                if (policy.AppliesTo(PolicyTypes.Egress))
-                {
-                    (egressBy ??= new List<string>(entry.SelectedBy.Count)).Add(policy.Key);
-                    egress ??= new List<AllowRule>(8);
-                    foreach (var rule in policy.Egress)
-                        egress.AddRange(rule.SharedRules());
-                }
-            }
+        if (entry.SelectedBy.Count == 0)
+            return new EndpointPolicy(entry.Id, pod.Addresses, DirectionPolicy.Open, DirectionPolicy.Open);
+        var (selecting, ingressBy, egressBy) = entry.Selecting(policiesByNamespace[pod.Namespace]);
+        var ingress = ingressBy.Length == 0 ? null : new List<AllowRule>(8);
+        var egress = egressBy.Length == 0 ? null : new List<AllowRule>(8);
+        foreach (var policy in selecting)
+        {
+            if (ingress is not null && policy.AppliesTo(PolicyTypes.Ingress))
+                foreach (var rule in policy.Ingress)
+                    rule.AppendIngress(entry, ingress);
+            if (egress is not null && policy.AppliesTo(PolicyTypes.Egress))
+                foreach (var rule in policy.Egress)
+                    egress.AddRange(rule.SharedRules());
+        }
         return new EndpointPolicy(
-            id,
+            entry.Id,
             pod.Addresses,
-            ingressBy is null ? DirectionPolicy.Open : new DirectionPolicy(true, ingressBy, ingress!),
-            egressBy is null ? DirectionPolicy.Open : new DirectionPolicy(true, egressBy, egress!));
+            ingress is null ? DirectionPolicy.Open : new DirectionPolicy(true, ingressBy, ingress),
+            egress is null ? DirectionPolicy.Open : new DirectionPolicy(true, egressBy, egress));
     }
 }

@@ -20,7 +20,7 @@ internal sealed class PolicyState
     public string Key { get; }
 
     /// <summary>Participating pods (with addresses) the policy's podSelector selects.</summary>
-    public HashSet<EndpointId> Selected { get; } = [];
+    public HashSet<PodEntry> Selected { get; } = [];
 
     public RuleState[] Ingress { get; }
 

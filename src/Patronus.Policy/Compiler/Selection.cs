@@ -134,46 +134,6 @@ internal sealed class Selection
     }
 }
 
-/// <summary>
-/// A participating pod (one with addresses) inside the compiler: kept as one mutable object so that every
-/// selection holding it sees its current labels, ports and addresses.
-/// </summary>
-internal sealed class PodEntry(Pod pod, CidrMatch[] cidrs)
-{
-    private readonly Dictionary<string, PortSet> resolved = new(ReferenceEqualityComparer.Instance);
-    private Pod pod = pod;
-
-    public Pod Pod
-    {
-        get => pod;
-        set
-        {
-            if (!ReferenceEquals(pod.Ports, value.Ports) && !pod.Ports.SequenceEqual(value.Ports))
-                resolved.Clear();
-            pod = value;
-        }
-    }
-
-    /// <summary>
-    /// The ports an ingress rule admits on this pod: its numeric ports plus its named ports resolved against
-    /// this pod's container ports. Cached per distinct rule port list, since ports rarely change.
-    /// </summary>
-    public PortSet ResolvedPorts(RuleState rule)
-    {
-        if (resolved.TryGetValue(rule.NamedKey, out var ports))
-            return ports;
-        var list = new List<PortMatch>(rule.NumericPorts!);
-        NamedPorts.Resolve(rule.NamedPorts, pod, list);
-        return resolved[rule.NamedKey] = new PortSet(list.ToArray());
-    }
-
-    /// <summary>A /32 or /128 match per address.</summary>
-    public CidrMatch[] Cidrs { get; set; } = cidrs;
-
-    /// <summary>The policies whose podSelector selects this pod.</summary>
-    public HashSet<PolicyState> SelectedBy { get; } = [];
-}
-
 /// <summary>Destinations of an egress named-port rule whose names resolve to the same ports.</summary>
 internal sealed record NamedPortGroup(PortMatch[] Ports, CidrMatch[] Cidrs);
 
