@@ -40,9 +40,9 @@ public sealed class NftablesDatapathTests : IDisposable
         using var other = ListenTcp(B, 8081);
 
         Assert.True(TcpConnects(A, B.V4, 8080));
-        Assert.False(TcpConnects(A, B.V4, 8081));
-        Assert.False(TcpConnects(C, B.V4, 8080));
-        Assert.False(UdpDelivers(A, B, 8080));
+        Assert.False(TcpConnects(A, B.V4, 8081, waitMs: 1000));
+        Assert.False(TcpConnects(C, B.V4, 8080, waitMs: 1000));
+        Assert.False(UdpDelivers(A, B, 8080, waitMs: 1000));
     }
 
     [Fact]
@@ -54,8 +54,8 @@ public sealed class NftablesDatapathTests : IDisposable
         using var onA = ListenTcp(A, 9090);
 
         Assert.True(UdpDelivers(A, C, 53));
-        Assert.False(UdpDelivers(A, C, 54));
-        Assert.False(TcpConnects(A, B.V4, 8080));
+        Assert.False(UdpDelivers(A, C, 54, waitMs: 1000));
+        Assert.False(TcpConnects(A, B.V4, 8080, waitMs: 1000));
         // B opens a connection to A: A's answers are established traffic, admitted although A's egress is isolated.
         Assert.True(EchoWorks(B, A.V4, 9090));
     }
@@ -69,7 +69,7 @@ public sealed class NftablesDatapathTests : IDisposable
 
         Assert.True(TcpConnects(A, B.V4, 8080));
         Assert.True(UdpDelivers(A, B, 7000));
-        Assert.False(TcpConnects(C, B.V4, 8080));
+        Assert.False(TcpConnects(C, B.V4, 8080, waitMs: 1000));
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public sealed class NftablesDatapathTests : IDisposable
         using var outside = ListenTcp(B, 8101);
 
         Assert.True(TcpConnects(A, B.V4, 8100));
-        Assert.False(TcpConnects(A, B.V4, 8101));
+        Assert.False(TcpConnects(A, B.V4, 8101, waitMs: 1000));
     }
 
     [Fact]
@@ -92,7 +92,7 @@ public sealed class NftablesDatapathTests : IDisposable
         using var echo = ListenTcp(B, 8080, v6: true);
 
         Assert.True(TcpConnects(A, B.V6, 8080));
-        Assert.False(TcpConnects(C, B.V6, 8080));
+        Assert.False(TcpConnects(C, B.V6, 8080, waitMs: 1000));
     }
 
     [Fact]
@@ -102,17 +102,17 @@ public sealed class NftablesDatapathTests : IDisposable
         datapath.Reconcile([Endpoint(A, ingress: Isolated("deny-a", [])), Endpoint(B, ingress: Isolated("deny-b", [])), Open(C)]);
         using var onA = ListenTcp(A, 8080);
         using var onB = ListenTcp(B, 8080);
-        Assert.False(TcpConnects(C, B.V4, 8080));
+        Assert.False(TcpConnects(C, B.V4, 8080, waitMs: 1000));
 
         datapath.Update([Endpoint(B, ingress: Isolated("allow-c", Allow("allow-c", [Host(C.V4)], [Tcp(8080)])))], []);
         Assert.True(TcpConnects(C, B.V4, 8080));
-        Assert.False(TcpConnects(A, B.V4, 8080));
-        Assert.False(TcpConnects(C, A.V4, 8080));
+        Assert.False(TcpConnects(A, B.V4, 8080, waitMs: 1000));
+        Assert.False(TcpConnects(C, A.V4, 8080, waitMs: 1000));
 
         datapath.Update([], [Id("b")]);
         Assert.True(TcpConnects(A, B.V4, 8080));
         Assert.DoesNotContain("team/b", _lab.Nft("list ruleset"));
-        Assert.False(TcpConnects(C, A.V4, 8080));
+        Assert.False(TcpConnects(C, A.V4, 8080, waitMs: 1000));
 
         datapath.Update([Open(A)], []);
         Assert.True(TcpConnects(C, A.V4, 8080));
@@ -125,11 +125,11 @@ public sealed class NftablesDatapathTests : IDisposable
         datapath.Reconcile([Open(A), Endpoint(B, ingress: Isolated("deny-b", []))]);
         using var onA = ListenTcp(A, 8080);
         using var onB = ListenTcp(B, 8080);
-        Assert.False(TcpConnects(C, B.V4, 8080));
+        Assert.False(TcpConnects(C, B.V4, 8080, waitMs: 1000));
 
         datapath.Reconcile([Endpoint(A, ingress: Isolated("deny-a", [])), Open(B)]);
         Assert.True(TcpConnects(C, B.V4, 8080));
-        Assert.False(TcpConnects(C, A.V4, 8080));
+        Assert.False(TcpConnects(C, A.V4, 8080, waitMs: 1000));
         var ruleset = _lab.Nft("list ruleset");
         Assert.Contains("team/a ingress", ruleset);
         Assert.DoesNotContain("team/b ingress", ruleset);
@@ -168,7 +168,7 @@ public sealed class NftablesDatapathTests : IDisposable
         first.Reconcile(policies);
         client.Connect(B.V4, 8080);
         Assert.True(Echo(client, "before"), "echo before the restart");
-        Assert.False(TcpConnects(C, B.V4, 8080), "C reached B before the restart");
+        Assert.False(TcpConnects(C, B.V4, 8080, waitMs: 1000), "C reached B before the restart");
         var droppedBefore = first.ReadDropCounters().Single(c => c.Policy == "only-a").Packets;
         Assert.True(droppedBefore > 0, "no drop counted before the restart");
 
@@ -176,7 +176,7 @@ public sealed class NftablesDatapathTests : IDisposable
         var echoFailures = 0;
         var echoes = 0;
         using var stop = new CancellationTokenSource();
-        var traffic = Task.Run(() =>
+        var traffic = new Thread(() =>
         {
             while (!stop.IsCancellationRequested)
             {
@@ -186,20 +186,27 @@ public sealed class NftablesDatapathTests : IDisposable
                 Thread.Sleep(5);
             }
         });
+        traffic.Start();
+        WaitForEchoes(3);
 
         // The agent goes away: the rules stay in the kernel.
         first.Dispose();
-        Assert.False(TcpConnects(C, B.V4, 8080));
+        Assert.False(TcpConnects(C, B.V4, 8080, waitMs: 1000));
 
         using var second = NewDatapath();
         second.Reconcile(policies);
+        WaitForEchoes(Volatile.Read(ref echoes) + 3);
         stop.Cancel();
-        traffic.GetAwaiter().GetResult();
+        traffic.Join();
         Assert.Equal(0, echoFailures);
-        Assert.True(echoes > 10, $"only {echoes} echoes ran during the restart");
         Assert.True(Echo(client, "after"));
-        Assert.False(TcpConnects(C, B.V4, 8080));
+        Assert.False(TcpConnects(C, B.V4, 8080, waitMs: 1000));
         Assert.True(second.ReadDropCounters().Single(c => c.Policy == "only-a").Packets > droppedBefore);
+
+        void WaitForEchoes(int count)
+        {
+            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref echoes) >= count, TimeSpan.FromSeconds(30)), "the echo traffic stalled");
+        }
     }
 
     [Fact]
@@ -216,9 +223,9 @@ public sealed class NftablesDatapathTests : IDisposable
 
         Assert.True(TcpConnects(A, B.V4, 8150));
         Assert.True(TcpConnects(C, B.V4, 8050));
-        Assert.False(TcpConnects(C, B.V4, 8150));
+        Assert.False(TcpConnects(C, B.V4, 8150, waitMs: 1000));
         Assert.True(UdpDelivers(A, B, 9000));
-        Assert.False(UdpDelivers(C, B, 9000));
+        Assert.False(UdpDelivers(C, B, 9000, waitMs: 1000));
     }
 
     [Fact]
@@ -229,12 +236,12 @@ public sealed class NftablesDatapathTests : IDisposable
         datapath.Reconcile([Open(A), new(Id("b"), [C.V4], denyAll, DirectionPolicy.Open)]);
         using var onB = ListenTcp(B, 8080);
         using var onC = ListenTcp(C, 8080);
-        Assert.False(TcpConnects(A, C.V4, 8080));
+        Assert.False(TcpConnects(A, C.V4, 8080, waitMs: 1000));
         Assert.True(TcpConnects(A, B.V4, 8080));
 
         datapath.Update([new(Id("b"), [B.V4], denyAll, DirectionPolicy.Open)], []);
         Assert.True(TcpConnects(A, C.V4, 8080));
-        Assert.False(TcpConnects(A, B.V4, 8080));
+        Assert.False(TcpConnects(A, B.V4, 8080, waitMs: 1000));
     }
 
     [Fact]
@@ -245,8 +252,60 @@ public sealed class NftablesDatapathTests : IDisposable
         var node = new PodNetworkLab.Pod("node", _lab.Node, System.Net.IPAddress.Parse("10.77.0.1"), System.Net.IPAddress.Parse("fd77::1"));
         using var onNode = ListenTcp(node, 8080);
 
-        Assert.False(TcpConnects(A, node.V4, 8080));
+        Assert.False(TcpConnects(A, node.V4, 8080, waitMs: 1000));
         Assert.True(TcpConnects(B, node.V4, 8080));
+    }
+
+    [Fact]
+    public void RepeatedReconcile_UnderTraffic_NeverOpensADeniedFlow()
+    {
+        using var datapath = NewDatapath();
+        var policies = new[] { Open(A), Endpoint(B, ingress: Isolated("only-a", Allow("only-a", [Host(A.V4)], [Udp(7000)]))), Open(C) };
+        datapath.Reconcile(policies);
+        using var receiver = Open(B.Namespace, AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        receiver.Bind(new System.Net.IPEndPoint(B.V4, 7000));
+        using var fromA = Open(A.Namespace, AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        using var fromC = Open(C.Namespace, AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        int fromAReceived = 0, fromCReceived = 0;
+        using var stop = new CancellationTokenSource();
+        var receiving = new Thread(() =>
+        {
+            var buffer = new byte[16];
+            receiver.ReceiveTimeout = 200;
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    var n = receiver.Receive(buffer);
+                    if (buffer[0] == (byte)'a') Interlocked.Increment(ref fromAReceived);
+                    if (buffer[0] == (byte)'c') Interlocked.Increment(ref fromCReceived);
+                }
+                catch (SocketException)
+                {
+                }
+            }
+        });
+        var sending = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                fromA.SendTo("a"u8.ToArray(), new System.Net.IPEndPoint(B.V4, 7000));
+                fromC.SendTo("c"u8.ToArray(), new System.Net.IPEndPoint(B.V4, 7000));
+                Thread.Sleep(1);
+            }
+        });
+        receiving.Start();
+        sending.Start();
+
+        for (var i = 0; i < 20; i++)
+            datapath.Reconcile(policies);
+        Thread.Sleep(300);
+        stop.Cancel();
+        receiving.Join();
+        sending.Join();
+
+        Assert.Equal(0, fromCReceived);
+        Assert.True(fromAReceived > 0);
     }
 
     [Fact]
@@ -286,5 +345,54 @@ public sealed class NftablesDatapathTests : IDisposable
             return false;
         }
         return buffer.AsSpan().SequenceEqual(payload);
+    }
+}
+
+/// <summary>Pods on two nodes: their traffic is routed through both nodes' forward hooks.</summary>
+public sealed class NftablesRoutedTrafficTests : IDisposable
+{
+    private readonly PodNetworkLab _node1 = new(0, "a", "e");
+    private readonly PodNetworkLab _node2;
+
+    public NftablesRoutedTrafficTests()
+    {
+        try
+        {
+            _node2 = new PodNetworkLab(1, "d");
+            PodNetworkLab.Connect(_node1, _node2);
+        }
+        catch
+        {
+            _node1.Dispose();
+            _node2?.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        _node1.Dispose();
+        _node2.Dispose();
+    }
+
+    [Fact]
+    public void BetweenNodes_EgressEnforcedOnTheSourceNode_IngressOnTheDestinationNode()
+    {
+        var a = _node1["a"];
+        var e = _node1["e"];
+        var d = _node2["d"];
+        using var node1 = new NftablesDatapath(new NftablesDatapathOptions { NetworkNamespacePath = _node1.NodePath });
+        using var node2 = new NftablesDatapath(new NftablesDatapathOptions { NetworkNamespacePath = _node2.NodePath });
+        node1.Reconcile([Endpoint(a, egress: Isolated("a-out", Allow("a-out", [Host(d.V4)], [Tcp(8080)]))), Open(e)]);
+        node2.Reconcile([Endpoint(d, ingress: Isolated("d-in", Allow("d-in", [Host(a.V4)], [Tcp(8080), Tcp(8081)])))]);
+        using var open = ListenTcp(d, 8080);
+        using var other = ListenTcp(d, 8081);
+
+        Assert.True(TcpConnects(a, d.V4, 8080));
+        Assert.False(TcpConnects(a, d.V4, 8081, waitMs: 1000));
+        Assert.False(TcpConnects(e, d.V4, 8080, waitMs: 1000));
+
+        Assert.True(node1.ReadDropCounters().Single(c => c.Policy == "a-out").Packets > 0);
+        Assert.True(node2.ReadDropCounters().Single(c => c.Policy == "d-in").Packets > 0);
     }
 }

@@ -21,14 +21,20 @@ public sealed class PodNetworkLab : IDisposable
 
     public sealed record Pod(string Name, string Namespace, IPAddress V4, IPAddress V6);
 
-    public PodNetworkLab(params string[] pods)
+    public PodNetworkLab(params string[] pods) : this(0, pods)
     {
+    }
+
+    /// <param name="subnet">Pods get 10.77.{subnet}.11+ and fd77:{subnet}::11+, the node's bridge .1.</param>
+    public PodNetworkLab(int subnet, params string[] pods)
+    {
+        Subnet = subnet;
         Node = Add("node");
         try
         {
             Ip(Node, "link add br0 type bridge");
-            Ip(Node, "addr add 10.77.0.1/24 dev br0");
-            Ip(Node, "addr add fd77::1/64 dev br0 nodad");
+            Ip(Node, $"addr add 10.77.{subnet}.1/24 dev br0");
+            Ip(Node, $"addr add fd77:{subnet}::1/64 dev br0 nodad");
             Ip(Node, "link set br0 up");
             Ip(Node, "link set lo up");
             var index = 11;
@@ -39,10 +45,11 @@ public sealed class PodNetworkLab : IDisposable
                 Ip(Node, $"link add {host} type veth peer name eth0 netns {ns}");
                 Ip(Node, $"link set {host} master br0 up");
                 Ip(ns, "link set lo up");
-                Ip(ns, $"addr add 10.77.0.{index}/24 dev eth0");
-                Ip(ns, $"addr add fd77::{index}/64 dev eth0 nodad");
+                Ip(ns, $"addr add 10.77.{subnet}.{index}/24 dev eth0");
+                Ip(ns, $"addr add fd77:{subnet}::{index}/64 dev eth0 nodad");
                 Ip(ns, "link set eth0 up");
-                Pods[name] = new Pod(name, ns, IPAddress.Parse($"10.77.0.{index}"), IPAddress.Parse($"fd77::{index}"));
+                Ip(ns, $"route add default via 10.77.{subnet}.1");
+                Pods[name] = new Pod(name, ns, IPAddress.Parse($"10.77.{subnet}.{index}"), IPAddress.Parse($"fd77:{subnet}::{index}"));
                 index++;
             }
         }
@@ -54,6 +61,22 @@ public sealed class PodNetworkLab : IDisposable
     }
 
     public Pod this[string name] => Pods[name];
+
+    public int Subnet { get; }
+
+    /// <summary>Links two nodes with a veth and routes each one's pod subnet through the other: traffic between them is routed.</summary>
+    public static void Connect(PodNetworkLab one, PodNetworkLab two)
+    {
+        Ip(one.Node, $"link add up0 type veth peer name up0 netns {two.Node}");
+        Ip(one.Node, "addr add 192.168.77.1/30 dev up0");
+        Ip(two.Node, "addr add 192.168.77.2/30 dev up0");
+        Ip(one.Node, "link set up0 up");
+        Ip(two.Node, "link set up0 up");
+        Ip(one.Node, $"route add 10.77.{two.Subnet}.0/24 via 192.168.77.2");
+        Ip(two.Node, $"route add 10.77.{one.Subnet}.0/24 via 192.168.77.1");
+        foreach (var node in new[] { one.Node, two.Node })
+            Run("ip", $"netns exec {node} sysctl -qw net.ipv4.ip_forward=1");
+    }
 
     private string Add(string suffix)
     {
@@ -130,10 +153,11 @@ public static partial class PodSockets
     /// <summary>A TCP server in a pod that accepts and echoes until disposed.</summary>
     public static TcpEcho ListenTcp(PodNetworkLab.Pod pod, int port, bool v6 = false) => new(pod, port, v6);
 
+    /// <remarks>Blocking loops on dedicated threads: pool threads are scarce on two cores while tests block.</remarks>
     public sealed class TcpEcho : IDisposable
     {
         private readonly Socket _listener;
-        private readonly CancellationTokenSource _stop = new();
+        private readonly List<Socket> _clients = new();
 
         public TcpEcho(PodNetworkLab.Pod pod, int port, bool v6)
         {
@@ -141,50 +165,53 @@ public static partial class PodSockets
             _listener = Open(pod.Namespace, address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             _listener.Bind(new IPEndPoint(address, port));
             _listener.Listen(64);
-            _ = Task.Run(AcceptLoop);
+            new Thread(AcceptLoop) { IsBackground = true }.Start();
         }
 
-        private async Task AcceptLoop()
+        private void AcceptLoop()
         {
-            while (!_stop.IsCancellationRequested)
+            while (true)
             {
                 Socket client;
                 try
                 {
-                    client = await _listener.AcceptAsync(_stop.Token);
+                    client = _listener.Accept();
                 }
                 catch (Exception)
                 {
                     return;
                 }
-                _ = Task.Run(async () =>
-                {
-                    using (client)
-                    {
-                        var buffer = new byte[4096];
-                        try
-                        {
-                            int n;
-                            while ((n = await client.ReceiveAsync(buffer, SocketFlags.None, _stop.Token)) > 0)
-                                await client.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, _stop.Token);
-                        }
-                        catch (Exception)
-                        {
-                        }
-                    }
-                });
+                lock (_clients)
+                    _clients.Add(client);
+                new Thread(() => EchoLoop(client)) { IsBackground = true }.Start();
+            }
+        }
+
+        private static void EchoLoop(Socket client)
+        {
+            var buffer = new byte[4096];
+            try
+            {
+                int n;
+                while ((n = client.Receive(buffer)) > 0)
+                    client.Send(buffer, n, SocketFlags.None);
+            }
+            catch (Exception)
+            {
             }
         }
 
         public void Dispose()
         {
-            _stop.Cancel();
             _listener.Dispose();
+            lock (_clients)
+                foreach (var client in _clients)
+                    client.Dispose();
         }
     }
 
     /// <summary>Whether a TCP connection from a pod to an address opens. A dropped SYN shows as no answer within the wait.</summary>
-    public static bool TcpConnects(PodNetworkLab.Pod from, IPAddress to, int port, int waitMs = 1000)
+    public static bool TcpConnects(PodNetworkLab.Pod from, IPAddress to, int port, int waitMs = 5000)
     {
         using var socket = Open(from.Namespace, to.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         using var cts = new CancellationTokenSource(waitMs);
@@ -204,7 +231,7 @@ public static partial class PodSockets
     }
 
     /// <summary>Whether a UDP datagram from a pod reaches a port on another pod.</summary>
-    public static bool UdpDelivers(PodNetworkLab.Pod from, PodNetworkLab.Pod to, int port, bool v6 = false, int waitMs = 1000)
+    public static bool UdpDelivers(PodNetworkLab.Pod from, PodNetworkLab.Pod to, int port, bool v6 = false, int waitMs = 5000)
     {
         var target = v6 ? to.V6 : to.V4;
         using var receiver = Open(to.Namespace, target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
@@ -215,10 +242,10 @@ public static partial class PodSockets
         using var cts = new CancellationTokenSource(waitMs);
         var receive = receiver.ReceiveAsync(buffer, SocketFlags.None, cts.Token).AsTask();
         // A few sends: the first may be spent on neighbour resolution.
-        for (var i = 0; i < 3 && !receive.IsCompleted; i++)
+        for (var i = 0; i < 10 && !receive.IsCompleted; i++)
         {
             sender.SendTo(payload, new IPEndPoint(target, port));
-            Thread.Sleep(50);
+            Task.WaitAny([receive], Math.Min(200, waitMs / 10));
         }
         try
         {
