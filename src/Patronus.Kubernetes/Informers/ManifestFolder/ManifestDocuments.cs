@@ -26,7 +26,7 @@ internal static partial class ManifestDocuments
             index++;
             if (string.IsNullOrWhiteSpace(document) || document.TrimStart().StartsWith("#") && document.Split('\n').All(l => l.TrimStart().StartsWith('#') || l.Trim().Length == 0))
                 continue;
-            var kind = document.TrimStart().StartsWith('{') ? JsonKind(document) : KindLine().Match(document) is { Success: true } m ? m.Groups[1].Value : null;
+            var kind = document.TrimStart().StartsWith('{') ? JsonKind(document, fileName) : KindLine().Match(document) is { Success: true } m ? m.Groups[1].Value : null;
             if (kind is null || !ResourceKinds.All.Any(k => k.Kind == kind))
                 continue;
             List<object> parsed;
@@ -50,7 +50,7 @@ internal static partial class ManifestDocuments
         return objects;
     }
 
-    private static string? JsonKind(string json)
+    private static string? JsonKind(string json, string fileName)
     {
         try
         {
@@ -59,7 +59,7 @@ internal static partial class ManifestDocuments
         }
         catch (System.Text.Json.JsonException e)
         {
-            throw new ManifestException($"JSON manifest is not valid: {e.Message}");
+            throw new ManifestException($"{fileName}: JSON manifest is not valid: {e.Message}");
         }
     }
 }
