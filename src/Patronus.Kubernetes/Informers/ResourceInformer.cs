@@ -105,7 +105,7 @@ public sealed partial class ResourceInformer<T, TList> : IResourceSource
         string? continueToken = null;
         string? resourceVersion;
         var restarts = 0;
-        do
+        while (true)
         {
             var query = $"{_kind.CollectionPath}?limit={_options.PageSize}";
             if (continueToken is not null)
@@ -126,8 +126,9 @@ public sealed partial class ResourceInformer<T, TList> : IResourceSource
                 listed[Key(item)] = item;
             resourceVersion = page.Metadata?.ResourceVersion;
             continueToken = string.IsNullOrEmpty(page.Metadata?.ContinueProperty) ? null : page.Metadata.ContinueProperty;
+            if (continueToken is null)
+                break;
         }
-        while (continueToken is not null);
 
         foreach (var (key, item) in listed)
         {

@@ -155,6 +155,9 @@ public sealed class FakeCollection(FakeApiServer server, string listKind, string
 
     public int OpenWatches { get { lock (server.Lock) return _watches.Count; } }
 
+    /// <summary>The next list request that carries a continue token gets 410 Expired, as when the token outlived etcd's compaction.</summary>
+    public bool ExpireNextContinue { get; set; }
+
     public void Add(JsonObject obj) => Change("ADDED", obj, remove: false, record: true);
 
     public void Modify(JsonObject obj) => Change("MODIFIED", obj, remove: false, record: true);
@@ -243,6 +246,12 @@ public sealed class FakeCollection(FakeApiServer server, string listKind, string
         JsonObject body;
         lock (server.Lock)
         {
+            if (continueToken is not null && ExpireNextContinue)
+            {
+                ExpireNextContinue = false;
+                body = FakeApiServer.Status(410, "Expired", "The provided continue parameter is too old");
+                goto expired;
+            }
             var all = _objects.Values.ToList();
             var offset = continueToken is null ? 0 : int.Parse(continueToken.Split(':')[1]);
             var limit = limitText is null ? all.Count : int.Parse(limitText);
@@ -262,6 +271,9 @@ public sealed class FakeCollection(FakeApiServer server, string listKind, string
             body = new JsonObject { ["kind"] = listKind, ["apiVersion"] = apiVersion, ["metadata"] = metadata, ["items"] = items };
         }
         await FakeApiServer.Write(context.Response, 200, body);
+        return;
+    expired:
+        await FakeApiServer.Write(context.Response, 410, body);
     }
 
     internal async Task ServeWatch(HttpListenerContext context, string? resourceVersionText, CancellationToken stop)

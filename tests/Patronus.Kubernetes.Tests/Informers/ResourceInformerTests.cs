@@ -50,6 +50,21 @@ public sealed class ResourceInformerTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task ContinueTokenExpired_RestartsTheListFromTheFirstPage()
+    {
+        foreach (var name in new[] { "a", "b", "c" })
+            _server.Pods.Add(Pod(name));
+        _server.Pods.ExpireNextContinue = true;
+
+        await Start().Synced.WaitAsync(Timeout);
+
+        Assert.Equal(["a", "b", "c"], PodNames());
+        var lists = _server.ListRequests();
+        Assert.Equal(["api/v1/pods?limit=2", "api/v1/pods?limit=2&continue=", "api/v1/pods?limit=2", "api/v1/pods?limit=2&continue="], lists.Select(l => l.Split("continue=")[0] + (l.Contains("continue=") ? "continue=" : "")).ToArray());
+        Assert.Equal(3, _events.Count);
+    }
+
+    [Fact]
     public async Task WatchEvents_AreApplied()
     {
         _server.Pods.Add(Pod("a", ip: "10.244.1.1"));
