@@ -97,19 +97,25 @@ internal static class ReachCommand
             console.MarkupLine("No ports to probe: the pods declare none; pass --port PORT[/PROTO].");
             return;
         }
+        // Full names as column headings when they fit; otherwise numbers, with the number before each row's name.
+        var names = endpoints.Select(e => e.Endpoint.ToString()).ToList();
+        var widest = names.Max(n => n.Length);
+        var numbered = widest + 4 + endpoints.Count * (widest + 3) > console.Profile.Width;
+        var headings = numbered ? names.Select((_, i) => (i + 1).ToString()).ToList() : names;
+        var rowLabels = numbered ? names.Select((n, i) => $"{(i + 1).ToString().PadLeft(endpoints.Count.ToString().Length)} {n}").ToList() : names;
         foreach (var probe in probes)
         {
             var table = new Table { Title = new TableTitle($"{probe} (rows: from, columns: to)") };
-            table.AddColumn(new TableColumn("from \\ to"));
-            foreach (var to in endpoints)
-                table.AddColumn(new TableColumn(Markup.Escape(to.Endpoint.ToString())).Centered());
+            table.AddColumn(new TableColumn("from \\ to").NoWrap());
+            foreach (var heading in headings)
+                table.AddColumn(new TableColumn(Markup.Escape(heading)).Centered().NoWrap());
             var allowed = 0;
-            foreach (var from in endpoints)
+            for (var row = 0; row < endpoints.Count; row++)
             {
-                var cells = new List<string> { Markup.Escape(from.Endpoint.ToString()) };
+                var cells = new List<string> { Markup.Escape(rowLabels[row]) };
                 foreach (var to in endpoints)
                 {
-                    var ok = Reachability.Allows(from, to, probe.Protocol, probe.Port);
+                    var ok = Reachability.Allows(endpoints[row], to, probe.Protocol, probe.Port);
                     allowed += ok ? 1 : 0;
                     cells.Add(ok ? "[green]✓[/]" : "[red bold]✗[/]");
                 }
