@@ -11,7 +11,7 @@ namespace Patronus.Cni.Ipam;
 /// plugins") says: found on <c>CNI_PATH</c>, given the same environment with the same verb and the whole
 /// network configuration on stdin; its result (any version from 0.3.0) or error is read back.
 /// </summary>
-public sealed class DelegatedIpam(NetConf conf, CniEnvironment env, Func<string, string?>? getEnv = null) : IAddressSource
+public sealed class DelegatedIpam(NetConf conf, CniEnvironment env) : IAddressSource
 {
     private readonly string executable = Find(conf.Ipam!.Type, env.Path);
 
@@ -97,18 +97,8 @@ public sealed class DelegatedIpam(NetConf conf, CniEnvironment env, Func<string,
             UseShellExecute = false,
         };
         start.Environment["CNI_COMMAND"] = command;
-        if (getEnv is not null)
-        {
-            // Tests run the plugin in process with their own environment; the child gets the same one.
-            foreach (var name in new[] { "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH" })
-            {
-                if (getEnv(name) is { } value)
-                {
-                    start.Environment[name] = value;
-                }
-            }
-        }
-
+        // The rest of the environment (CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME, CNI_ARGS, CNI_PATH) is
+        // inherited unchanged, as the spec asks of a delegating plugin.
         using var process = Process.Start(start)
             ?? throw new CniException(CniErrorCode.IoFailure, $"could not start IPAM plugin {executable}");
         var stderrTask = process.StandardError.ReadToEndAsync();

@@ -108,5 +108,45 @@ public class CrashTests
         Assert.Empty(node.ClaimedAddresses());
     }
 
+    [Fact]
+    public void KilledDels_ThenDelAgain_LeavesNothing()
+    {
+        using var node = new Node();
+        var random = new Random(1125);
+        for (var round = 0; round < 15; round++)
+        {
+            var pod = node.NewPod();
+            var id = $"pcni-crashdel-{round}";
+            node.Add(id, pod);
+            var start = new ProcessStartInfo("nsenter", [$"--net={node.Ns.Path}", Plugin.Path])
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                UseShellExecute = false,
+            };
+            start.Environment["CNI_COMMAND"] = "DEL";
+            start.Environment["CNI_CONTAINERID"] = id;
+            start.Environment["CNI_NETNS"] = pod.Path;
+            start.Environment["CNI_IFNAME"] = "eth0";
+            using var p = Process.Start(start)!;
+            p.StandardInput.Write(node.Conf);
+            p.StandardInput.Close();
+            Thread.Sleep(random.Next(8));
+            try
+            {
+                p.Kill();
+            }
+            catch (InvalidOperationException)
+            {
+            }
+
+            p.WaitForExit();
+            node.Del(id, pod.Path);
+        }
+
+        Assert.Empty(node.OurVeths());
+        Assert.Empty(node.ClaimedAddresses());
+    }
+
     private static string HostVeth(string containerId) => Patronus.Cni.Plumbing.HostVethName.For(containerId, "eth0");
 }
