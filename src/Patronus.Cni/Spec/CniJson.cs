@@ -12,8 +12,12 @@ namespace Patronus.Cni.Spec;
 /// </summary>
 public static class CniJson
 {
-    // Relaxed escaping: messages quote names ("eth0"), and people read them; stdout is not HTML.
-    private static readonly JsonWriterOptions WriterOptions = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    // Results hold nothing that needs escaping, and the default (null) encoder then never builds its
+    // tables. Errors quote names ("eth0") for people to read, so they escape only what JSON requires;
+    // that encoder is built only when an error is printed.
+    private static readonly JsonWriterOptions WriterOptions = new() { Indented = true };
+
+    private static JsonWriterOptions ErrorWriterOptions => new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static byte[] WriteResult(CniResult result)
     {
@@ -113,7 +117,7 @@ public static class CniJson
         });
     }
 
-    public static byte[] WriteError(string cniVersion, CniErrorCode code, string message, string? details) => Write(w =>
+    public static byte[] WriteError(string cniVersion, CniErrorCode code, string message, string? details) => Write(ErrorWriterOptions, w =>
     {
         w.WriteString("cniVersion", cniVersion);
         w.WriteNumber("code", (int)code);
@@ -146,10 +150,12 @@ public static class CniJson
         w.WriteEndArray();
     }
 
-    private static byte[] Write(Action<Utf8JsonWriter> body)
+    private static byte[] Write(Action<Utf8JsonWriter> body) => Write(WriterOptions, body);
+
+    private static byte[] Write(JsonWriterOptions options, Action<Utf8JsonWriter> body)
     {
         using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, WriterOptions))
+        using (var w = new Utf8JsonWriter(stream, options))
         {
             w.WriteStartObject();
             body(w);
