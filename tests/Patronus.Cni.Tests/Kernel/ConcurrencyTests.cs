@@ -9,7 +9,7 @@ public class ConcurrencyTests
     private const int Pods = 64;
 
     [Fact]
-    public void SixtyFourAddsAtOnce_ThenSixtyFourDels_DistinctAddressesAndNothingLeft()
+    public async Task SixtyFourAddsAtOnce_ThenSixtyFourDels_DistinctAddressesAndNothingLeft()
     {
         using var node = new Node();
         var pods = Enumerable.Range(0, Pods).Select(_ => node.NewPod()).ToList();
@@ -17,14 +17,14 @@ public class ConcurrencyTests
         var adds = Enumerable.Range(0, Pods)
             .Select(i => Task.Factory.StartNew(() => node.Invoke("ADD", $"pcni-conc-{i}", pods[i].Path), TaskCreationOptions.LongRunning))
             .ToArray();
-        Task.WaitAll(adds);
-        foreach (var add in adds)
+        var added = await Task.WhenAll(adds);
+        foreach (var add in added)
         {
-            Assert.True(add.Result.ExitCode == 0, add.Result.ToString());
+            Assert.True(add.ExitCode == 0, add.ToString());
         }
 
-        var v4 = adds.Select(a => a.Result.Json.GetProperty("ips")[0].GetProperty("address").GetString()).ToList();
-        var v6 = adds.Select(a => a.Result.Json.GetProperty("ips")[1].GetProperty("address").GetString()).ToList();
+        var v4 = added.Select(a => a.Json.GetProperty("ips")[0].GetProperty("address").GetString()).ToList();
+        var v6 = added.Select(a => a.Json.GetProperty("ips")[1].GetProperty("address").GetString()).ToList();
         Assert.Equal(Pods, v4.Distinct().Count());
         Assert.Equal(Pods, v6.Distinct().Count());
         Assert.Equal(Pods, node.OurVeths().Count);
@@ -34,10 +34,9 @@ public class ConcurrencyTests
         var dels = Enumerable.Range(0, Pods)
             .Select(i => Task.Factory.StartNew(() => node.Invoke("DEL", $"pcni-conc-{i}", pods[i].Path), TaskCreationOptions.LongRunning))
             .ToArray();
-        Task.WaitAll(dels);
-        foreach (var del in dels)
+        foreach (var del in await Task.WhenAll(dels))
         {
-            Assert.True(del.Result.ExitCode == 0, del.Result.ToString());
+            Assert.True(del.ExitCode == 0, del.ToString());
         }
 
         Assert.Empty(node.OurVeths());

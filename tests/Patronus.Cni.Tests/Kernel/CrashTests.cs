@@ -15,7 +15,7 @@ public class CrashTests
     private const int Rounds = 40;
 
     [Fact]
-    public void KilledAdds_ThenGcWithValidAttachments_LeaveNoLeakNoOrphanNoDuplicate()
+    public async Task KilledAdds_ThenGcWithValidAttachments_LeaveNoLeakNoOrphanNoDuplicate()
     {
         using var node = new Node();
         var random = new Random(20261125);
@@ -67,7 +67,7 @@ public class CrashTests
             p.WaitForExit();
             if (p.ExitCode == 0)
             {
-                using var doc = JsonDocument.Parse(stdout.Result);
+                using var doc = JsonDocument.Parse(await stdout);
                 var ips = doc.RootElement.GetProperty("ips");
                 valid.Add((id, ips[0].GetProperty("address").GetString()!, ips[1].GetProperty("address").GetString()!));
             }

@@ -103,7 +103,7 @@ public sealed class Node : IDisposable
     public IReadOnlyList<string> ClaimedAddresses()
     {
         var dir = Path.Combine(DataDir, "pcni-net", "addresses");
-        return Directory.Exists(dir) ? Directory.GetFiles(dir).Select(Path.GetFileName).ToList()! : [];
+        return Directory.Exists(dir) ? Directory.GetFiles(dir).Select(f => Path.GetFileName(f)).ToList() : [];
     }
 
     public void Dispose()
