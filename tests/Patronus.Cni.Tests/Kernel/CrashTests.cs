@@ -10,9 +10,9 @@ namespace Patronus.Cni.Tests.Kernel;
 /// get fresh, distinct addresses.
 /// </summary>
 [Collection("kernel")]
-public class CrashTests
+public class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private const int Rounds = 40;
+    private const int Rounds = 60;
 
     [Fact]
     public async Task KilledAdds_ThenGcWithValidAttachments_LeaveNoLeakNoOrphanNoDuplicate()
@@ -22,12 +22,19 @@ public class CrashTests
         var valid = new List<(string Id, string Address4, string Address6)>();
         var killed = 0;
 
-        // Calibrate: how long one ADD takes here, so the kills land all along it.
+        // Calibrate: how long one ADD takes here (bridge already made, fastest of three), so the kills land
+        // all along it rather than after it.
         var calibrationPod = node.NewPod();
-        var watch = Stopwatch.StartNew();
-        node.Add("pcni-crash-cal", calibrationPod);
-        var addMicros = Math.Max(2000, (int)(watch.Elapsed.TotalMicroseconds * 1.5));
-        node.Del("pcni-crash-cal", calibrationPod.Path);
+        var fastest = double.MaxValue;
+        for (var i = 0; i < 4; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            node.Add("pcni-crash-cal", calibrationPod);
+            fastest = i == 0 ? fastest : Math.Min(fastest, watch.Elapsed.TotalMicroseconds);
+            node.Del("pcni-crash-cal", calibrationPod.Path);
+        }
+
+        var addMicros = Math.Max(1000, (int)fastest);
 
         for (var round = 0; round < Rounds; round++)
         {
@@ -77,10 +84,11 @@ public class CrashTests
             }
         }
 
-        Assert.True(killed > Rounds / 4, $"only {killed} of {Rounds} ADDs were interrupted; the test did not exercise crashes");
+        Assert.True(killed >= 10, $"only {killed} of {Rounds} ADDs were interrupted; the test did not exercise crashes");
 
         // Some kills must have landed mid-ADD, leaving debris for GC; otherwise nothing was tested.
         var debris = (node.OurVeths().Count - valid.Count) + (node.ClaimedAddresses().Count - (2 * valid.Count));
+        output.WriteLine($"{killed} of {Rounds} ADDs killed, {valid.Count} completed; before GC: {node.OurVeths().Count} veths, {node.ClaimedAddresses().Count} claims");
         Assert.True(debris > 0, $"no killed ADD left a veth or an address behind ({killed} killed)");
 
         var attachments = JsonSerializer.Serialize(valid.Select(v => new Dictionary<string, string> { ["containerID"] = v.Id, ["ifname"] = "eth0" }));
