@@ -108,4 +108,21 @@ public class FailedAddTests
             }
         }
     }
+
+    [Fact]
+    public void Add_RequestedAddressHeldByAnotherPod_IsTryAgainLater11_AndLeavesNothing()
+    {
+        using var node = new Node(subnet6: null);
+        node.Conf = node.WithMember("runtimeConfig", """{"ips":["10.231.0.42"]}""");
+        var first = node.NewPod();
+        node.Add("pcni-fail-11a", first);
+        var second = node.NewPod();
+        var outcome = node.Invoke("ADD", "pcni-fail-11b", second.Path);
+        Assert.Equal(11, outcome.ErrorCode);
+        Assert.Contains("10.231.0.42", outcome.Message);
+        Assert.Single(node.OurVeths());
+        Assert.Equal(["10.231.0.42"], node.ClaimedAddresses());
+        Assert.DoesNotContain(" eth0@", second.Links());
+        node.Del("pcni-fail-11a", first.Path);
+    }
 }
