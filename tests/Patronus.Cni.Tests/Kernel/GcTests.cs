@@ -33,6 +33,35 @@ public class GcTests
     }
 
     [Fact]
+    public void Gc_LeavesAnotherNetworksVethsAndIfbsAlone()
+    {
+        using var node = new Node(subnet6: null);
+        var networkA = node.Conf;
+        var networkB = node.Conf.Replace(node.Bridge, node.Bridge + "b").Replace("\"pcni-net\"", "\"pcni-net-b\"")
+            .Replace("10.231.0.0/24", "10.235.0.0/24");
+        networkB = networkB[..^1] + ""","runtimeConfig":{"bandwidth":{"egressRate":8000000,"egressBurst":800000}}}""";
+        var podA = node.NewPod();
+        var podB = node.NewPod();
+        node.Add("pcni-gc-a", podA);
+        var b = node.Invoke("ADD", "pcni-gc-b", podB.Path, conf: networkB);
+        Assert.True(b.ExitCode == 0, b.ToString());
+        var hostB = Patronus.Cni.Plumbing.HostVethName.For("pcni-gc-b", "eth0");
+        var ifbB = Patronus.Cni.Plumbing.HostVethName.IfbFor("pcni-gc-b", "eth0");
+
+        var gc = node.Invoke("GC", "unused", null, conf: node.WithMember("cni.dev/valid-attachments", "[]"));
+        Assert.True(gc.ExitCode == 0, gc.ToString());
+        Assert.DoesNotContain(Patronus.Cni.Plumbing.HostVethName.For("pcni-gc-a", "eth0"), node.HostLinks());
+        Assert.Contains(hostB, node.HostLinks());
+        Assert.Contains(ifbB, node.HostLinks());
+        Assert.True(Shell.Ping(podB.Name, "10.235.0.1"));
+
+        node.Conf = networkB;
+        node.Del("pcni-gc-b", podB.Path);
+        Assert.DoesNotContain(ifbB, node.HostLinks());
+        node.Conf = networkA;
+    }
+
+    [Fact]
     public void Status_ReportsCode50WhenNoAddressIsFree()
     {
         using var node = new Node(subnet4: "10.231.0.0/30", subnet6: null);
