@@ -167,12 +167,27 @@ public class ManifestLoaderTests
         Assert.Contains("cannot read file", error.Message);
     }
 
-    [Fact]
-    public void UpstreamExample_LoadsNinePodsAndThreeNamespaces()
+    private static string RepositoryRoot()
     {
         var root = AppContext.BaseDirectory;
         while (!File.Exists(Path.Combine(root, "Patronus.slnx")))
             root = Path.GetDirectoryName(root)!;
+        return root;
+    }
+
+    [Fact]
+    public void Directory_LoadsItsManifestFiles()
+    {
+        var model = ManifestModel.Load([Path.Combine(RepositoryRoot(), "examples/policy")]);
+        Assert.Empty(model.Errors);
+        Assert.Equal(9, model.Pods.Count);
+        Assert.Equal(4, model.Policies.Count);
+    }
+
+    [Fact]
+    public void UpstreamExample_LoadsNinePodsAndThreeNamespaces()
+    {
+        var root = RepositoryRoot();
         var model = ManifestModel.Load([Path.Combine(root, "examples/policy/upstream-cluster.yaml"), Path.Combine(root, "examples/policy/policies.yaml")]);
         Assert.Empty(model.Errors);
         Assert.Equal(3, model.Namespaces.Count);

@@ -24,7 +24,7 @@ internal static class PolicyCommand
 
     public static Option<string[]> FilesOption() => new("--file", "-f")
     {
-        Description = "YAML or JSON file of Namespaces, Pods and NetworkPolicies (multi-document or List); repeatable.",
+        Description = "YAML or JSON file (or a directory of them) of Namespaces, Pods and NetworkPolicies, as kubectl get -o yaml prints them; repeatable.",
         Required = true,
         AllowMultipleArgumentsPerToken = false,
     };

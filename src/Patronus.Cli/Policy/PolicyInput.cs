@@ -23,7 +23,7 @@ internal sealed class PolicyInput
     {
         var model = ManifestModel.Load(files);
         foreach (var problem in model.Errors)
-            error.WriteLine($"warning: skipped {problem}");
+            error.WriteLine($"error: skipped {problem}");
         return new PolicyInput(model, PolicyCompiler.Create(model.Namespaces, model.Pods, model.Policies));
     }
 

@@ -30,8 +30,18 @@ public static partial class ManifestLoader
         return set;
     }
 
+    /// <summary>Loads one file, or every *.yaml, *.yml and *.json file of a directory (not recursive, in name order).</summary>
     public static void LoadFile(string path, ManifestSet into)
     {
+        if (Directory.Exists(path))
+        {
+            var files = Directory.EnumerateFiles(path)
+                .Where(f => f.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".yml", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+                .Order(StringComparer.Ordinal);
+            foreach (var file in files)
+                LoadFile(file, into);
+            return;
+        }
         string text;
         try
         {
