@@ -42,6 +42,8 @@ internal static class ReachCommand
                 }
                 probes.Add(probe);
             }
+            if (!PolicyCommand.FilesExist(parse.GetValue(files)!, stderr))
+                return PolicyCommand.UsageError;
             var input = PolicyInput.Load(parse.GetValue(files)!, stderr);
             if (probes.Count == 0)
                 probes.AddRange(input.DeclaredProbes());
