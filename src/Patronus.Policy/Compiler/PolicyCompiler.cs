@@ -35,6 +35,8 @@ public sealed class PolicyCompiler
     private readonly HashSet<Selection> namespacedSelections = [];
     private readonly HashSet<Selection> addressSelections = [];
     private readonly Dictionary<EndpointId, EndpointPolicy> endpoints = [];
+    private readonly Dictionary<string, SelectingProfile> profiles = [];
+    private long epoch;
 
     /// <summary>Compiles a whole cluster at once (cheaper than adding the objects one by one).</summary>
     public static PolicyCompiler Create(IEnumerable<Namespace> namespaces, IEnumerable<Pod> pods, IEnumerable<NetworkPolicy> policies)
@@ -87,6 +89,7 @@ public sealed class PolicyCompiler
     private PolicyChanges Apply(Action<Pending> change)
     {
         var pending = new Pending();
+        epoch++;
         change(pending);
         return Recompile(pending);
     }
@@ -256,6 +259,8 @@ public sealed class PolicyCompiler
             candidates.Candidates.UnionWith(old.Selected);
             foreach (var entry in old.Selected)
                 entry.Select(old, false);
+            foreach (var profile in old.Profiles)
+                profiles.Remove(profile);
             policiesByNamespace[old.Model.Namespace].Remove(old);
             foreach (var peer in old.Peers)
                 if (peer.Selection is { } selection && selection.Users.Remove(peer) && selection.Users.Count == 0)
@@ -363,22 +368,19 @@ public sealed class PolicyCompiler
         var pod = entry.Pod;
         if (entry.SelectedBy.Count == 0)
             return new EndpointPolicy(entry.Id, pod.Addresses, DirectionPolicy.Open, DirectionPolicy.Open);
-        var (selecting, ingressBy, egressBy) = entry.Selecting(policiesByNamespace[pod.Namespace]);
-        var ingress = ingressBy.Length == 0 ? null : new List<AllowRule>(8);
-        var egress = egressBy.Length == 0 ? null : new List<AllowRule>(8);
+        var (ingress, egress) = (entry.Profile ??= ProfileOf(entry)).Directions(entry, epoch);
+        return new EndpointPolicy(entry.Id, pod.Addresses, ingress, egress);
+    }
+
+    private SelectingProfile ProfileOf(PodEntry entry)
+    {
+        var selecting = policiesByNamespace[entry.Id.Namespace].Where(entry.SelectedBy.Contains).ToArray();
+        var key = string.Join(',', selecting.Select(p => p.Serial));
+        if (profiles.TryGetValue(key, out var profile))
+            return profile;
+        profiles[key] = profile = new SelectingProfile(key, selecting);
         foreach (var policy in selecting)
-        {
-            if (ingress is not null && policy.AppliesTo(PolicyTypes.Ingress))
-                foreach (var rule in policy.Ingress)
-                    rule.AppendIngress(entry, ingress);
-            if (egress is not null && policy.AppliesTo(PolicyTypes.Egress))
-                foreach (var rule in policy.Egress)
-                    egress.AddRange(rule.SharedRules());
-        }
-        return new EndpointPolicy(
-            entry.Id,
-            pod.Addresses,
-            ingress is null ? DirectionPolicy.Open : new DirectionPolicy(true, ingressBy, ingress),
-            egress is null ? DirectionPolicy.Open : new DirectionPolicy(true, egressBy, egress));
+            policy.Profiles.Add(key);
+        return profile;
     }
 }
