@@ -12,6 +12,7 @@ internal sealed class PodEntry(EndpointId id, Pod pod)
     private readonly Dictionary<string, PortSet> resolved = new(ReferenceEqualityComparer.Instance);
     private Pod pod = pod;
     private string? portsSignature;
+    private SelectingProfile? profile;
 
     public EndpointId Id { get; } = id;
 
@@ -45,7 +46,18 @@ internal sealed class PodEntry(EndpointId id, Pod pod)
     }
 
     /// <summary>The shared profile of the policies selecting this pod; null until the compiler assigns it.</summary>
-    public SelectingProfile? Profile { get; set; }
+    public SelectingProfile? Profile
+    {
+        get => profile;
+        set
+        {
+            if (profile is not null)
+                profile.Users--;
+            if (value is not null)
+                value.Users++;
+            profile = value;
+        }
+    }
 
     /// <summary>The container ports as text: pods with equal signatures resolve named ports identically.</summary>
     public string PortsSignature => portsSignature ??= string.Join(',', pod.Ports.Select(p => $"{p.Name}/{p.Protocol}/{p.Number}"));

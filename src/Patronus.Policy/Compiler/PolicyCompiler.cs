@@ -37,6 +37,7 @@ public sealed class PolicyCompiler
     private readonly Dictionary<EndpointId, EndpointPolicy> endpoints = [];
     private readonly Dictionary<string, SelectingProfile> profiles = [];
     private long epoch;
+    private int sweepProfilesAt = 64;
 
     /// <summary>Compiles a whole cluster at once (cheaper than adding the objects one by one).</summary>
     public static PolicyCompiler Create(IEnumerable<Namespace> namespaces, IEnumerable<Pod> pods, IEnumerable<NetworkPolicy> policies)
@@ -187,6 +188,7 @@ public sealed class PolicyCompiler
                 entries.Remove(id);
                 entriesByNamespace[id.Namespace].Remove(id);
                 candidates.Gone.Add(id);
+                before.Profile = null;
             }
         }
         else
@@ -372,12 +374,26 @@ public sealed class PolicyCompiler
         return new EndpointPolicy(entry.Id, pod.Addresses, ingress, egress);
     }
 
+    /// <summary>Drops profiles no pod holds any more (after relabels); amortized over profile creations.</summary>
+    private void SweepProfiles()
+    {
+        foreach (var dead in profiles.Values.Where(p => p.Users == 0).ToList())
+        {
+            profiles.Remove(dead.Key);
+            foreach (var policy in dead.Policies)
+                policy.Profiles.Remove(dead.Key);
+        }
+        sweepProfilesAt = Math.Max(64, profiles.Count * 2);
+    }
+
     private SelectingProfile ProfileOf(PodEntry entry)
     {
         var selecting = policiesByNamespace[entry.Id.Namespace].Where(entry.SelectedBy.Contains).ToArray();
         var key = string.Join(',', selecting.Select(p => p.Serial));
         if (profiles.TryGetValue(key, out var profile))
             return profile;
+        if (profiles.Count >= sweepProfilesAt)
+            SweepProfiles();
         profiles[key] = profile = new SelectingProfile(key, selecting);
         foreach (var policy in selecting)
             policy.Profiles.Add(key);

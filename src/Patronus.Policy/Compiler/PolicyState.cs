@@ -29,7 +29,7 @@ internal sealed class PolicyState
     public long Serial { get; }
 
     /// <summary>Profile keys that include this policy, forgotten with it.</summary>
-    public List<string> Profiles { get; } = [];
+    public HashSet<string> Profiles { get; } = [];
 
     public RuleState[] Ingress { get; }
 

@@ -26,6 +26,9 @@ internal sealed class SelectingProfile
 
     public string Key { get; }
 
+    /// <summary>How many pods hold this profile; profiles nobody holds are swept away.</summary>
+    public int Users { get; set; }
+
     public PolicyState[] Policies { get; }
 
     public string[] IngressBy { get; }
