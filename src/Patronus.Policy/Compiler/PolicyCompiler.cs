@@ -15,7 +15,9 @@ namespace Patronus.Policy.Compiler;
 /// namespace's policies); peers are indexed by the namespaces they can match (podSelector-only peers by the
 /// policy's namespace, namespaceSelector peers by the set of namespaces whose labels match). Equal peers of
 /// different policies share one <see cref="Selection"/>, whose address list is built once and shared by
-/// every endpoint those policies select.
+/// every endpoint those policies select. Pods selected by the same set of policies share one
+/// <see cref="SelectingProfile"/>, whose compiled directions are built once per update.
+/// Compiled objects are immutable once handed out; an endpoint that did not change keeps the same object.
 /// Not thread-safe: one writer, and readers after the update returned.
 /// </remarks>
 public sealed class PolicyCompiler
