@@ -1,0 +1,232 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using k8s;
+using k8s.Models;
+using Patronus.Kubernetes.Mapping;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Patronus.Kubernetes.Manifests;
+
+/// <summary>
+/// Reads Kubernetes manifests as <c>kubectl</c> writes them: YAML or JSON, one object, several YAML documents,
+/// or a <c>List</c> (as <c>kubectl get -o yaml</c> prints). Namespaces, Pods and NetworkPolicies are kept; other
+/// kinds are skipped. A bad document or object is reported and skipped; the rest of the file still loads.
+/// </summary>
+/// <remarks>
+/// Documents are split before parsing so that a YAML syntax error loses only its own document. Each object
+/// is turned into JSON and deserialized with KubernetesClient's <see cref="KubernetesJson"/>, so field names
+/// and types follow the client's models exactly.
+/// </remarks>
+public static partial class ManifestLoader
+{
+    public static ManifestSet LoadFiles(IEnumerable<string> paths)
+    {
+        var set = new ManifestSet();
+        foreach (var path in paths)
+            LoadFile(path, set);
+        return set;
+    }
+
+    public static void LoadFile(string path, ManifestSet into)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            into.Errors.Add(new ObjectError(path, null, null, null, null, $"cannot read file: {e.Message}"));
+            return;
+        }
+        LoadText(text, path, into);
+    }
+
+    public static void LoadText(string text, string source, ManifestSet into)
+    {
+        var trimmed = text.TrimStart();
+        if (trimmed.StartsWith('{') || trimmed.StartsWith('['))
+        {
+            JsonNode? node;
+            try
+            {
+                node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            }
+            catch (JsonException e)
+            {
+                into.Errors.Add(new ObjectError(source, null, null, null, null, $"not valid JSON: {e.Message}"));
+                return;
+            }
+            AddObject(node, $"{source}:1", into);
+            return;
+        }
+
+        foreach (var (document, line) in SplitDocuments(text))
+        {
+            var location = $"{source}:{line}";
+            YamlStream yaml;
+            try
+            {
+                yaml = new YamlStream();
+                yaml.Load(new StringReader(document));
+            }
+            catch (YamlException e)
+            {
+                into.Errors.Add(new ObjectError($"{source}:{line + (int)e.Start.Line - 1}", null, null, null, null, $"not valid YAML: {e.InnerException?.Message ?? e.Message}"));
+                continue;
+            }
+            foreach (var doc in yaml.Documents)
+                AddObject(ToJson(doc.RootNode), location, into);
+        }
+    }
+
+    private static IEnumerable<(string Text, int Line)> SplitDocuments(string text)
+    {
+        var lines = text.Split('\n');
+        var current = new List<string>();
+        var start = 1;
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (DocumentSeparator().IsMatch(lines[i]))
+            {
+                if (current.Count > 0)
+                    yield return (string.Join('\n', current), start);
+                current.Clear();
+                start = i + 2;
+                continue;
+            }
+            current.Add(lines[i]);
+        }
+        if (current.Count > 0)
+            yield return (string.Join('\n', current), start);
+    }
+
+    private static void AddObject(JsonNode? node, string location, ManifestSet into, string? impliedKind = null)
+    {
+        if (node is null)
+            return;
+        if (node is JsonArray array)
+        {
+            foreach (var item in array)
+                AddObject(item, location, into, impliedKind);
+            return;
+        }
+        if (node is not JsonObject obj)
+        {
+            into.Errors.Add(new ObjectError(location, null, null, null, null, "expected a Kubernetes object (a mapping with apiVersion and kind)"));
+            return;
+        }
+
+        var kind = Text(obj["kind"]) ?? impliedKind;
+        var apiVersion = Text(obj["apiVersion"]);
+        var metadata = obj["metadata"] as JsonObject;
+        var name = Text(metadata?["name"]);
+        var ns = Text(metadata?["namespace"]);
+
+        if (kind is not null && kind.EndsWith("List", StringComparison.Ordinal) && obj["items"] is JsonArray items)
+        {
+            var itemKind = kind == "List" ? null : kind[..^"List".Length];
+            foreach (var item in items)
+                AddObject(item, location, into, itemKind);
+            return;
+        }
+        switch (kind)
+        {
+            case null:
+                into.Errors.Add(new ObjectError(location, null, ns, name, "kind", "is missing"));
+                return;
+            case "Namespace":
+                Deserialize<V1Namespace>(obj, kind, apiVersion, "v1", location, into, into.Namespaces);
+                return;
+            case "Pod":
+                Deserialize<V1Pod>(obj, kind, apiVersion, "v1", location, into, into.Pods);
+                return;
+            case "NetworkPolicy":
+                Deserialize<V1NetworkPolicy>(obj, kind, apiVersion, "networking.k8s.io/v1", location, into, into.Policies);
+                return;
+            default:
+                return; // Other kinds play no part in policy.
+        }
+    }
+
+    private static void Deserialize<T>(JsonObject obj, string kind, string? apiVersion, string expectedVersion, string location, ManifestSet into, List<T> target)
+        where T : class
+    {
+        var metadata = obj["metadata"] as JsonObject;
+        var name = Text(metadata?["name"]);
+        var ns = Text(metadata?["namespace"]);
+        if (apiVersion is not null && apiVersion != expectedVersion)
+        {
+            into.Errors.Add(new ObjectError(location, kind, ns, name, "apiVersion", $"\"{apiVersion}\" is not supported (expected {expectedVersion})"));
+            return;
+        }
+        try
+        {
+            var value = KubernetesJson.Deserialize<T>(obj.ToJsonString());
+            if (value is null)
+                return;
+            target.Add(value);
+            into.Sources[value] = location;
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or NotSupportedException)
+        {
+            var field = (e as JsonException)?.Path?.TrimStart('$', '.');
+            into.Errors.Add(new ObjectError(location, kind, ns, name, string.IsNullOrEmpty(field) ? null : field, $"cannot be read: {FirstLine(e.Message)}"));
+        }
+    }
+
+    private static string FirstLine(string message)
+    {
+        var end = message.IndexOf(". Path:", StringComparison.Ordinal);
+        return end > 0 ? message[..end] : message.Split('\n')[0];
+    }
+
+    private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+
+    /// <summary>YAML to JSON with YAML's plain-scalar typing (80 is a number, "80" a string, true a bool, ~ null).</summary>
+    private static JsonNode? ToJson(YamlNode node)
+    {
+        switch (node)
+        {
+            case YamlMappingNode mapping:
+                var obj = new JsonObject();
+                foreach (var (key, value) in mapping.Children)
+                    obj[((key as YamlScalarNode)?.Value) ?? key.ToString()] = ToJson(value);
+                return obj;
+            case YamlSequenceNode sequence:
+                var array = new JsonArray();
+                foreach (var item in sequence.Children)
+                    array.Add(ToJson(item));
+                return array;
+            case YamlScalarNode scalar:
+                var text = scalar.Value ?? "";
+                if (scalar.Style is not (ScalarStyle.Plain or ScalarStyle.Any))
+                    return JsonValue.Create(text);
+                switch (text)
+                {
+                    case "" or "~" or "null" or "Null" or "NULL":
+                        return null;
+                    case "true" or "True" or "TRUE":
+                        return JsonValue.Create(true);
+                    case "false" or "False" or "FALSE":
+                        return JsonValue.Create(false);
+                }
+                if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer))
+                    return JsonValue.Create(integer);
+                if (FloatLiteral().IsMatch(text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var real))
+                    return JsonValue.Create(real);
+                return JsonValue.Create(text);
+            default:
+                return null;
+        }
+    }
+
+    [GeneratedRegex(@"^---(\s.*)?\r?$")]
+    private static partial Regex DocumentSeparator();
+
+    [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")]
+    private static partial Regex FloatLiteral();
+}

@@ -1,0 +1,29 @@
+namespace Patronus.Netlink.Links;
+
+/// <summary>IFLA_* numbers from linux/if_link.h and linux/veth.h.</summary>
+internal static class LinkAttribute
+{
+    internal const ushort Address = 1;
+    internal const ushort Name = 3;
+    internal const ushort Mtu = 4;
+    internal const ushort Link = 5;
+    internal const ushort Master = 10;
+    internal const ushort ProtocolInfo = 12;
+    internal const ushort LinkInfo = 18;
+    internal const ushort NetNsFd = 28;
+    internal const ushort LinkNetNsId = 37;
+
+    internal const ushort InfoKind = 1;
+    internal const ushort InfoData = 2;
+
+    internal const ushort BridgeVlanFiltering = 7;
+    internal const ushort BridgePortMode = 4;
+    internal const ushort VethPeer = 1;
+}
+
+/// <summary>net_device_flags from linux/if.h.</summary>
+internal static class InterfaceFlags
+{
+    internal const uint Up = 0x1;
+    internal const uint Promiscuous = 0x100;
+}

@@ -1,0 +1,189 @@
+using Patronus.Netlink.Interop;
+
+namespace Patronus.Netlink.Protocol;
+
+/// <summary>Called once per reply message of a request; <paramref name="state"/> carries the caller's results.</summary>
+internal delegate void NetlinkReplyHandler<TState>(TState state, in NetlinkMessage message);
+
+/// <summary>
+/// One netlink socket with one reusable send buffer and one reusable receive buffer. Not thread-safe:
+/// a handle is used by one thread at a time (the CNI plugin is single-threaded).
+/// </summary>
+internal sealed class NetlinkSocket : IDisposable
+{
+    // A dump reply is at most one page-sized skb chain (about 32 KiB on 4 KiB pages); 64 KiB leaves room
+    // for 64 KiB pages too. A datagram that still does not fit is reported, never silently cut.
+    private const int ReceiveBufferLength = 64 * 1024;
+    private const int SendBufferLength = 16 * 1024;
+    private const int MaxDumpAttempts = 5;
+
+    private readonly FileDescriptorHandle _fd;
+    private readonly byte[] _send = new byte[SendBufferLength];
+    private readonly byte[] _receive = new byte[ReceiveBufferLength];
+    private uint _sequence;
+
+    private NetlinkSocket(FileDescriptorHandle fd)
+    {
+        _fd = fd;
+        _sequence = (uint)Environment.TickCount;
+    }
+
+    public static unsafe NetlinkSocket Open(int protocol)
+    {
+        var raw = Libc.Socket(Libc.AF_NETLINK, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, protocol);
+        if (raw < 0)
+        {
+            throw NetlinkException.FromLastError("open", "netlink socket");
+        }
+
+        var fd = new FileDescriptorHandle(raw);
+        try
+        {
+            var one = 1;
+            // Extended ack gives the kernel's reason text; cap ack keeps error replies short.
+            if (Libc.SetSockOpt(fd, Libc.SOL_NETLINK, Libc.NETLINK_EXT_ACK, &one, sizeof(int)) != 0
+                || Libc.SetSockOpt(fd, Libc.SOL_NETLINK, Libc.NETLINK_CAP_ACK, &one, sizeof(int)) != 0)
+            {
+                throw NetlinkException.FromLastError("configure", "netlink socket");
+            }
+
+            var address = new Libc.SockAddrNetlink { Family = Libc.AF_NETLINK };
+            if (Libc.Bind(fd, &address, sizeof(Libc.SockAddrNetlink)) != 0)
+            {
+                throw NetlinkException.FromLastError("bind", "netlink socket");
+            }
+
+            return new NetlinkSocket(fd);
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A writer over the socket's reusable send buffer; the previous request is overwritten.</summary>
+    public NetlinkMessageWriter Writer() => new(_send);
+
+    public uint NextSequence() => ++_sequence;
+
+    /// <summary>Sends a request that asks for an acknowledgement and waits for it.</summary>
+    public void Execute(ref NetlinkMessageWriter request, string operation, string target)
+        => Exchange(request.EndMessage(), operation, target, 0, static (_, in _) => { });
+
+    /// <summary>Sends a request and hands every reply message to <paramref name="handler"/>.</summary>
+    public void Query<TState>(ref NetlinkMessageWriter request, string operation, string target, TState state, NetlinkReplyHandler<TState> handler)
+        => Exchange(request.EndMessage(), operation, target, state, handler);
+
+    /// <summary>
+    /// Runs a dump into a list; when the kernel flags the dump as interrupted (the table changed while it was
+    /// read, NLM_F_DUMP_INTR) the list is cleared and the dump repeated.
+    /// </summary>
+    public void Dump<T>(ref NetlinkMessageWriter request, string operation, string target, List<T> results, NetlinkReplyHandler<List<T>> handler)
+    {
+        var bytes = request.EndMessage();
+        for (var attempt = 1; ; attempt++)
+        {
+            results.Clear();
+            var interrupted = Exchange(bytes, operation, target, results, handler);
+            if (!interrupted)
+            {
+                return;
+            }
+
+            if (attempt == MaxDumpAttempts)
+            {
+                throw new NetlinkException(operation, target, Errno.EINTR, "dump kept being interrupted by concurrent changes");
+            }
+
+            HostOrder.WriteUInt32(_send.AsSpan(8), ++_sequence);
+        }
+    }
+
+    public void Dispose() => _fd.Dispose();
+
+    private unsafe bool Exchange<TState>(ReadOnlySpan<byte> request, string operation, string target, TState state, NetlinkReplyHandler<TState> handler)
+    {
+        var sequence = HostOrder.ReadUInt32(request[8..]);
+        var flags = HostOrder.ReadUInt16(request[6..]);
+        var expectsAck = (flags & NetlinkFlags.Ack) != 0;
+        var isDump = (flags & NetlinkFlags.Dump) == NetlinkFlags.Dump;
+
+        fixed (byte* p = request)
+        {
+            if (Libc.Send(_fd, p, (nuint)request.Length, 0) < 0)
+            {
+                throw NetlinkException.FromLastError(operation, target);
+            }
+        }
+
+        var interrupted = false;
+        while (true)
+        {
+            nint received;
+            fixed (byte* p = _receive)
+            {
+                do
+                {
+                    received = Libc.Receive(_fd, p, (nuint)_receive.Length, Libc.MSG_TRUNC);
+                }
+                while (received < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Errno.EINTR);
+            }
+
+            if (received < 0)
+            {
+                throw NetlinkException.FromLastError(operation, target);
+            }
+
+            if (received > _receive.Length)
+            {
+                throw new NetlinkException(operation, target, Errno.EMSGSIZE, $"reply of {received} bytes exceeds the {_receive.Length}-byte buffer");
+            }
+
+            var reader = new NetlinkMessageReader(_receive.AsSpan(0, (int)received));
+            while (reader.TryRead(out var message))
+            {
+                if (message.Sequence != sequence)
+                {
+                    continue; // a late reply to an earlier request that was abandoned
+                }
+
+                if ((message.Flags & NetlinkFlags.DumpInterrupted) != 0)
+                {
+                    interrupted = true;
+                }
+
+                switch (message.Type)
+                {
+                    case NetlinkMessageType.Error:
+                        var errno = NetlinkError.Decode(message, out var kernelMessage);
+                        if (errno != 0)
+                        {
+                            throw new NetlinkException(operation, target, errno, kernelMessage);
+                        }
+
+                        return interrupted;
+                    case NetlinkMessageType.Done:
+                        // A dump that fails part-way reports the error in NLMSG_DONE's payload.
+                        if (message.Payload.Length >= 4 && HostOrder.ReadInt32(message.Payload) < 0)
+                        {
+                            var doneErrno = NetlinkError.Decode(message, out var doneMessage);
+                            throw new NetlinkException(operation, target, doneErrno, doneMessage);
+                        }
+
+                        return interrupted;
+                    case NetlinkMessageType.Noop:
+                        continue;
+                    default:
+                        handler(state, message);
+                        if (!isDump && !expectsAck && (message.Flags & NetlinkFlags.Multi) == 0)
+                        {
+                            return interrupted;
+                        }
+
+                        break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Patronus.Netlink;
+
+/// <summary>rtm_scope values (linux/rtnetlink.h).</summary>
+public enum RouteScope : byte
+{
+    Universe = 0,
+    Site = 200,
+    Link = 253,
+    Host = 254,
+    Nowhere = 255,
+}
+
+/// <summary>rtm_protocol values: who installed the route.</summary>
+public enum RouteProtocol : byte
+{
+    Unspecified = 0,
+    Redirect = 1,
+    Kernel = 2,
+    Boot = 3,
+    Static = 4,
+}
+
+/// <summary>rtm_type values.</summary>
+public enum RouteType : byte
+{
+    Unspecified = 0,
+    Unicast = 1,
+    Local = 2,
+    Broadcast = 3,
+    Anycast = 4,
+    Multicast = 5,
+    Blackhole = 6,
+    Unreachable = 7,
+    Prohibit = 8,
+}
+
+/// <summary>A route: destination 0.0.0.0/0 or ::/0 is the default route.</summary>
+public sealed record Route
+{
+    public const int MainTable = 254;
+
+    public required IpPrefix Destination { get; init; }
+
+    public IPAddress? Gateway { get; init; }
+
+    /// <summary>The output interface index; 0 lets the kernel pick one from the gateway.</summary>
+    public int LinkIndex { get; init; }
+
+    /// <summary>Null picks what iproute2 picks: link scope without a gateway, universe with one
+    /// (and "any scope" when deleting).</summary>
+    public RouteScope? Scope { get; init; }
+
+    public int Table { get; init; } = MainTable;
+
+    /// <summary>RTA_PRIORITY; null leaves the kernel's default (0 for IPv4, 1024 for IPv6).</summary>
+    public int? Metric { get; init; }
+
+    /// <summary>RTA_PREFSRC: the source address preferred for traffic using this route.</summary>
+    public IPAddress? Source { get; init; }
+
+    public RouteProtocol Protocol { get; init; } = RouteProtocol.Boot;
+
+    public RouteType Type { get; init; } = RouteType.Unicast;
+
+    public AddressFamily Family => Destination.Family;
+
+    public bool IsDefault => Destination.PrefixLength == 0;
+}
