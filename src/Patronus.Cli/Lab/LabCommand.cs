@@ -103,17 +103,19 @@ internal static class LabCommand
             var measurable = probes.Where(p => p.Protocol != Protocol.Sctp).ToList();
             prober.Listen(cluster.Pods, measurable);
             var unavailable = new Dictionary<int, string>();
-            var allowed = new bool[probes.Count][][];
+            var measuring = new Task<bool[][]>[probes.Count];
+            using var slots = new SemaphoreSlim(512);
             for (var p = 0; p < probes.Count; p++)
             {
                 if (probes[p].Protocol == Protocol.Sctp)
                 {
                     unavailable[p] = "SCTP sockets are not available on this machine";
-                    allowed[p] = [];
+                    measuring[p] = Task.FromResult(Array.Empty<bool[]>());
                     continue;
                 }
-                allowed[p] = await Measure(cluster, prober, pods, probes[p], stop.Token);
+                measuring[p] = Measure(cluster, prober, pods, probes[p], slots, stop.Token);
             }
+            var allowed = await Task.WhenAll(measuring);
             var matrix = new ReachMatrix(pods.Select(p => p.Id).ToList(), probes, allowed, unavailable);
             if (json)
                 matrix.WriteJson(stdout);
@@ -135,10 +137,9 @@ internal static class LabCommand
         return input.HadErrors ? PolicyCommand.PartialInput : PolicyCommand.Success;
     }
 
-    /// <summary>Every pair at once (bounded), since a denied probe costs a full timeout.</summary>
-    private static async Task<bool[][]> Measure(LabCluster cluster, LabProber prober, List<LabPod> pods, Probe probe, CancellationToken cancellation)
+    /// <summary>Every pair of every probe at once (bounded by <paramref name="slots"/>), since a denied probe costs a full timeout.</summary>
+    private static async Task<bool[][]> Measure(LabCluster cluster, LabProber prober, List<LabPod> pods, Probe probe, SemaphoreSlim slots, CancellationToken cancellation)
     {
-        using var slots = new SemaphoreSlim(256);
         var rows = pods.Select(from => pods.Select(async to =>
         {
             await slots.WaitAsync(cancellation);
