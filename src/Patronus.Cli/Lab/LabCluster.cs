@@ -159,42 +159,68 @@ internal sealed class LabCluster : IDisposable
         foreach (var (file, i) in manifestFiles.Select((f, i) => (f, i)))
             File.Copy(file, Path.Combine(manifests, $"{i:D3}-{Path.GetFileName(file)}"));
         foreach (var node in _topology.Nodes)
-        {
-            var start = new ProcessStartInfo(_binaries.Agent)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            foreach (var argument in new[]
-                     {
-                         "--manifests", manifests, "--node-name", node.Name,
-                         "--socket", AgentSocket(node), "--database", Path.Combine(_work, $"{node.Name}.db"),
-                         "--pending-dir", Path.Combine(_work, $"{node.Name}-pending"),
-                         "--metrics-address", "127.0.0.1:0", "--datapath", "nftables",
-                     })
-                start.ArgumentList.Add(argument);
-            // A child process is born in the network namespace of the thread that forks it.
-            var agent = _nodes[node.Name].Run(() => Process.Start(start))
-                ?? throw new LabException($"could not start {_binaries.Agent}");
-            _agents.Add(agent);
-            var logFile = Path.Combine(_work, $"agent-{node.Name}.log");
-            _ = Task.Run(() => CopyLog(agent.StandardOutput, logFile));
-            _ = Task.Run(() => CopyLog(agent.StandardError, logFile));
-        }
+            _agents.Add(StartAgentProcess(node));
         foreach (var node in _topology.Nodes)
-            WaitForSocket(node, cancellation);
+            WaitForAgent(node, cancellation);
     }
+
+    /// <summary>Kills a node's agent without warning (SIGKILL), as a crash would.</summary>
+    public void KillAgent(string nodeName)
+    {
+        var node = _topology.Nodes.First(n => n.Name == nodeName);
+        var agent = _agents[node.Index];
+        agent.Kill();
+        agent.WaitForExit();
+    }
+
+    /// <summary>Starts a node's agent again on the same database and manifests; returns once it serves its socket.</summary>
+    public void RestartAgent(string nodeName, CancellationToken cancellation)
+    {
+        var node = _topology.Nodes.First(n => n.Name == nodeName);
+        _agents[node.Index].Dispose();
+        File.Delete(AgentSocket(node));
+        _agents[node.Index] = StartAgentProcess(node);
+        WaitForAgent(node, cancellation);
+    }
+
+    public NetNs NodeNamespace(string nodeName) => _nodes[nodeName];
+
+    private Process StartAgentProcess(LabNode node)
+    {
+        var start = new ProcessStartInfo(_binaries.Agent)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in new[]
+                 {
+                     "--manifests", Path.Combine(_work, "manifests"), "--node-name", node.Name,
+                     "--socket", AgentSocket(node), "--database", Path.Combine(_work, $"{node.Name}.db"),
+                     "--pending-dir", Path.Combine(_work, $"{node.Name}-pending"),
+                     "--metrics-address", "127.0.0.1:0", "--datapath", "nftables",
+                 })
+            start.ArgumentList.Add(argument);
+        // A child process is born in the network namespace of the thread that forks it.
+        var agent = _nodes[node.Name].Run(() => Process.Start(start))
+            ?? throw new LabException($"could not start {_binaries.Agent}");
+        var logFile = Path.Combine(_work, $"agent-{node.Name}.log");
+        _ = Task.Run(() => CopyLog(agent.StandardOutput, logFile));
+        _ = Task.Run(() => CopyLog(agent.StandardError, logFile));
+        return agent;
+    }
+
+    private static readonly Lock LogLock = new();
 
     private static async Task CopyLog(StreamReader reader, string file)
     {
         while (await reader.ReadLineAsync() is { } line)
         {
-            lock (reader)
+            lock (LogLock)
                 File.AppendAllText(file, line + "\n");
         }
     }
 
-    private void WaitForSocket(LabNode node, CancellationToken cancellation)
+    private void WaitForAgent(LabNode node, CancellationToken cancellation)
     {
         var socket = AgentSocket(node);
         var deadline = Stopwatch.StartNew();
