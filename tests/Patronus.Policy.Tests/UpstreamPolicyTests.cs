@@ -302,4 +302,67 @@ public class UpstreamPolicyTests
         var compiler = Compile(Np("x", "defaulted", Select("pod=a"), egress: [Rule([PodPeer("pod=b")])]));
         Assert.Equal(AllExcept((from, to) => to == "x/a" || (from == "x/a" && to != "x/b")), Allowed(compiler));
     }
+
+    [Fact]
+    public void AddressInBothCidrAndExcept_IsAllowedWhenAnotherPolicyAdmitsIt()
+    {
+        // "should ensure an IP overlapping both IPBlock.CIDR and IPBlock.Except is allowed"
+        var compiler = Compile(
+            Np("x", "block-except-y-b", Select("pod=a"), ingress: [Rule([Block("10.0.2.0/24", "10.0.2.2/32")])]),
+            Np("x", "allow-y-b", Select("pod=a"), ingress: [Rule([Block("10.0.2.2/32")])]));
+        Assert.Equal(AllExcept((from, to) => to == "x/a" && !In(from, "y")), Allowed(compiler));
+    }
+
+    [Fact]
+    public void EgressExceptClause_DeniesTheExceptedServer()
+    {
+        // "should enforce except clause while egress access to server in CIDR block"
+        var compiler = Compile(Np("x", "egress-except", Select("pod=a"), PolicyTypes.Egress,
+            egress: [Rule([Block("10.0.0.0/16", "10.0.2.2/32")])]));
+        Assert.Equal(AllExcept((from, to) => from == "x/a" && to == "y/b"), Allowed(compiler));
+    }
+
+    [Fact]
+    public void MultiplePodSelectorValues_AnyOfThemIsAdmitted()
+    {
+        // "should enforce policy based on any PodSelectors"
+        var compiler = Compile(Np("x", "in-b-c", Select("pod=a"), ingress: [Rule([PolicyPeer.Pods(Expr("pod", SelectorOperator.In, "b", "c"))])]));
+        Assert.Equal(AllExcept((from, to) => to == "x/a" && from is not ("x/b" or "x/c")), Allowed(compiler));
+    }
+
+    [Fact]
+    public void NamespaceSelectorNotInWithPodSelector_MatchesTheRest()
+    {
+        // "should enforce policy based on Multiple PodSelectors and NamespaceSelectors"
+        var compiler = Compile(Np("x", "not-x", Select("pod=a"), ingress: [Rule([PolicyPeer.Namespaces(
+            Expr("kubernetes.io/metadata.name", SelectorOperator.NotIn, "x"), Expr("pod", SelectorOperator.In, "b", "c"))])]));
+        Assert.Equal(AllExcept((from, to) => to == "x/a" && !(from is "y/b" or "y/c" or "z/b" or "z/c")), Allowed(compiler));
+    }
+
+    [Fact]
+    public void EgressToNamedPortInOtherNamespace_OnlyThatPort()
+    {
+        // "should allow egress access on one named port"
+        var compiler = Compile(Np("x", "egress-named", types: PolicyTypes.Egress,
+            egress: [Rule(ports: [new PolicyPort(Protocol.Tcp, Name: "serve-80-tcp")])]));
+        Assert.Equal(AllExcept((_, _) => false), Allowed(compiler, 80));
+        Assert.Equal(AllExcept((from, _) => In(from, "x")), Allowed(compiler, 81));
+    }
+
+    [Fact]
+    public void IngressNamedPortFromOtherNamespace_OnlyThatPortAndNamespace()
+    {
+        // "should allow ingress access from namespace on one named port"
+        var compiler = Compile(Np("x", "from-y-named", ingress: [Rule([NsPeer("kubernetes.io/metadata.name=y")], [new PolicyPort(Protocol.Tcp, Name: "serve-81-tcp")])]));
+        Assert.Equal(AllExcept((from, to) => In(to, "x")), Allowed(compiler, 80));
+        Assert.Equal(AllExcept((from, to) => In(to, "x") && !In(from, "y")), Allowed(compiler, 81));
+    }
+
+    [Fact]
+    public void IpBlockAdmitsPodAddresses_EvenFromTheSameNamespace()
+    {
+        // "should allow ingress access from pods in a CIDR block": ipBlock matches pod IPs wherever they live.
+        var compiler = Compile(Np("x", "from-x-block", Select("pod=a"), ingress: [Rule([Block("10.0.1.2/32")])]));
+        Assert.Equal(AllExcept((from, to) => to == "x/a" && from != "x/b"), Allowed(compiler));
+    }
 }

@@ -196,7 +196,7 @@ internal sealed class LabCluster : IDisposable
                  {
                      "--manifests", Path.Combine(_work, "manifests"), "--node-name", node.Name,
                      "--socket", AgentSocket(node), "--database", Path.Combine(_work, $"{node.Name}.db"),
-                     "--pending-dir", Path.Combine(_work, $"{node.Name}-pending"),
+                     "--spool", Path.Combine(_work, $"{node.Name}-pending"),
                      "--metrics-address", "127.0.0.1:0", "--datapath", "nftables",
                  })
             start.ArgumentList.Add(argument);
@@ -303,7 +303,7 @@ internal sealed class LabCluster : IDisposable
                 ["enable_policy_enforcement"] = true,
                 ["database"] = Path.Combine(_work, $"{node.Name}.db"),
                 ["agent_socket"] = AgentSocket(node),
-                ["pending_dir"] = Path.Combine(_work, $"{node.Name}-pending"),
+                ["agent_spool_dir"] = Path.Combine(_work, $"{node.Name}-pending"),
             },
             ["runtimeConfig"] = new JsonObject
             {

@@ -37,11 +37,15 @@ internal static class PolicyCommand
     {
         var terminal = ReferenceEquals(writer, System.Console.Out) && !System.Console.IsOutputRedirected &&
             string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
-        return AnsiConsole.Create(new AnsiConsoleSettings
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(writer),
             Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
         });
+        // Text going to a file or a pipe has no width to wrap at.
+        if (!ReferenceEquals(writer, System.Console.Out) || System.Console.IsOutputRedirected)
+            console.Profile.Width = 400;
+        return console;
     }
 }

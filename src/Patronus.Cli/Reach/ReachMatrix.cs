@@ -86,6 +86,12 @@ internal sealed class ReachMatrix
             console.MarkupLine("No ports to probe: the pods declare none; pass --port PORT[/PROTO].");
             return;
         }
+        // Full names as column headings when they fit; otherwise numbers, with the number before each row's name.
+        var names = Endpoints.Select(e => e.ToString()).ToList();
+        var widest = names.Max(n => n.Length);
+        var numbered = widest + 4 + Endpoints.Count * (widest + 3) > console.Profile.Width;
+        var headings = numbered ? names.Select((_, i) => (i + 1).ToString()).ToList() : names;
+        var rowLabels = numbered ? names.Select((n, i) => $"{(i + 1).ToString().PadLeft(Endpoints.Count.ToString().Length)} {n}").ToList() : names;
         for (var p = 0; p < Probes.Count; p++)
         {
             if (Unavailable.TryGetValue(p, out var reason))
@@ -95,13 +101,13 @@ internal sealed class ReachMatrix
                 continue;
             }
             var table = new Table { Title = new TableTitle($"{Probes[p]} (rows: from, columns: to)") };
-            table.AddColumn(new TableColumn("from \\ to"));
-            foreach (var to in Endpoints)
-                table.AddColumn(new TableColumn(Markup.Escape(to.ToString())).Centered());
+            table.AddColumn(new TableColumn("from \\ to").NoWrap());
+            foreach (var heading in headings)
+                table.AddColumn(new TableColumn(Markup.Escape(heading)).Centered().NoWrap());
             var allowed = 0;
             for (var from = 0; from < Endpoints.Count; from++)
             {
-                var cells = new List<string> { Markup.Escape(Endpoints[from].ToString()) };
+                var cells = new List<string> { Markup.Escape(rowLabels[from]) };
                 for (var to = 0; to < Endpoints.Count; to++)
                 {
                     var ok = Allowed(p, from, to);

@@ -11,6 +11,7 @@ internal static class LinkAttribute
     internal const ushort ProtocolInfo = 12;
     internal const ushort LinkInfo = 18;
     internal const ushort NetNsFd = 28;
+    internal const ushort ExtendedMask = 29;
     internal const ushort LinkNetNsId = 37;
 
     internal const ushort InfoKind = 1;
@@ -19,6 +20,13 @@ internal static class LinkAttribute
     internal const ushort BridgeVlanFiltering = 7;
     internal const ushort BridgePortMode = 4;
     internal const ushort VethPeer = 1;
+}
+
+/// <summary>RTEXT_FILTER_* for IFLA_EXT_MASK (linux/rtnetlink.h).</summary>
+internal static class ExtendedFilter
+{
+    /// <summary>Leaves out IFLA_STATS/IFLA_STATS64: most of a reply's size and of the kernel's work for it.</summary>
+    internal const uint SkipStats = 1 << 3;
 }
 
 /// <summary>net_device_flags from linux/if.h.</summary>

@@ -135,18 +135,21 @@ internal static class LinkMessages
         writer.BeginMessage(RouteMessageType.GetLink, RequestFlags.Get, sequence);
         WriteInfoHeader(ref writer, Family.Unspecified, 0);
         writer.WriteAttributeString(LinkAttribute.Name, name);
+        writer.WriteAttributeUInt32(LinkAttribute.ExtendedMask, ExtendedFilter.SkipStats);
     }
 
     public static void GetByIndex(ref NetlinkMessageWriter writer, uint sequence, int index)
     {
         writer.BeginMessage(RouteMessageType.GetLink, RequestFlags.Get, sequence);
         WriteInfoHeader(ref writer, Family.Unspecified, index);
+        writer.WriteAttributeUInt32(LinkAttribute.ExtendedMask, ExtendedFilter.SkipStats);
     }
 
     public static void Dump(ref NetlinkMessageWriter writer, uint sequence)
     {
         writer.BeginMessage(RouteMessageType.GetLink, RequestFlags.Dump, sequence);
         WriteInfoHeader(ref writer, Family.Unspecified, 0);
+        writer.WriteAttributeUInt32(LinkAttribute.ExtendedMask, ExtendedFilter.SkipStats);
     }
 
     public static Link Parse(in NetlinkMessage message)

@@ -32,15 +32,43 @@ internal static class NetlinkError
             return errno;
         }
 
-        var attributes = new AttributeReader(payload[attributesStart..]);
-        while (attributes.TryRead(out var type, out var value))
+        kernelMessage = FindMessage(payload[attributesStart..]);
+        return errno;
+    }
+
+    /// <summary>
+    /// Decodes NLMSG_DONE: a dump that failed part-way puts its negative errno there, and with extended ack
+    /// the attributes follow that int directly (no echoed request; netlink_dump_done).
+    /// </summary>
+    public static int DecodeDone(in NetlinkMessage message, out string? kernelMessage)
+    {
+        kernelMessage = null;
+        var payload = message.Payload;
+        if (payload.Length < 4)
         {
-            if (type == NetlinkErrorAttribute.Message)
-            {
-                kernelMessage = AttributeValue.ReadString(value);
-            }
+            return 0;
+        }
+
+        var errno = -HostOrder.ReadInt32(payload);
+        if ((message.Flags & NetlinkFlags.AckTlvs) != 0 && payload.Length > 4)
+        {
+            kernelMessage = FindMessage(payload[4..]);
         }
 
         return errno;
+    }
+
+    private static string? FindMessage(ReadOnlySpan<byte> attributes)
+    {
+        var reader = new AttributeReader(attributes);
+        while (reader.TryRead(out var type, out var value))
+        {
+            if (type == NetlinkErrorAttribute.Message)
+            {
+                return AttributeValue.ReadString(value);
+            }
+        }
+
+        return null;
     }
 }

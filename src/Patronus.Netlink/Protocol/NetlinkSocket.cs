@@ -165,9 +165,9 @@ internal sealed class NetlinkSocket : IDisposable
                         return interrupted;
                     case NetlinkMessageType.Done:
                         // A dump that fails part-way reports the error in NLMSG_DONE's payload.
-                        if (message.Payload.Length >= 4 && HostOrder.ReadInt32(message.Payload) < 0)
+                        var doneErrno = NetlinkError.DecodeDone(message, out var doneMessage);
+                        if (doneErrno > 0)
                         {
-                            var doneErrno = NetlinkError.Decode(message, out var doneMessage);
                             throw new NetlinkException(operation, target, doneErrno, doneMessage);
                         }
 

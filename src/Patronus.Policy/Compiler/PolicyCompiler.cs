@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Patronus.Policy.Compiled;
 using Patronus.Policy.Model;
 
@@ -12,44 +13,42 @@ namespace Patronus.Policy.Compiler;
 /// <remarks>
 /// Policies are indexed by namespace (a pod change only re-evaluates the podSelectors of its own
 /// namespace's policies); peers are indexed by the namespaces they can match (podSelector-only peers by the
-/// policy's namespace, namespaceSelector peers by the set of namespaces whose labels match). Peer address
-/// lists are built once per peer and shared by every endpoint the policy selects.
+/// policy's namespace, namespaceSelector peers by the set of namespaces whose labels match). Equal peers of
+/// different policies share one <see cref="Selection"/>, whose address list is built once and shared by
+/// every endpoint those policies select.
 /// Not thread-safe: one writer, and readers after the update returned.
 /// </remarks>
 public sealed class PolicyCompiler
 {
+    /// <summary>The label the API server puts on every namespace; the compiler adds it where it is missing.</summary>
     public const string NamespaceNameLabel = "kubernetes.io/metadata.name";
 
     private readonly Dictionary<string, IReadOnlyDictionary<string, string>> namespaceLabels = [];
     private readonly Dictionary<string, Namespace> namespaces = [];
     private readonly Dictionary<EndpointId, Pod> pods = [];
-    private readonly Dictionary<string, Dictionary<EndpointId, Pod>> podsByNamespace = [];
-    private readonly Dictionary<EndpointId, CidrMatch[]> podCidrs = [];
+    private readonly Dictionary<string, Dictionary<EndpointId, PodEntry>> entriesByNamespace = [];
+    private readonly Dictionary<EndpointId, PodEntry> entries = [];
     private readonly Dictionary<string, PolicyState> policies = [];
     private readonly Dictionary<string, List<PolicyState>> policiesByNamespace = [];
-    private readonly Dictionary<string, HashSet<PeerState>> localPeers = [];
-    private readonly HashSet<PeerState> namespacedPeers = [];
-    private readonly HashSet<PeerState> addressPeers = [];
+    private readonly Dictionary<string, Selection> selections = [];
+    private readonly Dictionary<string, HashSet<Selection>> localSelections = [];
+    private readonly HashSet<Selection> namespacedSelections = [];
+    private readonly HashSet<Selection> addressSelections = [];
     private readonly Dictionary<EndpointId, EndpointPolicy> endpoints = [];
-    private readonly Func<EndpointId, CidrMatch[]> cidrsOf;
-
-    public PolicyCompiler()
-    {
-        cidrsOf = id => podCidrs[id];
-    }
 
     /// <summary>Compiles a whole cluster at once (cheaper than adding the objects one by one).</summary>
     public static PolicyCompiler Create(IEnumerable<Namespace> namespaces, IEnumerable<Pod> pods, IEnumerable<NetworkPolicy> policies)
     {
         var compiler = new PolicyCompiler();
-        var pending = new HashSet<EndpointId>();
+        var pending = new Pending();
         foreach (var ns in namespaces)
             compiler.ApplyNamespace(ns.Name, ns, pending);
         foreach (var pod in pods)
             compiler.ApplyPod(pod.Id, pod, pending);
         foreach (var policy in policies)
             compiler.ApplyPolicy(policy.Key, policy, pending);
-        compiler.Recompile(compiler.podCidrs.Keys.ToList());
+        pending.Candidates.UnionWith(compiler.entries.Values);
+        compiler.Recompile(pending);
         return compiler;
     }
 
@@ -58,6 +57,7 @@ public sealed class PolicyCompiler
 
     public IReadOnlyCollection<Namespace> Namespaces => namespaces.Values;
 
+    /// <summary>Every pod, including those without addresses (which have no endpoint).</summary>
     public IReadOnlyCollection<Pod> Pods => pods.Values;
 
     public IEnumerable<NetworkPolicy> Policies => policies.Values.Select(p => p.Model);
@@ -66,50 +66,37 @@ public sealed class PolicyCompiler
 
     public Pod? GetPod(EndpointId id) => pods.GetValueOrDefault(id);
 
-    public PolicyChanges UpsertNamespace(Namespace ns)
-    {
-        var candidates = new HashSet<EndpointId>();
-        ApplyNamespace(ns.Name, ns, candidates);
-        return Recompile(candidates);
-    }
+    public NetworkPolicy? GetPolicy(string ns, string name) => policies.GetValueOrDefault($"{ns}/{name}")?.Model;
+
+    public PolicyChanges UpsertNamespace(Namespace ns) => Apply(c => ApplyNamespace(ns.Name, ns, c));
 
     /// <summary>
     /// Forgets a namespace's labels (it then matches selectors as a bare namespace would). Its pods stay until
     /// they are removed themselves, as their own deletions arrive.
     /// </summary>
-    public PolicyChanges RemoveNamespace(string name)
+    public PolicyChanges RemoveNamespace(string name) => Apply(c => ApplyNamespace(name, null, c));
+
+    public PolicyChanges UpsertPod(Pod pod) => Apply(c => ApplyPod(pod.Id, pod, c));
+
+    public PolicyChanges RemovePod(string ns, string name) => Apply(c => ApplyPod(new EndpointId(ns, name), null, c));
+
+    public PolicyChanges UpsertPolicy(NetworkPolicy policy) => Apply(c => ApplyPolicy(policy.Key, policy, c));
+
+    public PolicyChanges RemovePolicy(string ns, string name) => Apply(c => ApplyPolicy($"{ns}/{name}", null, c));
+
+    private PolicyChanges Apply(Action<Pending> change)
     {
-        var candidates = new HashSet<EndpointId>();
-        ApplyNamespace(name, null, candidates);
-        return Recompile(candidates);
+        var pending = new Pending();
+        change(pending);
+        return Recompile(pending);
     }
 
-    public PolicyChanges UpsertPod(Pod pod)
+    /// <summary>What one update may have changed: pods to recompile, and pods that left.</summary>
+    private sealed class Pending
     {
-        var candidates = new HashSet<EndpointId>();
-        ApplyPod(pod.Id, pod, candidates);
-        return Recompile(candidates);
-    }
+        public HashSet<PodEntry> Candidates { get; } = [];
 
-    public PolicyChanges RemovePod(string ns, string name)
-    {
-        var candidates = new HashSet<EndpointId>();
-        ApplyPod(new EndpointId(ns, name), null, candidates);
-        return Recompile(candidates);
-    }
-
-    public PolicyChanges UpsertPolicy(NetworkPolicy policy)
-    {
-        var candidates = new HashSet<EndpointId>();
-        ApplyPolicy(policy.Key, policy, candidates);
-        return Recompile(candidates);
-    }
-
-    public PolicyChanges RemovePolicy(string ns, string name)
-    {
-        var candidates = new HashSet<EndpointId>();
-        ApplyPolicy($"{ns}/{name}", null, candidates);
-        return Recompile(candidates);
+        public List<EndpointId> Gone { get; } = [];
     }
 
     private static IReadOnlyDictionary<string, string> EffectiveLabels(string name, IReadOnlyDictionary<string, string>? labels)
@@ -121,7 +108,7 @@ public sealed class PolicyCompiler
         return effective;
     }
 
-    private void ApplyNamespace(string name, Namespace? ns, HashSet<EndpointId> candidates)
+    private void ApplyNamespace(string name, Namespace? ns, Pending candidates)
     {
         if (ns is null)
             namespaces.Remove(name);
@@ -130,106 +117,129 @@ public sealed class PolicyCompiler
         SetNamespaceLabels(name, EffectiveLabels(name, ns?.Labels), candidates);
     }
 
-    private void SetNamespaceLabels(string name, IReadOnlyDictionary<string, string> labels, HashSet<EndpointId> candidates)
+    private void SetNamespaceLabels(string name, IReadOnlyDictionary<string, string> labels, Pending candidates)
     {
         namespaceLabels[name] = labels;
-        foreach (var peer in namespacedPeers)
+        var inNamespace = entriesByNamespace.GetValueOrDefault(name);
+        foreach (var selection in namespacedSelections)
         {
-            var was = peer.MatchingNamespaces.Contains(name);
-            var now = peer.Model!.NamespaceSelector!.Matches(labels);
+            var was = selection.MatchingNamespaces.Contains(name);
+            var now = selection.NamespaceSelector!.Matches(labels);
             if (was == now)
                 continue;
             if (now)
-                peer.MatchingNamespaces.Add(name);
+                selection.MatchingNamespaces.Add(name);
             else
-                peer.MatchingNamespaces.Remove(name);
+                selection.MatchingNamespaces.Remove(name);
             var touched = false;
-            if (podsByNamespace.TryGetValue(name, out var inNamespace))
-                foreach (var (id, pod) in inNamespace)
-                {
-                    if (!podCidrs.ContainsKey(id))
-                        continue;
-                    touched |= now ? TryMatch(peer, id, pod) : peer.Matched.Remove(id);
-                }
+            if (inNamespace is not null)
+                foreach (var (id, entry) in inNamespace)
+                    touched |= now ? TryMatch(selection, id, entry) : selection.Matched.Remove(id);
             if (touched)
-                PeerChanged(peer, candidates);
+                SelectionChanged(selection, candidates);
         }
     }
 
-    private bool TryMatch(PeerState peer, EndpointId id, Pod pod)
+    private static bool TryMatch(Selection selection, EndpointId id, PodEntry entry)
     {
-        if (!peer.Matches(pod))
+        if (!selection.Matches(entry.Pod))
             return false;
-        peer.Matched[id] = pod;
+        selection.Matched[id] = entry;
         return true;
     }
 
-    private void PeerChanged(PeerState peer, HashSet<EndpointId> candidates)
+    /// <summary>Every rule that uses the selection is rebuilt, and every endpoint its policy selects recompiled.</summary>
+    private static void SelectionChanged(Selection selection, Pending candidates)
     {
-        peer.Invalidate();
-        candidates.UnionWith(peer.Rule.Policy.Selected);
+        selection.Invalidate();
+        foreach (var user in selection.Users)
+        {
+            user.Rule.Invalidate();
+            candidates.Candidates.UnionWith(user.Rule.Policy.Selected);
+        }
     }
 
-    private void ApplyPod(EndpointId id, Pod? pod, HashSet<EndpointId> candidates)
+    private void ApplyPod(EndpointId id, Pod? pod, Pending candidates)
     {
         var old = pods.GetValueOrDefault(id);
         if (old is not null && pod is not null && SamePod(old, pod))
             return;
-        candidates.Add(id);
+        if (pod is null)
+            pods.Remove(id);
+        else
+            pods[id] = pod;
         if (pod is not null && !namespaceLabels.ContainsKey(id.Namespace))
             SetNamespaceLabels(id.Namespace, EffectiveLabels(id.Namespace, null), candidates);
 
-        var before = old is not null && old.Addresses.Count > 0 ? old : null;
+        // Only pods with addresses take part; one that loses its addresses leaves like a deleted pod.
+        var before = entries.GetValueOrDefault(id);
         var after = pod is not null && pod.Addresses.Count > 0 ? pod : null;
-        if (pod is null)
+        var addressesChanged = before is null || after is null || !before.Pod.Addresses.SequenceEqual(after.Addresses);
+        var portsChanged = before is null || after is null || !before.Pod.Ports.SequenceEqual(after.Ports);
+        PodEntry? entry = null;
+        if (after is null)
         {
-            pods.Remove(id);
-            podsByNamespace.GetValueOrDefault(id.Namespace)?.Remove(id);
+            if (before is not null)
+            {
+                entries.Remove(id);
+                entriesByNamespace[id.Namespace].Remove(id);
+                candidates.Gone.Add(id);
+            }
         }
         else
         {
-            pods[id] = pod;
-            if (!podsByNamespace.TryGetValue(id.Namespace, out var inNamespace))
-                podsByNamespace[id.Namespace] = inNamespace = [];
-            inNamespace[id] = pod;
+            entry = before ?? new PodEntry(id, after);
+            entry.Pod = after;
+            if (addressesChanged)
+                entry.Cidrs = after.Addresses.Select(HostMatch).ToArray();
+            if (before is null)
+            {
+                entries[id] = entry;
+                if (!entriesByNamespace.TryGetValue(id.Namespace, out var inNamespace))
+                    entriesByNamespace[id.Namespace] = inNamespace = [];
+                inNamespace[id] = entry;
+            }
+            candidates.Candidates.Add(entry);
         }
-        var addressesChanged = before is null || after is null || !before.Addresses.SequenceEqual(after.Addresses);
-        if (after is null)
-            podCidrs.Remove(id);
-        else if (addressesChanged)
-            podCidrs[id] = after.Addresses.Select(HostMatch).ToArray();
-        var portsChanged = before is null || after is null || !before.Ports.SequenceEqual(after.Ports);
 
         if (policiesByNamespace.TryGetValue(id.Namespace, out var local))
             foreach (var policy in local)
-                if (after is not null && policy.Model.PodSelector.Matches(after.Labels))
-                    policy.Selected.Add(id);
-                else
-                    policy.Selected.Remove(id);
+            {
+                if (entry is not null && policy.Model.PodSelector.Matches(entry.Pod.Labels))
+                {
+                    policy.Selected.Add(entry);
+                    entry.Select(policy, true);
+                }
+                else if (before is not null)
+                {
+                    policy.Selected.Remove(before);
+                    before.Select(policy, false);
+                }
+            }
 
-        foreach (var peer in PeersThatMayMatch(id.Namespace))
+        foreach (var selection in SelectionsThatMayMatch(id.Namespace))
         {
-            var was = peer.Matched.ContainsKey(id);
-            var now = after is not null && peer.Matches(after);
+            var was = selection.Matched.ContainsKey(id);
+            var now = entry is not null && selection.Matches(entry.Pod);
             if (now)
-                peer.Matched[id] = after!;
+                selection.Matched[id] = entry!;
             else if (was)
-                peer.Matched.Remove(id);
-            if (was != now || (now && (addressesChanged || (portsChanged && peer.Rule.IsEgress && peer.Rule.HasNamedPorts))))
-                PeerChanged(peer, candidates);
+                selection.Matched.Remove(id);
+            if (was != now || (now && (addressesChanged || (portsChanged && selection.NeedsPorts))))
+                SelectionChanged(selection, candidates);
         }
     }
 
-    private IEnumerable<PeerState> PeersThatMayMatch(string ns)
+    private IEnumerable<Selection> SelectionsThatMayMatch(string ns)
     {
-        if (localPeers.TryGetValue(ns, out var local))
-            foreach (var peer in local)
-                yield return peer;
-        foreach (var peer in namespacedPeers)
-            if (peer.MatchingNamespaces.Contains(ns))
-                yield return peer;
-        foreach (var peer in addressPeers)
-            yield return peer;
+        if (localSelections.TryGetValue(ns, out var local))
+            foreach (var selection in local)
+                yield return selection;
+        foreach (var selection in namespacedSelections)
+            if (selection.MatchingNamespaces.Contains(ns))
+                yield return selection;
+        foreach (var selection in addressSelections)
+            yield return selection;
     }
 
     private static bool SamePod(Pod a, Pod b) =>
@@ -237,20 +247,19 @@ public sealed class PolicyCompiler
         a.Labels.Count == b.Labels.Count && a.Labels.All(l => b.Labels.TryGetValue(l.Key, out var v) && v == l.Value);
 
     private static CidrMatch HostMatch(IPAddress address) =>
-        new(new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32), []);
+        new(new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32), []);
 
-    private void ApplyPolicy(string key, NetworkPolicy? policy, HashSet<EndpointId> candidates)
+    private void ApplyPolicy(string key, NetworkPolicy? policy, Pending candidates)
     {
         if (policies.Remove(key, out var old))
         {
-            candidates.UnionWith(old.Selected);
+            candidates.Candidates.UnionWith(old.Selected);
+            foreach (var entry in old.Selected)
+                entry.Select(old, false);
             policiesByNamespace[old.Model.Namespace].Remove(old);
             foreach (var peer in old.Peers)
-            {
-                localPeers.GetValueOrDefault(peer.PolicyNamespace)?.Remove(peer);
-                namespacedPeers.Remove(peer);
-                addressPeers.Remove(peer);
-            }
+                if (peer.Selection is { } selection && selection.Users.Remove(peer) && selection.Users.Count == 0)
+                    Forget(selection);
         }
         if (policy is null)
             return;
@@ -263,107 +272,113 @@ public sealed class PolicyCompiler
         var at = inNamespace.FindIndex(p => string.CompareOrdinal(p.Model.Name, policy.Name) > 0);
         inNamespace.Insert(at < 0 ? inNamespace.Count : at, state);
 
-        var localPods = podsByNamespace.GetValueOrDefault(policy.Namespace);
-        if (localPods is not null)
-            foreach (var (id, pod) in localPods)
-                if (podCidrs.ContainsKey(id) && policy.PodSelector.Matches(pod.Labels))
-                    state.Selected.Add(id);
-        candidates.UnionWith(state.Selected);
+
+        if (entriesByNamespace.TryGetValue(policy.Namespace, out var localEntries))
+            foreach (var entry in localEntries.Values)
+                if (policy.PodSelector.Matches(entry.Pod.Labels))
+                {
+                    state.Selected.Add(entry);
+                    entry.Select(state, true);
+                }
+        candidates.Candidates.UnionWith(state.Selected);
 
         foreach (var peer in state.Peers)
         {
-            switch (peer.Kind)
-            {
-                case PeerKind.Local:
-                    if (!localPeers.TryGetValue(policy.Namespace, out var set))
-                        localPeers[policy.Namespace] = set = [];
-                    set.Add(peer);
-                    if (localPods is not null)
-                        foreach (var (id, pod) in localPods)
-                            if (podCidrs.ContainsKey(id))
-                                TryMatch(peer, id, pod);
-                    break;
-                case PeerKind.Namespaced:
-                    namespacedPeers.Add(peer);
-                    foreach (var (name, labels) in namespaceLabels)
-                    {
-                        if (!peer.Model!.NamespaceSelector!.Matches(labels))
-                            continue;
-                        peer.MatchingNamespaces.Add(name);
-                        if (podsByNamespace.TryGetValue(name, out var matchedPods))
-                            foreach (var (id, pod) in matchedPods)
-                                if (podCidrs.ContainsKey(id))
-                                    TryMatch(peer, id, pod);
-                    }
-                    break;
-                default:
-                    if (!peer.TracksPods)
-                        break;
-                    addressPeers.Add(peer);
-                    foreach (var (id, pod) in pods)
-                        if (podCidrs.ContainsKey(id))
-                            TryMatch(peer, id, pod);
-                    break;
-            }
+            if (!peer.TracksPods)
+                continue;
+            var selectionKey = Selection.KeyOf(peer.Kind, policy.Namespace, peer.Model);
+            if (!selections.TryGetValue(selectionKey, out var selection))
+                selections[selectionKey] = selection = Populate(new Selection(selectionKey, peer.Kind, policy.Namespace, peer.Model));
+            selection.Users.Add(peer);
+            peer.Selection = selection;
         }
     }
 
-    private PolicyChanges Recompile(IReadOnlyCollection<EndpointId> candidates)
+    private Selection Populate(Selection selection)
     {
-        if (candidates.Count == 0)
-            return PolicyChanges.None;
+        switch (selection.Kind)
+        {
+            case PeerKind.Local:
+                if (!localSelections.TryGetValue(selection.Namespace!, out var set))
+                    localSelections[selection.Namespace!] = set = [];
+                set.Add(selection);
+                if (entriesByNamespace.TryGetValue(selection.Namespace!, out var localEntries))
+                    foreach (var (id, entry) in localEntries)
+                        TryMatch(selection, id, entry);
+                break;
+            case PeerKind.Namespaced:
+                namespacedSelections.Add(selection);
+                foreach (var (name, labels) in namespaceLabels)
+                {
+                    if (!selection.NamespaceSelector!.Matches(labels))
+                        continue;
+                    selection.MatchingNamespaces.Add(name);
+                    if (entriesByNamespace.TryGetValue(name, out var matched))
+                        foreach (var (id, entry) in matched)
+                            TryMatch(selection, id, entry);
+                }
+                break;
+            default:
+                addressSelections.Add(selection);
+                foreach (var (id, entry) in entries)
+                    TryMatch(selection, id, entry);
+                break;
+        }
+        return selection;
+    }
+
+    private void Forget(Selection selection)
+    {
+        selections.Remove(selection.Key);
+        if (selection.Namespace is not null)
+            localSelections.GetValueOrDefault(selection.Namespace)?.Remove(selection);
+        namespacedSelections.Remove(selection);
+        addressSelections.Remove(selection);
+    }
+
+    private PolicyChanges Recompile(Pending pending)
+    {
         var changed = new List<EndpointId>();
         var removed = new List<EndpointId>();
-        foreach (var id in candidates)
+        foreach (var id in pending.Gone)
+            if (endpoints.Remove(id))
+                removed.Add(id);
+        foreach (var entry in pending.Candidates)
         {
-            var previous = endpoints.GetValueOrDefault(id);
-            if (!podCidrs.ContainsKey(id))
-            {
-                if (previous is not null)
-                {
-                    endpoints.Remove(id);
-                    removed.Add(id);
-                }
+            // An entry that left during this update (its pod was removed) is among the gone.
+            if (!entries.TryGetValue(entry.Id, out var live) || !ReferenceEquals(live, entry))
                 continue;
-            }
-            var compiled = Compile(pods[id]);
-            if (previous is not null && CompiledEquality.Same(previous, compiled))
+            var compiled = Compile(entry);
+            if (entry.Compiled is { } previous && CompiledEquality.Same(previous, compiled))
                 continue;
-            endpoints[id] = compiled;
-            changed.Add(id);
+            entry.Compiled = compiled;
+            endpoints[entry.Id] = compiled;
+            changed.Add(entry.Id);
         }
         return changed.Count == 0 && removed.Count == 0 ? PolicyChanges.None : new PolicyChanges(changed, removed);
     }
 
-    private EndpointPolicy Compile(Pod pod)
+    private EndpointPolicy Compile(PodEntry entry)
     {
-        var id = pod.Id;
-        List<string>? ingressBy = null, egressBy = null;
-        List<AllowRule>? ingress = null, egress = null;
-        if (policiesByNamespace.TryGetValue(pod.Namespace, out var local))
-            foreach (var policy in local)
-            {
-                if (!policy.Selected.Contains(id))
-                    continue;
-                if (policy.AppliesTo(PolicyTypes.Ingress))
-                {
-                    (ingressBy ??= []).Add(policy.Key);
-                    ingress ??= [];
-                    foreach (var rule in policy.Ingress)
-                        rule.AppendIngress(pod, cidrsOf, ingress);
-                }
-                if (policy.AppliesTo(PolicyTypes.Egress))
-                {
-                    (egressBy ??= []).Add(policy.Key);
-                    egress ??= [];
-                    foreach (var rule in policy.Egress)
-                        egress.AddRange(rule.SharedRules(cidrsOf));
-                }
-            }
+        var pod = entry.Pod;
+        if (entry.SelectedBy.Count == 0)
+            return new EndpointPolicy(entry.Id, pod.Addresses, DirectionPolicy.Open, DirectionPolicy.Open);
+        var (selecting, ingressBy, egressBy) = entry.Selecting(policiesByNamespace[pod.Namespace]);
+        var ingress = ingressBy.Length == 0 ? null : new List<AllowRule>(8);
+        var egress = egressBy.Length == 0 ? null : new List<AllowRule>(8);
+        foreach (var policy in selecting)
+        {
+            if (ingress is not null && policy.AppliesTo(PolicyTypes.Ingress))
+                foreach (var rule in policy.Ingress)
+                    rule.AppendIngress(entry, ingress);
+            if (egress is not null && policy.AppliesTo(PolicyTypes.Egress))
+                foreach (var rule in policy.Egress)
+                    egress.AddRange(rule.SharedRules());
+        }
         return new EndpointPolicy(
-            id,
+            entry.Id,
             pod.Addresses,
-            ingressBy is null ? DirectionPolicy.Open : new DirectionPolicy(true, ingressBy, ingress!),
-            egressBy is null ? DirectionPolicy.Open : new DirectionPolicy(true, egressBy, egress!));
+            ingress is null ? DirectionPolicy.Open : new DirectionPolicy(true, ingressBy, ingress),
+            egress is null ? DirectionPolicy.Open : new DirectionPolicy(true, egressBy, egress));
     }
 }

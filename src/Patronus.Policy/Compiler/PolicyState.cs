@@ -9,16 +9,18 @@ internal sealed class PolicyState
     public PolicyState(NetworkPolicy model)
     {
         Model = model;
+        Key = model.Key;
         Ingress = model.Ingress.Select((rule, i) => new RuleState(this, egress: false, i, rule)).ToArray();
         Egress = model.Egress.Select((rule, i) => new RuleState(this, egress: true, i, rule)).ToArray();
     }
 
     public NetworkPolicy Model { get; }
 
-    public string Key => Model.Key;
+    /// <summary>namespace/name, computed once: every compiled endpoint the policy isolates lists it.</summary>
+    public string Key { get; }
 
     /// <summary>Participating pods (with addresses) the policy's podSelector selects.</summary>
-    public HashSet<EndpointId> Selected { get; } = [];
+    public HashSet<PodEntry> Selected { get; } = [];
 
     public RuleState[] Ingress { get; }
 
@@ -33,6 +35,7 @@ internal sealed class PolicyState
 internal sealed class RuleState
 {
     private AllowRule[]? shared;
+    private Dictionary<PortSet, AllowRule[]>? ingressByPorts;
 
     public RuleState(PolicyState policy, bool egress, int index, PolicyRule model)
     {
@@ -54,6 +57,9 @@ internal sealed class RuleState
                 .Distinct().ToArray();
             NamedPorts = model.Ports.Where(p => p.Name is not null).ToArray();
         }
+        // Interned: pods cache their resolution per distinct key, compared by reference.
+        NamedKey = string.Intern(string.Join(',', NamedPorts.Select(p => $"{p.Name}/{p.Protocol}")) + "|" +
+            string.Join(',', NumericPorts?.Select(p => p.ToString()) ?? []));
         Peers = model.Peers.Count == 0
             ? [new PeerState(this, null, null)]
             : model.Peers.Select((peer, i) => new PeerState(this, i, peer)).ToArray();
@@ -72,38 +78,45 @@ internal sealed class RuleState
 
     public PolicyPort[] NamedPorts { get; }
 
+    public string NamedKey { get; }
+
     public bool HasNamedPorts => NamedPorts.Length > 0;
 
     public PeerState[] Peers { get; }
 
-    /// <summary>Forgets the compiled rules after a peer changed.</summary>
-    public void Invalidate() => shared = null;
+    /// <summary>Forgets the compiled rules after a peer's selection changed.</summary>
+    public void Invalidate()
+    {
+        shared = null;
+        ingressByPorts = null;
+    }
 
     /// <summary>
     /// The allow rules every selected pod shares: ingress rules without named ports, and all egress rules
     /// (egress named ports are resolved against each destination pod, not against the sender).
     /// </summary>
-    public AllowRule[] SharedRules(Func<EndpointId, CidrMatch[]> podCidrs) => shared ??= BuildShared(podCidrs);
+    public AllowRule[] SharedRules() => shared ??= BuildShared();
 
-    public void AppendIngress(Pod destination, Func<EndpointId, CidrMatch[]> podCidrs, List<AllowRule> into)
+    public void AppendIngress(PodEntry destination, List<AllowRule> into)
     {
         if (!HasNamedPorts)
         {
-            into.AddRange(SharedRules(podCidrs));
+            into.AddRange(SharedRules());
             return;
         }
-        var ports = new List<PortMatch>(NumericPorts!);
-        AddResolved(destination, ports);
+        var key = destination.ResolvedPorts(this);
         // A rule whose ports all fail to resolve on this pod admits nothing here (upstream e2e: named port
         // missing on the target pod means denied).
-        if (ports.Count == 0)
+        if (key.Ports.Length == 0)
             return;
-        var portArray = ports.ToArray();
-        foreach (var peer in Peers)
-            into.Add(new AllowRule(Origin(peer), peer.Cidrs(podCidrs), portArray));
+        // Pods that resolve the names to the same ports share the same rules.
+        ingressByPorts ??= [];
+        if (!ingressByPorts.TryGetValue(key, out var rules))
+            ingressByPorts[key] = rules = Peers.Select(peer => new AllowRule(Origin(peer), peer.Cidrs(), key.Ports)).ToArray();
+        into.AddRange(rules);
     }
 
-    private AllowRule[] BuildShared(Func<EndpointId, CidrMatch[]> podCidrs)
+    private AllowRule[] BuildShared()
     {
         var rules = new List<AllowRule>();
         foreach (var peer in Peers)
@@ -111,78 +124,28 @@ internal sealed class RuleState
             var origin = Origin(peer);
             if (NumericPorts is null)
             {
-                rules.Add(new AllowRule(origin, peer.Cidrs(podCidrs), null));
+                rules.Add(new AllowRule(origin, peer.Cidrs(), null));
                 continue;
             }
             if (NumericPorts.Length > 0)
-                rules.Add(new AllowRule(origin, peer.Cidrs(podCidrs), NumericPorts));
+                rules.Add(new AllowRule(origin, peer.Cidrs(), NumericPorts));
             if (HasNamedPorts && IsEgress)
-                AddEgressNamedPortRules(peer, origin, podCidrs, rules);
+                foreach (var group in peer.Selection!.Expand(NamedPorts, NamedKey))
+                    rules.Add(new AllowRule(origin, group.Cidrs, group.Ports));
         }
         return rules.ToArray();
-    }
-
-    /// <summary>
-    /// Egress named ports name the destination pod's container ports, so they expand per destination:
-    /// destinations are grouped by the ports their names resolve to, one rule per group.
-    /// </summary>
-    private void AddEgressNamedPortRules(PeerState peer, RuleOrigin origin, Func<EndpointId, CidrMatch[]> podCidrs, List<AllowRule> rules)
-    {
-        var groups = new Dictionary<string, (PortMatch[] Ports, List<CidrMatch> Cidrs)>();
-        foreach (var (id, pod) in peer.Matched)
-        {
-            var resolved = new List<PortMatch>();
-            AddResolved(pod, resolved);
-            if (resolved.Count == 0)
-                continue;
-            var key = string.Join(',', resolved);
-            if (!groups.TryGetValue(key, out var group))
-                groups[key] = group = (resolved.ToArray(), []);
-            foreach (var cidr in podCidrs(id))
-                if (peer.Block is null || peer.Block.Contains(cidr.Network.BaseAddress))
-                    group.Cidrs.Add(cidr);
-        }
-        foreach (var (ports, cidrs) in groups.Values)
-            rules.Add(new AllowRule(origin, cidrs.ToArray(), ports));
-    }
-
-    private void AddResolved(Pod pod, List<PortMatch> into)
-    {
-        foreach (var named in NamedPorts)
-            foreach (var port in pod.Ports)
-                if (port.Name == named.Name && port.Protocol == named.Protocol)
-                {
-                    var match = new PortMatch(port.Protocol, port.Number, port.Number);
-                    if (!into.Contains(match))
-                        into.Add(match);
-                }
     }
 
     private RuleOrigin Origin(PeerState peer) => new(Policy.Model.Namespace, Policy.Model.Name, Index, peer.Index);
 }
 
-internal enum PeerKind
-{
-    /// <summary>podSelector alone: pods in the policy's namespace.</summary>
-    Local,
-
-    /// <summary>namespaceSelector, with or without podSelector.</summary>
-    Namespaced,
-
-    /// <summary>ipBlock.</summary>
-    Block,
-
-    /// <summary>A rule without from/to.</summary>
-    All,
-}
-
 /// <summary>
-/// One peer of one rule, with the pods it matches kept up to date. ipBlock and match-all peers only track
-/// pods when an egress rule needs them to resolve named ports.
+/// One peer of one rule. Pod-selecting peers (and ipBlock or match-all peers of egress rules with named
+/// ports, which need the destination pods) share a <see cref="Compiler.Selection"/> with equal peers.
 /// </summary>
 internal sealed class PeerState
 {
-    private CidrMatch[]? cidrs;
+    private readonly CidrMatch[]? block;
 
     public PeerState(RuleState rule, int? index, PolicyPeer? model)
     {
@@ -196,8 +159,8 @@ internal sealed class PeerState
             { NamespaceSelector: not null } => PeerKind.Namespaced,
             _ => PeerKind.Local,
         };
-        if (model?.IpBlock is { } block)
-            Block = new CidrMatch(block.Cidr, block.Except);
+        if (model?.IpBlock is { } ipBlock)
+            block = [new CidrMatch(ipBlock.Cidr, ipBlock.Except)];
         TracksPods = Kind is PeerKind.Local or PeerKind.Namespaced || (rule.IsEgress && rule.HasNamedPorts);
     }
 
@@ -209,50 +172,18 @@ internal sealed class PeerState
 
     public PeerKind Kind { get; }
 
-    public CidrMatch? Block { get; }
-
     public bool TracksPods { get; }
 
-    /// <summary>For namespaced peers: the namespaces whose labels match the namespace selector.</summary>
-    public HashSet<string> MatchingNamespaces { get; } = [];
-
-    public Dictionary<EndpointId, Pod> Matched { get; } = [];
+    /// <summary>Set by the compiler when <see cref="TracksPods"/>.</summary>
+    public Selection? Selection { get; set; }
 
     public string PolicyNamespace => Rule.Policy.Model.Namespace;
 
-    public bool Matches(Pod pod) => Kind switch
-    {
-        PeerKind.Local => pod.Namespace == PolicyNamespace && Model!.PodSelector!.Matches(pod.Labels),
-        PeerKind.Namespaced => MatchingNamespaces.Contains(pod.Namespace) && (Model!.PodSelector?.Matches(pod.Labels) ?? true),
-        PeerKind.Block => pod.Addresses.Any(Block!.Contains),
-        _ => true,
-    };
-
-    /// <summary>Marks the peer's addresses (and so its rule) out of date.</summary>
-    public void Invalidate()
-    {
-        cidrs = null;
-        Rule.Invalidate();
-    }
-
     /// <summary>The addresses this peer admits; null for a match-all peer.</summary>
-    public CidrMatch[]? Cidrs(Func<EndpointId, CidrMatch[]> podCidrs)
+    public CidrMatch[]? Cidrs() => Kind switch
     {
-        switch (Kind)
-        {
-            case PeerKind.All:
-                return null;
-            case PeerKind.Block:
-                return cidrs ??= [Block!];
-            default:
-                if (cidrs is null)
-                {
-                    var list = new List<CidrMatch>(Matched.Count);
-                    foreach (var id in Matched.Keys)
-                        list.AddRange(podCidrs(id));
-                    cidrs = list.ToArray();
-                }
-                return cidrs;
-        }
-    }
+        PeerKind.All => null,
+        PeerKind.Block => block,
+        _ => Selection!.Cidrs(),
+    };
 }

@@ -7,23 +7,33 @@ namespace Patronus.Netlink.Tests.Integration;
 public sealed class AddressRouteTests : IDisposable
 {
     private readonly TestNamespace _host = new();
-    private readonly TestNamespace _pod = new();
+    private readonly TestNamespace _pod;
     private readonly int _hostIndex;
     private readonly int _podIndex;
 
     public AddressRouteTests()
     {
-        _host.Netlink.LinkAddVeth("vhost", "eth0", peerNamespace: _pod.Ns);
-        _hostIndex = _host.Netlink.LinkByName("vhost")!.Index;
-        _podIndex = _pod.Netlink.LinkByName("eth0")!.Index;
-        _host.Netlink.LinkSetUp(_hostIndex);
-        _pod.Netlink.LinkSetUp(_podIndex);
-        _pod.Netlink.LinkSetUp(_pod.Netlink.LinkByName("lo")!.Index);
+        // xunit does not dispose a test class whose constructor throws: clean up here then.
+        try
+        {
+            _pod = new TestNamespace();
+            _host.Netlink.LinkAddVeth("vhost", "eth0", peerNamespace: _pod.Ns);
+            _hostIndex = _host.Netlink.LinkByName("vhost")!.Index;
+            _podIndex = _pod.Netlink.LinkByName("eth0")!.Index;
+            _host.Netlink.LinkSetUp(_hostIndex);
+            _pod.Netlink.LinkSetUp(_podIndex);
+            _pod.Netlink.LinkSetUp(_pod.Netlink.LinkByName("lo")!.Index);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     public void Dispose()
     {
-        _pod.Dispose();
+        _pod?.Dispose();
         _host.Dispose();
     }
 
@@ -60,6 +70,17 @@ public sealed class AddressRouteTests : IDisposable
 
         Assert.Empty(_pod.Netlink.AddrList(_podIndex, AddressFamily.InterNetwork));
         Assert.DoesNotContain("10.77.0.2", _pod.Ip("-4 addr show dev eth0"));
+    }
+
+    [Fact]
+    public void AddrAdd_OnMissingLink_ThrowsNotFound_AddrDelMissing_ThrowsWithErrno()
+    {
+        var missingLink = Assert.Throws<NetlinkException>(() => _pod.Netlink.AddrAdd(9999, IpPrefix.Parse("10.77.0.9/24")));
+        Assert.True(missingLink.IsNotFound);
+        Assert.StartsWith("add address 10.77.0.9/24 on link #9999: No such device", missingLink.Message);
+
+        var missingAddress = Assert.Throws<NetlinkException>(() => _pod.Netlink.AddrDel(_podIndex, IpPrefix.Parse("10.77.0.9/24")));
+        Assert.Equal(99, missingAddress.Errno); // EADDRNOTAVAIL
     }
 
     [Fact]

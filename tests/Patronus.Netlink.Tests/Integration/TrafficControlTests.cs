@@ -8,12 +8,20 @@ public sealed class TrafficControlTests : IDisposable
 
     public TrafficControlTests()
     {
-        _ns.Netlink.LinkAddVeth("vhost", "vpod");
-        _ns.Netlink.LinkAddIfb("bwp0");
-        _host = _ns.Netlink.LinkByName("vhost")!.Index;
-        _ifb = _ns.Netlink.LinkByName("bwp0")!.Index;
-        _ns.Netlink.LinkSetUp(_host);
-        _ns.Netlink.LinkSetUp(_ifb);
+        try
+        {
+            _ns.Netlink.LinkAddVeth("vhost", "vpod");
+            _ns.Netlink.LinkAddIfb("bwp0");
+            _host = _ns.Netlink.LinkByName("vhost")!.Index;
+            _ifb = _ns.Netlink.LinkByName("bwp0")!.Index;
+            _ns.Netlink.LinkSetUp(_host);
+            _ns.Netlink.LinkSetUp(_ifb);
+        }
+        catch
+        {
+            _ns.Dispose();
+            throw;
+        }
     }
 
     public void Dispose() => _ns.Dispose();

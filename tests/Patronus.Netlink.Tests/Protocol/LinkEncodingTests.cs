@@ -115,23 +115,25 @@ public sealed class LinkEncodingTests
     }
 
     [Fact]
-    public void GetByName_IsAPlainRequest()
+    public void GetByName_IsAPlainRequest_SkippingStats()
     {
         var expected = $"""
-            2c000000 1200 0100 07000000 00000000
+            34000000 1200 0100 07000000 00000000
             {ZeroInfo}
             0900 0300 65746830 00 000000
+            0800 1d00 08000000
             """;
 
         Assert.Equal(Normalize(expected), Encode((ref w) => LinkMessages.GetByName(ref w, 7, "eth0")));
     }
 
     [Fact]
-    public void Dump_SetsDumpFlags()
+    public void Dump_SetsDumpFlags_SkippingStats()
     {
         var expected = $"""
-            20000000 1200 0103 08000000 00000000
+            28000000 1200 0103 08000000 00000000
             {ZeroInfo}
+            0800 1d00 08000000
             """;
 
         Assert.Equal(Normalize(expected), Encode((ref w) => LinkMessages.Dump(ref w, 8)));

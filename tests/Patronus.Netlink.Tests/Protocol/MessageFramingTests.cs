@@ -123,6 +123,31 @@ public sealed class MessageFramingTests
     }
 
     [Fact]
+    public void Done_WithDumpError_HasTheTextRightAfterTheErrno()
+    {
+        var bytes = Hex("""
+            1c000000 0300 0202 07000000 63000000
+            eaffffff
+            0800 0100 62616400
+            """);
+        var reader = new NetlinkMessageReader(bytes);
+        Assert.True(reader.TryRead(out var message));
+
+        Assert.Equal(22, NetlinkError.DecodeDone(message, out var text));
+        Assert.Equal("bad", text);
+    }
+
+    [Fact]
+    public void Done_Plain_IsZero()
+    {
+        var reader = new NetlinkMessageReader(Hex("14000000 0300 0200 07000000 63000000 | 00000000"));
+        Assert.True(reader.TryRead(out var message));
+
+        Assert.Equal(0, NetlinkError.DecodeDone(message, out var text));
+        Assert.Null(text);
+    }
+
+    [Fact]
     public void MultipartDump_TwoLinksThenDone()
     {
         var datagram = Hex("""

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Patronus.Bench.Nftables;
+
+/// <summary>A node namespace with a bridge and two pods (client, server) on veths; all named pnft-bench-*, removed on dispose.</summary>
+internal sealed partial class BenchLab : IDisposable
+{
+    private readonly string _id = Guid.NewGuid().ToString("N")[..6];
+    private readonly List<string> _namespaces = new();
+
+    public string Node { get; }
+    public string Client { get; }
+    public string Server { get; }
+    public IPAddress ClientAddress { get; } = IPAddress.Parse("10.78.0.11");
+    public IPAddress ServerAddress { get; } = IPAddress.Parse("10.78.0.12");
+
+    public BenchLab()
+    {
+        try
+        {
+            Node = Add("node");
+            Client = Add("client");
+            Server = Add("server");
+            Run("ip", $"-n {Node} link add br0 type bridge");
+            Run("ip", $"-n {Node} addr add 10.78.0.1/24 dev br0");
+            Run("ip", $"-n {Node} link set br0 up");
+            var i = 11;
+            foreach (var pod in new[] { Client, Server })
+            {
+                Run("ip", $"-n {Node} link add veth{i} type veth peer name eth0 netns {pod}");
+                Run("ip", $"-n {Node} link set veth{i} master br0 up");
+                Run("ip", $"-n {pod} link set lo up");
+                Run("ip", $"-n {pod} addr add 10.78.0.{i}/24 dev eth0");
+                Run("ip", $"-n {pod} link set eth0 up");
+                i++;
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public string NodePath => $"/var/run/netns/{Node}";
+
+    private string Add(string role)
+    {
+        var ns = $"pnft-bench-{_id}-{role}";
+        Run("ip", $"netns add {ns}");
+        _namespaces.Add(ns);
+        return ns;
+    }
+
+    public static string Run(string file, string args)
+    {
+        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"{file} {args} failed ({process.ExitCode}): {stderr}");
+        return stdout.Result;
+    }
+
+    public static Process Start(string file, string args) =>
+        Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+
+    public void Dispose()
+    {
+        foreach (var ns in _namespaces.AsEnumerable().Reverse())
+        {
+            try { Run("ip", $"netns del {ns}"); } catch (InvalidOperationException) { }
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
+    private static partial int SetNs(SafeFileHandle fd, int nstype);
+
+    /// <summary>Joins a network namespace for the rest of the calling thread's life (use on a dedicated thread).</summary>
+    public static void JoinNamespace(string ns)
+    {
+        using var fd = File.OpenHandle($"/var/run/netns/{ns}", FileMode.Open, FileAccess.Read);
+        if (SetNs(fd, 0x40000000) != 0)
+            throw new IOException($"setns {ns}: errno {Marshal.GetLastPInvokeError()}");
+    }
+}

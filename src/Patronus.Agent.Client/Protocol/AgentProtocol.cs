@@ -1,0 +1,92 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Patronus.Agent.Client.Protocol;
+
+/// <summary>
+/// The wire format: newline-delimited JSON over a unix stream socket. Each request is one line of UTF-8
+/// JSON; the agent answers each with one line. JSON never holds a raw newline (strings escape it), so a
+/// line is always a whole message.
+/// </summary>
+public static class AgentProtocol
+{
+    /// <summary>Largest message either side accepts; a status payload is a few kilobytes.</summary>
+    public const int MaxMessageBytes = 1 << 20;
+
+    public static byte[] EncodeRequest(AgentRequest request) => Frame(JsonSerializer.SerializeToUtf8Bytes(request, ProtocolJsonContext.Default.AgentRequest));
+
+    public static byte[] EncodeReply(AgentReply reply) => Frame(JsonSerializer.SerializeToUtf8Bytes(reply, ProtocolJsonContext.Default.AgentReply));
+
+    /// <summary>Parses one request line (without its newline). Throws <see cref="AgentProtocolException"/> naming what is wrong.</summary>
+    public static AgentRequest DecodeRequest(ReadOnlySpan<byte> line)
+    {
+        AgentRequest? request;
+        try
+        {
+            request = JsonSerializer.Deserialize(line, ProtocolJsonContext.Default.AgentRequest);
+        }
+        catch (JsonException e)
+        {
+            throw new AgentProtocolException($"request is not valid JSON: {e.Message}");
+        }
+        if (request is null)
+            throw new AgentProtocolException("request is null");
+        switch (request.Op)
+        {
+            case AgentOps.Register:
+                var endpoint = request.Endpoint ?? throw new AgentProtocolException("register: field 'endpoint' is missing");
+                Require(endpoint.ContainerId, "endpoint.containerId");
+                Require(endpoint.IfName, "endpoint.ifName");
+                Require(endpoint.PodNamespace, "endpoint.podNamespace");
+                Require(endpoint.PodName, "endpoint.podName");
+                if (endpoint.Addresses is null || endpoint.Addresses.Count == 0)
+                    throw new AgentProtocolException("register: field 'endpoint.addresses' is empty");
+                foreach (var address in endpoint.Addresses)
+                    if (!System.Net.IPNetwork.TryParse(address, out _))
+                        throw new AgentProtocolException($"register: field 'endpoint.addresses' holds '{address}', which is not a CIDR such as 10.244.1.5/24");
+                break;
+            case AgentOps.Unregister:
+                var removal = request.Removal ?? throw new AgentProtocolException("unregister: field 'removal' is missing");
+                Require(removal.ContainerId, "removal.containerId");
+                Require(removal.IfName, "removal.ifName");
+                break;
+            case AgentOps.Status:
+                break;
+            default:
+                throw new AgentProtocolException($"field 'op' is '{request.Op}'; expected register, unregister or status");
+        }
+        return request;
+
+        void Require(string? value, string field)
+        {
+            if (string.IsNullOrEmpty(value))
+                throw new AgentProtocolException($"{request.Op}: field '{field}' is missing or empty");
+        }
+    }
+
+    public static AgentReply DecodeReply(ReadOnlySpan<byte> line)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(line, ProtocolJsonContext.Default.AgentReply)
+                ?? throw new AgentProtocolException("reply is null");
+        }
+        catch (JsonException e)
+        {
+            throw new AgentProtocolException($"reply is not valid JSON: {e.Message}");
+        }
+    }
+
+    private static byte[] Frame(byte[] json)
+    {
+        var framed = new byte[json.Length + 1];
+        json.CopyTo(framed, 0);
+        framed[^1] = (byte)'\n';
+        return framed;
+    }
+
+    internal static string Describe(ReadOnlySpan<byte> line) => Encoding.UTF8.GetString(line);
+}
+
+/// <summary>A message that does not follow the protocol.</summary>
+public sealed class AgentProtocolException(string message) : Exception(message);

@@ -1,0 +1,101 @@
+namespace Patronus.Agent.Client.Protocol;
+
+/// <summary>A pod's network endpoint as the plugin made it, registered with the agent on CNI ADD.</summary>
+/// <param name="ContainerId">CNI_CONTAINERID.</param>
+/// <param name="IfName">CNI_IFNAME: the interface inside the pod (eth0).</param>
+/// <param name="Netns">CNI_NETNS: path of the pod's network namespace.</param>
+/// <param name="PodNamespace">K8S_POD_NAMESPACE from CNI_ARGS.</param>
+/// <param name="PodName">K8S_POD_NAME from CNI_ARGS.</param>
+/// <param name="PodUid">K8S_POD_UID from CNI_ARGS ("" when the runtime does not pass it).</param>
+/// <param name="Addresses">The pod's addresses in CIDR form, e.g. "10.244.1.5/24".</param>
+/// <param name="Mac">MAC address of the pod-side interface.</param>
+/// <param name="HostInterface">Name of the host-side veth.</param>
+public sealed record EndpointRegistration(
+    string ContainerId,
+    string IfName,
+    string Netns,
+    string PodNamespace,
+    string PodName,
+    string PodUid,
+    IReadOnlyList<string> Addresses,
+    string Mac,
+    string HostInterface);
+
+/// <summary>The removal of one endpoint, sent on CNI DEL (or spooled while the agent is away).</summary>
+public sealed record EndpointRemoval(string ContainerId, string IfName);
+
+/// <summary>What the agent reports to `patronus status`.</summary>
+public sealed record AgentStatus
+{
+    public string NodeName { get; init; } = "";
+    /// <summary>Where cluster state comes from: "kubernetes" or "manifests".</summary>
+    public string Source { get; init; } = "";
+    public string Datapath { get; init; } = "";
+    public bool Ready { get; init; }
+    public PluginStatus Plugin { get; init; } = new();
+    public BridgeStatus Bridge { get; init; } = new();
+    public DatabaseStatus Database { get; init; } = new();
+    public int PodsManaged { get; init; }
+    public int NetworkPolicies { get; init; }
+    public IReadOnlyList<TunnelStatus> Tunnels { get; init; } = [];
+}
+
+public sealed record PluginStatus
+{
+    public string Path { get; init; } = "";
+    public bool Installed { get; init; }
+}
+
+public sealed record BridgeStatus
+{
+    public string Name { get; init; } = "";
+    public bool Present { get; init; }
+    /// <summary>The bridge's addresses in CIDR form.</summary>
+    public IReadOnlyList<string> Addresses { get; init; } = [];
+}
+
+public sealed record DatabaseStatus
+{
+    public string Path { get; init; } = "";
+    public bool Present { get; init; }
+}
+
+public sealed record TunnelStatus
+{
+    public string ClusterId { get; init; } = "";
+    public string Interface { get; init; } = "";
+    public bool Up { get; init; }
+}
+
+/// <summary>
+/// One request: a JSON object on one line. <see cref="Op"/> says which of the other fields is set:
+/// "register" (<see cref="Endpoint"/>), "unregister" (<see cref="Removal"/>) or "status" (none).
+/// </summary>
+public sealed record AgentRequest
+{
+    public string Op { get; init; } = "";
+    public EndpointRegistration? Endpoint { get; init; }
+    public EndpointRemoval? Removal { get; init; }
+
+    public static AgentRequest Register(EndpointRegistration endpoint) => new() { Op = AgentOps.Register, Endpoint = endpoint };
+    public static AgentRequest Unregister(EndpointRemoval removal) => new() { Op = AgentOps.Unregister, Removal = removal };
+    public static AgentRequest QueryStatus() => new() { Op = AgentOps.Status };
+}
+
+/// <summary>One reply, a JSON object on one line: ok, or an error for people; a status query also carries the status.</summary>
+public sealed record AgentReply
+{
+    public bool Ok { get; init; }
+    public string? Error { get; init; }
+    public AgentStatus? Status { get; init; }
+
+    public static AgentReply Success(AgentStatus? status = null) => new() { Ok = true, Status = status };
+    public static AgentReply Failure(string error) => new() { Ok = false, Error = error };
+}
+
+public static class AgentOps
+{
+    public const string Register = "register";
+    public const string Unregister = "unregister";
+    public const string Status = "status";
+}

@@ -1,0 +1,89 @@
+using Microsoft.Extensions.Logging;
+using Patronus.Agent.Client.Protocol;
+using Patronus.Agent.Hosting;
+using Patronus.Agent.Telemetry;
+using Patronus.Agent.Pipeline;
+using Patronus.Agent.Status;
+using Patronus.Kubernetes.Store;
+using Patronus.Policy.Compiled;
+
+namespace Patronus.Agent.Endpoints;
+
+/// <summary>What the agent does for each request on its socket.</summary>
+public sealed partial class AgentRequestHandler(
+    EndpointRegistry registry,
+    PolicyPipeline pipeline,
+    ClusterStore store,
+    StatusReporter status,
+    AgentOptions options,
+    AgentMetrics metrics,
+    ILogger<AgentRequestHandler> logger)
+{
+    /// <summary>How long a register may wait for its policy to reach the kernel before it is refused.</summary>
+    public static readonly TimeSpan ProgramTimeout = TimeSpan.FromSeconds(25);
+
+    public async Task<AgentReply> HandleAsync(AgentRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return request.Op switch
+            {
+                AgentOps.Register => await RegisterAsync(request.Endpoint!, cancellationToken).ConfigureAwait(false),
+                AgentOps.Unregister => await UnregisterAsync(request.Removal!, cancellationToken).ConfigureAwait(false),
+                _ => AgentReply.Success(status.Report()),
+            };
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            metrics.Errors.WithLabels("endpoints").Inc();
+            Log.RequestFailed(logger, request.Op, e.Message);
+            return AgentReply.Failure(e is TimeoutException
+                ? $"{request.Op}: the policy was not programmed within {ProgramTimeout.TotalSeconds:0} s"
+                : $"{request.Op}: {e.Message}");
+        }
+    }
+
+    private async Task<AgentReply> RegisterAsync(EndpointRegistration endpoint, CancellationToken cancellationToken)
+    {
+        var pod = new EndpointId(endpoint.PodNamespace, endpoint.PodName);
+        await WaitForPodAsync(pod, cancellationToken).ConfigureAwait(false);
+        var (_, previous) = registry.Add(endpoint);
+        Log.Registered(logger, endpoint.ContainerId, endpoint.IfName, pod.ToString(), string.Join(",", endpoint.Addresses));
+        var affected = previous is null ? new[] { pod } : [pod, previous];
+        await pipeline.EndpointsChangedAsync(affected).WaitAsync(ProgramTimeout, cancellationToken).ConfigureAwait(false);
+        return AgentReply.Success();
+    }
+
+    private async Task<AgentReply> UnregisterAsync(EndpointRemoval removal, CancellationToken cancellationToken)
+    {
+        var pod = registry.Remove(removal.ContainerId, removal.IfName);
+        if (pod is null)
+            return AgentReply.Success();
+        Log.Unregistered(logger, removal.ContainerId, removal.IfName, pod.ToString());
+        await pipeline.EndpointsChangedAsync(pod).WaitAsync(ProgramTimeout, cancellationToken).ConfigureAwait(false);
+        return AgentReply.Success();
+    }
+
+    /// <summary>
+    /// The pod object normally reaches the agent before the runtime calls the plugin (the pod is scheduled
+    /// first); an informer a little behind must not cost the pod its labels, so wait a moment for it.
+    /// </summary>
+    private async Task WaitForPodAsync(EndpointId pod, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + options.PodWait;
+        while (store.Find<k8s.Models.V1Pod>(pod.Namespace, pod.Name) is null && DateTime.UtcNow < deadline)
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Endpoint registered: container {ContainerId} {IfName} pod {Pod} addresses {Addresses}")]
+        public static partial void Registered(ILogger logger, string containerId, string ifName, string pod, string addresses);
+
+        [LoggerMessage(2, LogLevel.Information, "Endpoint unregistered: container {ContainerId} {IfName} pod {Pod}")]
+        public static partial void Unregistered(ILogger logger, string containerId, string ifName, string pod);
+
+        [LoggerMessage(3, LogLevel.Warning, "Request {Op} failed: {Error}")]
+        public static partial void RequestFailed(ILogger logger, string op, string error);
+    }
+}

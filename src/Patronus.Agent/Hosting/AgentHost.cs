@@ -1,0 +1,121 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Patronus.Agent.Datapath;
+using Patronus.Agent.Endpoints;
+using Patronus.Agent.Telemetry;
+using Patronus.Agent.Pipeline;
+using Patronus.Agent.State;
+using Patronus.Agent.Status;
+using Patronus.Kubernetes.Store;
+
+namespace Patronus.Agent.Hosting;
+
+/// <summary>Builds the agent: settings, services, the endpoint socket and the HTTP endpoints for metrics and health.</summary>
+public static class AgentHost
+{
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? overrides = null)
+    {
+        AgentOptions.CheckArguments(args);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "patronus-agent" });
+        builder.Configuration.Sources.Clear();
+        var configFile = ConfigFile(args) ?? Environment.GetEnvironmentVariable("PATRONUS_AGENT_CONFIG");
+        if (configFile is not null)
+        {
+            if (!File.Exists(configFile))
+                throw new AgentOptionsException($"option 'config': file '{configFile}' does not exist");
+            builder.Configuration.AddJsonFile(Path.GetFullPath(configFile), optional: false);
+        }
+        builder.Configuration.AddEnvironmentVariables("PATRONUS_AGENT_");
+        builder.Configuration.AddCommandLine(args, AgentOptions.Switches.ToDictionary());
+        AgentOptions options;
+        try
+        {
+            options = AgentOptions.From(builder.Configuration);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new AgentOptionsException($"option 'config': {e.Message}");
+        }
+
+        builder.Logging.ClearProviders();
+        builder.Logging.AddJsonConsole(json =>
+        {
+            json.UseUtcTimestamp = true;
+            json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+        });
+        builder.Logging.SetMinimumLevel(Enum.TryParse<LogLevel>(builder.Configuration["logLevel"], ignoreCase: true, out var level) ? level : LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(options.MetricsAddress));
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(_ => new AgentDatabase(options.Database));
+        services.AddSingleton<EndpointRegistry>();
+        services.AddSingleton<ClusterStore>();
+        services.AddSingleton<AgentMetrics>();
+        services.TryAddSingleton(provider => DatapathFactory.Create(options, provider.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(provider => new PolicyBlocksMetric(provider.GetRequiredService<IPolicyDatapath>(), provider.GetRequiredService<AgentMetrics>().Registry));
+        services.AddSingleton<PolicyPipeline>();
+        services.AddSingleton<StatusReporter>();
+        services.AddSingleton<AgentRequestHandler>();
+        // Order matters: state is restored before the socket accepts, and both before the pipeline runs.
+        services.AddHostedService<AgentStartup>();
+        services.AddHostedService<EndpointSocketServer>();
+        services.AddHostedService<AgentService>();
+        services.AddHostedService<SpoolDrainer>();
+        overrides?.Invoke(services);
+
+        // Fail at start, not at the first request, when the datapath cannot be made.
+        var app = builder.Build();
+        try
+        {
+            app.Services.GetRequiredService<PolicyBlocksMetric>();
+        }
+        catch (Exception e) when (e is not AgentOptionsException)
+        {
+            throw new AgentOptionsException($"datapath '{options.Datapath}' cannot start: {e.Message}");
+        }
+        MapHttpEndpoints(app);
+        return app;
+    }
+
+    private static void MapHttpEndpoints(WebApplication app)
+    {
+        app.MapGet("/metrics", async (HttpContext context, AgentMetrics metrics) =>
+        {
+            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await metrics.WriteAsync(context.Response.Body, context.RequestAborted);
+        });
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/readyz", (PolicyPipeline pipeline) => pipeline.IsReady
+            ? Results.Text("ready\n")
+            : Results.Text("not ready: initial sync or datapath programming not done\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+    }
+
+    /// <summary>Where /metrics is actually served (the port is chosen by the system when configured as 0).</summary>
+    public static Uri MetricsUri(WebApplication app)
+    {
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new Uri(address.Replace("[::]", "127.0.0.1"));
+    }
+
+    private static string? ConfigFile(string[] args)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--config" && i + 1 < args.Length)
+                return args[i + 1];
+            if (args[i].StartsWith("--config="))
+                return args[i]["--config=".Length..];
+        }
+        return null;
+    }
+}

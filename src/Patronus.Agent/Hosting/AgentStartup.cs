@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Patronus.Agent.Client.Spool;
+using Patronus.Agent.Endpoints;
+
+namespace Patronus.Agent.Hosting;
+
+/// <summary>
+/// Runs first: restores the endpoints from the database and applies the removals the plugin queued while
+/// the agent was away, so the first datapath reconcile already reflects them.
+/// </summary>
+public sealed partial class AgentStartup(AgentOptions options, EndpointRegistry registry, ILogger<AgentStartup> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        registry.Load();
+        Log.Restored(logger, registry.All.Count, options.Database);
+        var spool = new PendingRemovalSpool(options.Spool);
+        foreach (var pending in spool.ReadAll())
+        {
+            if (pending.Removal is { } removal)
+            {
+                var pod = registry.Remove(removal.ContainerId, removal.IfName);
+                Log.QueuedRemovalApplied(logger, removal.ContainerId, removal.IfName, pod?.ToString() ?? "(unknown)");
+            }
+            else
+            {
+                Log.QueuedRemovalUnreadable(logger, pending.Path);
+            }
+            PendingRemovalSpool.Complete(pending);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Restored {Count} endpoints from {Database}")]
+        public static partial void Restored(ILogger logger, int count, string database);
+
+        [LoggerMessage(2, LogLevel.Information, "Applied queued removal of container {ContainerId} {IfName} (pod {Pod})")]
+        public static partial void QueuedRemovalApplied(ILogger logger, string containerId, string ifName, string pod);
+
+        [LoggerMessage(3, LogLevel.Warning, "Discarded unreadable queued removal {Path}")]
+        public static partial void QueuedRemovalUnreadable(ILogger logger, string path);
+    }
+}

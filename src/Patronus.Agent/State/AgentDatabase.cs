@@ -1,0 +1,140 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Patronus.Agent.Client.Protocol;
+
+namespace Patronus.Agent.State;
+
+/// <summary>
+/// The agent's durable state in SQLite: the endpoints registered on this node, so a restarted agent
+/// programs exactly the pods that are running. The schema is versioned with PRAGMA user_version and
+/// migrated forward on open. Every write is its own transaction; the database is small.
+/// </summary>
+public sealed class AgentDatabase : IDisposable
+{
+    public const int SchemaVersion = 1;
+
+    private readonly SqliteConnection _connection;
+    private readonly Lock _lock = new();
+
+    public AgentDatabase(string path)
+    {
+        Path = path;
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (directory is not null)
+            Directory.CreateDirectory(directory);
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        _connection.Open();
+        Execute("PRAGMA journal_mode = WAL");
+        Execute("PRAGMA busy_timeout = 5000");
+        Migrate();
+    }
+
+    public string Path { get; }
+
+    private void Migrate()
+    {
+        var version = Convert.ToInt32(Scalar("PRAGMA user_version"));
+        if (version > SchemaVersion)
+            throw new InvalidOperationException($"database {Path} has schema version {version}, newer than this agent's {SchemaVersion}; upgrade the agent");
+        if (version < 1)
+        {
+            using var transaction = _connection.BeginTransaction();
+            Execute("""
+                CREATE TABLE IF NOT EXISTS agent_endpoints (
+                    container_id   TEXT NOT NULL,
+                    if_name        TEXT NOT NULL,
+                    netns          TEXT NOT NULL,
+                    pod_namespace  TEXT NOT NULL,
+                    pod_name       TEXT NOT NULL,
+                    pod_uid        TEXT NOT NULL,
+                    addresses      TEXT NOT NULL,
+                    mac            TEXT NOT NULL,
+                    host_interface TEXT NOT NULL,
+                    registered_at  TEXT NOT NULL,
+                    PRIMARY KEY (container_id, if_name)
+                )
+                """, transaction);
+            Execute($"PRAGMA user_version = {SchemaVersion}", transaction);
+            transaction.Commit();
+        }
+    }
+
+    public void SaveEndpoint(EndpointRegistration endpoint)
+    {
+        lock (_lock)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO agent_endpoints (container_id, if_name, netns, pod_namespace, pod_name, pod_uid, addresses, mac, host_interface, registered_at)
+                VALUES ($container, $if, $netns, $ns, $name, $uid, $addresses, $mac, $host, $at)
+                ON CONFLICT (container_id, if_name) DO UPDATE SET
+                    netns = excluded.netns, pod_namespace = excluded.pod_namespace, pod_name = excluded.pod_name,
+                    pod_uid = excluded.pod_uid, addresses = excluded.addresses, mac = excluded.mac,
+                    host_interface = excluded.host_interface, registered_at = excluded.registered_at
+                """;
+            command.Parameters.AddWithValue("$container", endpoint.ContainerId);
+            command.Parameters.AddWithValue("$if", endpoint.IfName);
+            command.Parameters.AddWithValue("$netns", endpoint.Netns ?? "");
+            command.Parameters.AddWithValue("$ns", endpoint.PodNamespace);
+            command.Parameters.AddWithValue("$name", endpoint.PodName);
+            command.Parameters.AddWithValue("$uid", endpoint.PodUid ?? "");
+            command.Parameters.AddWithValue("$addresses", JsonSerializer.Serialize(endpoint.Addresses, StateJsonContext.Default.IReadOnlyListString));
+            command.Parameters.AddWithValue("$mac", endpoint.Mac ?? "");
+            command.Parameters.AddWithValue("$host", endpoint.HostInterface ?? "");
+            command.Parameters.AddWithValue("$at", DateTime.UtcNow.ToString("O"));
+            command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Deletes an endpoint; false when it was not there.</summary>
+    public bool DeleteEndpoint(string containerId, string ifName)
+    {
+        lock (_lock)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "DELETE FROM agent_endpoints WHERE container_id = $container AND if_name = $if";
+            command.Parameters.AddWithValue("$container", containerId);
+            command.Parameters.AddWithValue("$if", ifName);
+            return command.ExecuteNonQuery() > 0;
+        }
+    }
+
+    public IReadOnlyList<EndpointRegistration> LoadEndpoints()
+    {
+        lock (_lock)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT container_id, if_name, netns, pod_namespace, pod_name, pod_uid, addresses, mac, host_interface FROM agent_endpoints ORDER BY registered_at";
+            using var reader = command.ExecuteReader();
+            var endpoints = new List<EndpointRegistration>();
+            while (reader.Read())
+            {
+                endpoints.Add(new EndpointRegistration(
+                    reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
+                    JsonSerializer.Deserialize(reader.GetString(6), StateJsonContext.Default.IReadOnlyListString) ?? [],
+                    reader.GetString(7), reader.GetString(8)));
+            }
+            return endpoints;
+        }
+    }
+
+    private void Execute(string sql, SqliteTransaction? transaction = null)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        command.ExecuteNonQuery();
+    }
+
+    private object? Scalar(string sql)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    public void Dispose() => _connection.Dispose();
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyList<string>))]
+internal sealed partial class StateJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,0 +1,45 @@
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using Patronus.Agent.Client.Protocol;
+using Patronus.Agent.Endpoints;
+using Patronus.Agent.Hosting;
+using Patronus.Agent.Pipeline;
+using Patronus.Kubernetes.Store;
+
+namespace Patronus.Agent.Status;
+
+/// <summary>What `patronus status` shows, as this agent sees it now.</summary>
+public sealed class StatusReporter(AgentOptions options, EndpointRegistry registry, ClusterStore store, PolicyPipeline pipeline)
+{
+    public const string PluginName = "patronus-cni";
+
+    public AgentStatus Report()
+    {
+        var plugin = Path.Combine(options.CniBinDir, PluginName);
+        return new AgentStatus
+        {
+            NodeName = options.NodeName,
+            Source = options.Source,
+            Datapath = options.Datapath,
+            Ready = pipeline.IsReady,
+            Plugin = new PluginStatus { Path = plugin, Installed = File.Exists(plugin) },
+            Bridge = Bridge(options.Bridge),
+            Database = new DatabaseStatus { Path = options.Database, Present = File.Exists(options.Database) },
+            PodsManaged = registry.Pods.Count,
+            NetworkPolicies = store.Snapshot().NetworkPolicies.Count,
+            Tunnels = [],
+        };
+    }
+
+    private static BridgeStatus Bridge(string name)
+    {
+        var bridge = NetworkInterface.GetAllNetworkInterfaces().FirstOrDefault(i => i.Name == name);
+        if (bridge is null)
+            return new BridgeStatus { Name = name, Present = false };
+        var addresses = bridge.GetIPProperties().UnicastAddresses
+            .Where(a => a.Address.AddressFamily == AddressFamily.InterNetwork || !a.Address.IsIPv6LinkLocal)
+            .Select(a => $"{a.Address}/{a.PrefixLength}")
+            .ToArray();
+        return new BridgeStatus { Name = name, Present = true, Addresses = addresses };
+    }
+}

@@ -1,1 +1,0 @@
-// Patronus.Kubernetes

@@ -1,0 +1,159 @@
+using System.Collections.Concurrent;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+using Patronus.Kubernetes.Informers;
+using Patronus.Kubernetes.Informers.ManifestFolder;
+using Patronus.Kubernetes.Store;
+
+namespace Patronus.Kubernetes.Tests.Informers;
+
+public sealed class ManifestFolderSourceTests : IAsyncDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("pagt-manifests-").FullName;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ClusterStore _store = new();
+    private readonly ConcurrentQueue<ResourceEvent> _events = new();
+    private ManifestFolderSource? _source;
+    private Task? _running;
+
+    private const string WebPod = """
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: web
+          namespace: shop
+          labels: { app: web }
+        spec:
+          containers: [{ name: c, image: busybox }]
+        status:
+          podIP: 10.244.1.5
+        """;
+
+    private const string DenyAll = """
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata:
+          name: deny-all
+          namespace: shop
+        spec:
+          podSelector: {}
+          policyTypes: [Ingress]
+        """;
+
+    private async Task<ManifestFolderSource> Start(TimeSpan? poll = null)
+    {
+        _source = new ManifestFolderSource(_directory, NullLogger.Instance, poll ?? TimeSpan.FromMilliseconds(200));
+        _store.Attach(_source);
+        _source.Changed += _events.Enqueue;
+        _running = Task.Run(() => _source.RunAsync(_stop.Token));
+        await _source.Synced.WaitAsync(TimeSpan.FromSeconds(15));
+        return _source;
+    }
+
+    private void WriteFile(string name, string text) => File.WriteAllText(Path.Combine(_directory, name), text);
+
+    [Fact]
+    public async Task ManifestFolder_InitialLoad_EmitsAddsForEveryWatchedKind()
+    {
+        WriteFile("app.yaml", WebPod + "\n---\n" + DenyAll + "\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: { name: ignored }\n");
+        WriteFile("ns.json", """{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop","labels":{"team":"a"}}}""");
+        WriteFile("notes.txt", "not a manifest");
+
+        await Start();
+
+        var snapshot = _store.Snapshot();
+        Assert.Equal("web", Assert.Single(snapshot.Pods).Metadata.Name);
+        Assert.Equal("deny-all", Assert.Single(snapshot.NetworkPolicies).Metadata.Name);
+        var ns = Assert.Single(snapshot.Namespaces);
+        Assert.Equal("a", ns.Metadata.Labels["team"]);
+        Assert.Equal("shop", ns.Metadata.Labels[ManifestFolderSource.NamespaceNameLabel]);
+        Assert.All(_events, e => Assert.Equal(ResourceEventType.Added, e.Type));
+    }
+
+    [Fact]
+    public async Task ManifestFolder_UndeclaredNamespace_ExistsWithItsNameLabel()
+    {
+        WriteFile("pod.yaml", WebPod.Replace("  namespace: shop\n", ""));
+
+        await Start();
+
+        var snapshot = _store.Snapshot();
+        Assert.Equal("default", snapshot.Pods[0].Metadata.NamespaceProperty);
+        Assert.Equal("default", Assert.Single(snapshot.Namespaces).Metadata.Labels[ManifestFolderSource.NamespaceNameLabel]);
+    }
+
+    [Fact]
+    public async Task ManifestFolder_FileChanged_EmitsUpdate()
+    {
+        WriteFile("pod.yaml", WebPod);
+        await Start();
+        _events.Clear();
+
+        WriteFile("pod.yaml", WebPod.Replace("10.244.1.5", "10.244.1.6"));
+
+        await ResourceInformerTests.Eventually(() => _store.Snapshot().Pods[0].Status.PodIP == "10.244.1.6");
+        var update = Assert.Single(_events);
+        Assert.Equal(ResourceEventType.Modified, update.Type);
+    }
+
+    [Fact]
+    public async Task ManifestFolder_FileAdded_EmitsAdd()
+    {
+        WriteFile("pod.yaml", WebPod);
+        await Start();
+
+        WriteFile("policy.yml", DenyAll);
+
+        await ResourceInformerTests.Eventually(() => _store.Snapshot().NetworkPolicies.Count == 1);
+    }
+
+    [Fact]
+    public async Task ManifestFolder_FileDeleted_EmitsDeletes()
+    {
+        WriteFile("pod.yaml", WebPod);
+        WriteFile("policy.yaml", DenyAll);
+        await Start();
+        _events.Clear();
+
+        File.Delete(Path.Combine(_directory, "policy.yaml"));
+
+        await ResourceInformerTests.Eventually(() => _store.Snapshot().NetworkPolicies.Count == 0);
+        var deleted = Assert.Single(_events);
+        Assert.Equal(ResourceEventType.Deleted, deleted.Type);
+        Assert.IsType<V1NetworkPolicy>(deleted.Object);
+    }
+
+    [Fact]
+    public async Task ManifestFolder_BrokenFile_KeepsItsPreviousObjectsAndSaysWhy()
+    {
+        WriteFile("policy.yaml", DenyAll);
+        var source = await Start();
+
+        WriteFile("policy.yaml", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: [oops\n");
+
+        await ResourceInformerTests.Eventually(() => source.Errors.Count == 1);
+        Assert.Single(_store.Snapshot().NetworkPolicies);
+        Assert.Contains("policy.yaml", source.Errors.Values.Single());
+    }
+
+    [Fact]
+    public async Task ManifestFolder_SameLengthRewrite_EmitsUpdate()
+    {
+        WriteFile("pod.yaml", WebPod);
+        await Start(poll: TimeSpan.FromMilliseconds(100));
+
+        // Same length, new content: only a fresh read notices.
+        WriteFile("pod.yaml", WebPod.Replace("app: web", "app: wab"));
+
+        await ResourceInformerTests.Eventually(() => _store.Snapshot().Pods[0].Metadata.Labels["app"] == "wab");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        if (_running is not null)
+            await _running;
+        _source?.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+}

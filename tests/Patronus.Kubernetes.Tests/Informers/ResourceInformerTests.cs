@@ -1,0 +1,241 @@
+using System.Collections.Concurrent;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+using Patronus.Kubernetes.Informers;
+using Patronus.Kubernetes.Store;
+using static Patronus.Kubernetes.Tests.Informers.FakeObjects;
+
+namespace Patronus.Kubernetes.Tests.Informers;
+
+public sealed class ResourceInformerTests : IAsyncDisposable
+{
+    private readonly FakeApiServer _server = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ClusterStore _store = new();
+    private readonly ConcurrentQueue<ResourceEvent> _events = new();
+    private ResourceInformer<V1Pod, V1PodList>? _informer;
+    private Task? _running;
+
+    private ResourceInformer<V1Pod, V1PodList> Start(ResourceInformerOptions? options = null)
+    {
+        var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = _server.BaseUri.ToString() });
+        _informer = new ResourceInformer<V1Pod, V1PodList>(new ApiConnection(client), ResourceKinds.Pods, options ?? new ResourceInformerOptions
+        {
+            PageSize = 2,
+            InitialBackoff = TimeSpan.FromMilliseconds(20),
+            MaxBackoff = TimeSpan.FromMilliseconds(200),
+        }, NullLogger.Instance);
+        _store.Attach(_informer);
+        _informer.Changed += _events.Enqueue;
+        _running = Task.Run(() => _informer.RunAsync(_stop.Token));
+        return _informer;
+    }
+
+    private string[] PodNames() => _store.Snapshot().Pods.Select(p => p.Metadata.Name).ToArray();
+
+    [Fact]
+    public async Task InitialList_IsPagedAndFillsTheStore()
+    {
+        foreach (var name in new[] { "a", "b", "c", "d", "e" })
+            _server.Pods.Add(Pod(name));
+
+        await Start().Synced.WaitAsync(Timeout);
+
+        Assert.Equal(["a", "b", "c", "d", "e"], PodNames());
+        var lists = _server.ListRequests();
+        Assert.Equal(3, lists.Length);
+        Assert.Equal("api/v1/pods?limit=2", lists[0]);
+        Assert.Contains("continue=", lists[1]);
+    }
+
+    [Fact]
+    public async Task ContinueTokenExpired_RestartsTheListFromTheFirstPage()
+    {
+        foreach (var name in new[] { "a", "b", "c" })
+            _server.Pods.Add(Pod(name));
+        _server.Pods.ExpireNextContinue = true;
+
+        await Start().Synced.WaitAsync(Timeout);
+
+        Assert.Equal(["a", "b", "c"], PodNames());
+        var lists = _server.ListRequests();
+        Assert.Equal(["api/v1/pods?limit=2", "api/v1/pods?limit=2&continue=", "api/v1/pods?limit=2", "api/v1/pods?limit=2&continue="], lists.Select(l => l.Split("continue=")[0] + (l.Contains("continue=") ? "continue=" : "")).ToArray());
+        Assert.Equal(3, _events.Count);
+    }
+
+    [Fact]
+    public async Task WatchEvents_AreApplied()
+    {
+        _server.Pods.Add(Pod("a", ip: "10.244.1.1"));
+        await Start().Synced.WaitAsync(Timeout);
+        await Eventually(() => _server.Pods.OpenWatches == 1);
+
+        _server.Pods.Add(Pod("b"));
+        _server.Pods.Modify(Pod("a", ip: "10.244.1.99"));
+        _server.Pods.Delete(Pod("b"));
+        _server.Pods.Add(Pod("c"));
+
+        await Eventually(() => PodNames().SequenceEqual(["a", "c"]));
+        Assert.Equal("10.244.1.99", _store.Snapshot().Pods[0].Status.PodIP);
+        Assert.Equal(
+            [ResourceEventType.Added, ResourceEventType.Added, ResourceEventType.Modified, ResourceEventType.Deleted, ResourceEventType.Added],
+            _events.Select(e => e.Type).ToArray());
+    }
+
+    [Fact]
+    public async Task Watch_StartsFromTheListsResourceVersionWithBookmarks()
+    {
+        _server.Pods.Add(Pod("a"));
+        var informer = Start();
+        await informer.Synced.WaitAsync(Timeout);
+        await Eventually(() => _server.WatchRequests().Length == 1);
+
+        var watch = _server.WatchRequests()[0];
+        Assert.Contains($"resourceVersion={informer.LastResourceVersion}", watch);
+        Assert.Contains("allowWatchBookmarks=true", watch);
+    }
+
+    [Fact]
+    public async Task Bookmark_AdvancesResourceVersion()
+    {
+        _server.Pods.Add(Pod("a"));
+        var informer = Start();
+        await informer.Synced.WaitAsync(Timeout);
+        await Eventually(() => _server.Pods.OpenWatches == 1);
+
+        _server.Pods.Bookmark(5000);
+        await Eventually(() => informer.LastResourceVersion == "5000");
+        _server.Pods.DropWatches(midLine: false);
+
+        await Eventually(() => _server.WatchRequests().Length == 2);
+        Assert.Contains("resourceVersion=5000", _server.WatchRequests()[1]);
+        Assert.Equal(["a"], PodNames());
+        Assert.Single(_events);
+    }
+
+    [Fact]
+    public async Task Gone410_ReListsAndDeletesVanishedObjects()
+    {
+        _server.Pods.Add(Pod("a"));
+        _server.Pods.Add(Pod("b"));
+        var informer = Start();
+        await informer.Synced.WaitAsync(Timeout);
+        await Eventually(() => _server.Pods.OpenWatches == 1);
+
+        _server.Pods.DeleteUnseen(Pod("b"));
+        _server.Pods.AddUnseen(Pod("c"));
+        _server.Pods.Compact();
+        _server.Pods.SendGone();
+
+        await Eventually(() => PodNames().SequenceEqual(["a", "c"]));
+        Assert.Equal(2, informer.ListCount);
+        var deleted = Assert.Single(_events, e => e.Type == ResourceEventType.Deleted);
+        Assert.Equal("b", deleted.Object.Metadata.Name);
+        Assert.DoesNotContain(_events, e => e.Object.Metadata.Name == "a" && e.Type == ResourceEventType.Modified);
+    }
+
+    [Fact]
+    public async Task Gone410AsHttpStatus_ReListsAndDeletesVanishedObjects()
+    {
+        _server.Pods.GoneAsHttpStatus = true;
+        _server.Pods.Add(Pod("a"));
+        _server.Pods.Add(Pod("b"));
+        var informer = Start();
+        await informer.Synced.WaitAsync(Timeout);
+        await Eventually(() => _server.Pods.OpenWatches == 1);
+
+        _server.Pods.DeleteUnseen(Pod("a"));
+        _server.Pods.Compact();
+        _server.Pods.DropWatches(midLine: false);
+
+        await Eventually(() => PodNames().SequenceEqual(["b"]));
+        Assert.Equal(2, informer.ListCount);
+        await Eventually(() => _server.Pods.OpenWatches == 1);
+        _server.Pods.Add(Pod("d"));
+        await Eventually(() => PodNames().SequenceEqual(["b", "d"]));
+    }
+
+    [Fact]
+    public async Task Gone410OnReconnect_AsErrorEvent_ReLists()
+    {
+        _server.Pods.Add(Pod("a"));
+        var informer = Start();
+        await informer.Synced.WaitAsync(Timeout);
+        await Eventually(() => _server.Pods.OpenWatches == 1);
+
+        _server.Pods.AddUnseen(Pod("z"));
+        _server.Pods.Compact();
+        _server.Pods.DropWatches(midLine: false);
+
+        await Eventually(() => PodNames().SequenceEqual(["a", "z"]));
+        Assert.Equal(2, informer.ListCount);
+    }
+
+    [Fact]
+    public async Task DroppedConnection_ReconnectsWithBackoffAndResumes()
+    {
+        _server.Pods.Add(Pod("a"));
+        var informer = Start();
+        await informer.Synced.WaitAsync(Timeout);
+        await Eventually(() => _server.Pods.OpenWatches == 1);
+        _server.Pods.Add(Pod("b"));
+        await Eventually(() => PodNames().Length == 2);
+        var resumeFrom = informer.LastResourceVersion;
+
+        _server.Pods.DropWatches(midLine: true);
+        await Eventually(() => _server.WatchRequests().Length == 2 && _server.Pods.OpenWatches == 1);
+        _server.Pods.Add(Pod("c"));
+
+        await Eventually(() => PodNames().SequenceEqual(["a", "b", "c"]));
+        Assert.Contains($"resourceVersion={resumeFrom}", _server.WatchRequests()[1]);
+        Assert.Equal(1, informer.ListCount);
+        Assert.Equal(3, _events.Count);
+    }
+
+    [Fact]
+    public async Task ApiServerDown_KeepsRetryingUntilItAnswers()
+    {
+        var informer = Start();
+        await Eventually(() => _server.ListRequests().Length >= 1);
+
+        Assert.False(informer.Synced.IsCompleted);
+        _server.Collection("api/v1/pods", "PodList", "v1");
+        await informer.Synced.WaitAsync(Timeout);
+        Assert.Empty(PodNames());
+    }
+
+    [Fact]
+    public async Task Resync_ReListsPeriodically()
+    {
+        _server.Pods.Add(Pod("a"));
+        var informer = Start(new ResourceInformerOptions { ResyncPeriod = TimeSpan.FromMilliseconds(300), InitialBackoff = TimeSpan.FromMilliseconds(20) });
+        await informer.Synced.WaitAsync(Timeout);
+
+        await Eventually(() => informer.ListCount >= 3);
+
+        Assert.Equal(["a"], PodNames());
+        Assert.Single(_events);
+    }
+
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+
+    internal static async Task Eventually(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail("condition not reached in time");
+            await Task.Delay(10);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        if (_running is not null)
+            await _running.WaitAsync(Timeout);
+        _server.Dispose();
+    }
+}
