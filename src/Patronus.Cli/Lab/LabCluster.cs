@@ -245,6 +245,9 @@ internal sealed class LabCluster : IDisposable
         var index = _pods.Count;
         var ns = CreateNamespace(PodNamespaceSuffix(index));
         _pods[pod] = ns;
+        // The runtime's part, not the plugin's (kubelet and podman run the loopback plugin for it): a pod reaches itself over lo.
+        using (var netlink = RtNetlink.OpenIn(ns))
+            netlink.LinkSetUp(netlink.LinkByName("lo")!.Index);
         var node = _topology.NodeOf(pod);
         var result = RunPlugin("ADD", pod, index, ns);
         _log.WriteLine($"  {pod.Id,-32} {string.Join(", ", pod.Addresses),-32} on {node.Name} ({result.Length} bytes of CNI result)");
@@ -343,6 +346,11 @@ internal sealed class LabCluster : IDisposable
             {
                 _log.WriteLine($"lab: could not delete network namespace {name}: {e.Message}");
             }
+        }
+        if (Environment.GetEnvironmentVariable("PATRONUS_LAB_KEEP_LOGS") == "1")
+        {
+            _log.WriteLine($"lab: agent logs kept in {_work}");
+            return;
         }
         try
         {
