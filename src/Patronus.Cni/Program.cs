@@ -1,2 +1,4 @@
-Console.WriteLine("{\"cniVersion\":\"1.1.0\",\"code\":4,\"msg\":\"patronus-cni: not built yet\"}");
-return 4;
+using Patronus.Cni.Commands;
+using Patronus.Cni.Spec;
+
+return Invocation.Run(Environment.GetEnvironmentVariable, Console.OpenStandardInput(), Console.OpenStandardOutput());

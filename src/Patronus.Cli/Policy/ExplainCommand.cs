@@ -1,3 +1,4 @@
+using Patronus.Cli.Reach;
 using System.CommandLine;
 using Patronus.Policy.Analysis;
 using Patronus.Policy.Compiled;

@@ -1,0 +1,110 @@
+using Patronus.Cni.Addressing;
+using Patronus.Cni.Bandwidth;
+using Patronus.Cni.Config;
+using Patronus.Cni.Endpoints;
+using Patronus.Cni.Plumbing;
+using Patronus.Cni.Spec;
+using Patronus.Netlink;
+
+namespace Patronus.Cni.Commands;
+
+/// <summary>
+/// ADD, as a story: check the config and the namespace, ensure the bridge, create the veth, get addresses,
+/// configure the container side, the gateway and the shaping, register the endpoint with the node agent
+/// (which puts the pod's NetworkPolicy in force), print the result. A failure on the way undoes
+/// what was done: the veth (and with it the container end) is deleted and the addresses released.
+/// </summary>
+public static class AddCommand
+{
+    public static byte[] Run(CniEnvironment env, NetConf conf)
+    {
+        var addresses = AddressSources.For(conf, env);
+        using var podNs = NetnsPath.Open(env.NetNs!);
+        using var node = RtNetlink.Open();
+        using var pod = RtNetlink.OpenIn(podNs);
+
+        var bridge = BridgeSetup.Ensure(node, conf);
+        var hostName = HostVethName.For(env.ContainerId, env.IfName);
+        var success = false;
+        var allocated = false;
+        try
+        {
+            var (host, container) = VethSetup.Create(node, pod, podNs, bridge, conf, hostName, env.IfName);
+
+            allocated = true;
+            var ipam = addresses.Allocate();
+            if (ipam.Ips.Count == 0)
+            {
+                throw new CniException(CniErrorCode.InvalidNetworkConfig, $"ipam: IPAM \"{conf.Ipam!.Type}\" returned no addresses");
+            }
+
+            ContainerSetup.Configure(pod, container, ipam, conf);
+            if (conf.IsGateway)
+            {
+                BridgeSetup.EnsureGateway(node, bridge, ipam.Ips);
+            }
+
+            if (conf.Runtime.Bandwidth is { } limits && (limits.HasIngress || limits.HasEgress))
+            {
+                Shaping.Apply(node, host, HostVethName.IfbFor(env.ContainerId, env.IfName), limits);
+            }
+
+            if (conf.Sdwan is { } sdwan)
+            {
+                AgentRegistration.Register(env, sdwan, host, container, ipam.Ips);
+            }
+
+            var result = BuildResult(env, conf, bridge, host, container, ipam);
+            success = true;
+            return CniJson.WriteResult(result);
+        }
+        finally
+        {
+            if (!success)
+            {
+                Undo(node, env, hostName, addresses, allocated);
+            }
+        }
+    }
+
+    private static void Undo(RtNetlink node, CniEnvironment env, string hostName, IAddressSource addresses, bool allocated)
+    {
+        // Best effort: the original failure is what the runtime must see, not a failure of the cleanup.
+        try
+        {
+            VethSetup.DeleteIfPresent(node, hostName);
+            VethSetup.DeleteIfPresent(node, HostVethName.IfbFor(env.ContainerId, env.IfName));
+        }
+        catch (Exception)
+        {
+        }
+
+        if (allocated)
+        {
+            try
+            {
+                addresses.Release();
+            }
+            catch (Exception)
+            {
+            }
+        }
+    }
+
+    private static CniResult BuildResult(CniEnvironment env, NetConf conf, Link bridge, Link host, Link container, CniResult ipam)
+    {
+        // Chained after another plugin, its interfaces come first and ours follow (SPEC.md: a plugin adds to prevResult).
+        var prev = conf.PrevResult;
+        var interfaces = new List<CniInterface>(prev?.Interfaces ?? []);
+        var ips = new List<CniIpConfig>(prev?.Ips ?? []);
+        var routes = new List<CniRoute>(prev?.Routes ?? []);
+        var baseIndex = interfaces.Count;
+        interfaces.Add(new CniInterface(bridge.Name, bridge.MacText, null));
+        interfaces.Add(new CniInterface(host.Name, host.MacText, null));
+        interfaces.Add(new CniInterface(env.IfName, container.MacText, env.NetNs, conf.Mtu));
+        ips.AddRange(ipam.Ips.Select(ip => ip with { Interface = baseIndex + 2 }));
+        routes.AddRange(ContainerSetup.RoutesFor(ipam, conf));
+        var dns = conf.Dns is { IsEmpty: false } ? conf.Dns : ipam.Dns ?? prev?.Dns;
+        return new CniResult(conf.CniVersion, interfaces, ips, routes, dns);
+    }
+}

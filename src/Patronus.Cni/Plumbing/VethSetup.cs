@@ -1,0 +1,69 @@
+using Patronus.Cni.Config;
+using Patronus.Cni.Spec;
+using Patronus.Netlink;
+
+namespace Patronus.Cni.Plumbing;
+
+/// <summary>The veth pair: host end a port of the bridge, container end created directly inside the pod's namespace.</summary>
+public static class VethSetup
+{
+    /// <summary>
+    /// Creates the pair with the container end already named <c>CNI_IFNAME</c> inside the pod's namespace
+    /// (one RTM_NEWLINK, no rename, no move). A host end left by an earlier, interrupted ADD of the same
+    /// attachment is deleted (its peer goes with it) and the pair made again, so a retried ADD starts clean.
+    /// </summary>
+    public static (Link Host, Link Container) Create(
+        RtNetlink node, RtNetlink pod, NetNs podNs, Link bridge, NetConf conf, string hostName, string ifName)
+    {
+        // Optimistic: create first and look only when the kernel says a name is taken (saves two round trips
+        // on every ADD; the collision is the rare case).
+        try
+        {
+            node.LinkAddVeth(hostName, ifName, conf.Mtu, podNs, peerMac: conf.Runtime.Mac);
+        }
+        catch (NetlinkException e) when (e.IsExists)
+        {
+            if (node.LinkByName(hostName) is not { } stale)
+            {
+                throw new CniException(CniErrorCode.InvalidEnvironment,
+                    $"CNI_IFNAME: interface \"{ifName}\" already exists in {podNs.Path}");
+            }
+
+            DeleteIfPresent(node, stale.Index);
+            node.LinkAddVeth(hostName, ifName, conf.Mtu, podNs, peerMac: conf.Runtime.Mac);
+        }
+
+        var host = node.LinkByName(hostName)
+            ?? throw new CniException(CniErrorCode.IoFailure, $"host veth \"{hostName}\" is missing right after it was created");
+        node.LinkSetMaster(host.Index, bridge.Index);
+        if (conf.HairpinMode)
+        {
+            node.LinkSetHairpin(host.Index, true);
+        }
+
+        node.LinkSetUp(host.Index);
+        var container = pod.LinkByName(ifName)
+            ?? throw new CniException(CniErrorCode.IoFailure, $"container interface \"{ifName}\" is missing in {podNs.Path} right after it was created");
+        return (host, container);
+    }
+
+    /// <summary>Deletes a link; one already gone is success (DEL must succeed when there is nothing left).</summary>
+    public static void DeleteIfPresent(RtNetlink node, int index)
+    {
+        try
+        {
+            node.LinkDel(index);
+        }
+        catch (NetlinkException e) when (e.IsNotFound)
+        {
+        }
+    }
+
+    public static void DeleteIfPresent(RtNetlink node, string name)
+    {
+        if (node.LinkByName(name) is { } link)
+        {
+            DeleteIfPresent(node, link.Index);
+        }
+    }
+}
