@@ -176,6 +176,16 @@ public sealed class PolicyCommandTests : IDisposable
     }
 
     [Fact]
+    public void MissingFile_IsAnErrorWithExitOne()
+    {
+        var missing = Path.Combine(directory, "nope.yaml");
+        var (code, output, error) = Run("policy", "reach", "-f", File("cluster.yaml", SmallCluster), "-f", missing);
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Contains($"--file: {missing} does not exist", error);
+    }
+
+    [Fact]
     public void MissingFileOption_IsAUsageError()
     {
         var (code, _, error) = Run("policy", "reach");

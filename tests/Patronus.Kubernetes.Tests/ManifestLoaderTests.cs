@@ -167,17 +167,60 @@ public class ManifestLoaderTests
         Assert.Contains("cannot read file", error.Message);
     }
 
-    [Fact]
-    public void UpstreamExample_LoadsNinePodsAndThreeNamespaces()
+    private static string RepositoryRoot()
     {
         var root = AppContext.BaseDirectory;
         while (!File.Exists(Path.Combine(root, "Patronus.slnx")))
             root = Path.GetDirectoryName(root)!;
+        return root;
+    }
+
+    [Fact]
+    public void Directory_LoadsItsManifestFiles()
+    {
+        var model = ManifestModel.Load([Path.Combine(RepositoryRoot(), "examples/policy")]);
+        Assert.Empty(model.Errors);
+        Assert.Equal(9, model.Pods.Count);
+        Assert.Equal(4, model.Policies.Count);
+    }
+
+    [Fact]
+    public void UpstreamExample_LoadsNinePodsAndThreeNamespaces()
+    {
+        var root = RepositoryRoot();
         var model = ManifestModel.Load([Path.Combine(root, "examples/policy/upstream-cluster.yaml"), Path.Combine(root, "examples/policy/policies.yaml")]);
         Assert.Empty(model.Errors);
         Assert.Equal(3, model.Namespaces.Count);
         Assert.Equal(9, model.Pods.Count);
         Assert.Equal(4, model.Policies.Count);
         Assert.All(model.Pods, p => Assert.Equal(6, p.Ports.Count));
+    }
+
+    [Fact]
+    public void HandWrittenPod_WithUnquotedQuantitiesAndTimestamps_Loads()
+    {
+        var model = Load("""
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: web
+              namespace: shop
+              creationTimestamp: 2024-05-01T10:00:00Z
+              annotations: {enabled: "true"}
+            spec:
+              terminationGracePeriodSeconds: 30
+              containers:
+              - name: web
+                image: nginx
+                resources:
+                  limits: {cpu: 1, memory: 128Mi}
+                  requests: {cpu: 0.5}
+                livenessProbe: {httpGet: {port: 8080, path: /}}
+                env: [{name: DEBUG, value: "1"}]
+                ports: [{containerPort: 8080, name: http}]
+            status: {podIP: 10.1.0.5, phase: Running}
+            """);
+        Assert.Empty(model.Errors);
+        Assert.Equal("10.1.0.5", Assert.Single(model.Pods).Addresses.Single().ToString());
     }
 }

@@ -139,9 +139,19 @@ public class CompiledAgainstSpecPropertyTests
                 foreach (var to in participants)
                 {
                     var expected = oracle.Allowed(from, to, protocol, port);
-                    var actual = Reachability.Allows(compiledFrom, compiler.Get(to.Id)!, protocol, port);
+                    var compiledTo = compiler.Get(to.Id)!;
+                    var actual = Reachability.Allows(compiledFrom, compiledTo, protocol, port);
                     if (expected != actual)
                         Assert.Fail($"{context}: {from.Id} -> {to.Id} on {port}/{protocol}: compiled says {actual}, spec says {expected}");
+                    // The indexed lookup must agree with the contract's own DirectionPolicy.Allows.
+                    var (fromAddress, toAddress) = Reachability.AddressPair(compiledFrom, compiledTo);
+                    if (fromAddress is not null && toAddress is not null)
+                    {
+                        Assert.Equal(compiledFrom.Egress.Allows(toAddress, protocol, port), Reachability.Allows(compiledFrom.Egress, toAddress, protocol, port));
+                        Assert.Equal(compiledTo.Ingress.Allows(fromAddress, protocol, port), Reachability.Allows(compiledTo.Ingress, fromAddress, protocol, port));
+                        var explained = Reachability.Explain(compiledFrom, compiledTo, protocol, port);
+                        Assert.Equal(actual, explained.Allowed);
+                    }
                 }
                 foreach (var address in RandomCluster.ExternalAddresses)
                 {

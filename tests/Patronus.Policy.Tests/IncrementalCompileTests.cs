@@ -203,4 +203,32 @@ public class IncrementalCompileTests
         Assert.True(Analysis.Reachability.Allows(a, c, Protocol.Tcp, 80));
         Assert.True(Analysis.Reachability.Allows(c, b, Protocol.Tcp, 80));
     }
+
+    [Fact]
+    public void LabelChurnAcrossManyPolicyCombinations_StaysEqualToAFreshCompile()
+    {
+        // 8 policies, each selecting pods with its own label: 256 possible selecting sets, enough to make the
+        // compiler drop the shared profiles no pod holds any more.
+        var policies = Enumerable.Range(0, 8)
+            .Select(i => Np("x", $"p{i}", Select($"p{i}=yes"), ingress: [Rule([PodPeer($"peer{i}=yes")], [TcpPort(80 + i)])]))
+            .ToArray();
+        var compiler = Compile(policies);
+        var random = new Random(5);
+        for (var step = 0; step < 300; step++)
+        {
+            var name = Build.Pod("x", $"w{step % 5}", $"10.0.1.{100 + step % 5}").Name;
+            var labels = Enumerable.Range(0, 8).Where(_ => random.Next(2) == 0).Select(i => $"p{i}=yes")
+                .Concat(Enumerable.Range(0, 8).Where(_ => random.Next(3) == 0).Select(i => $"peer{i}=yes")).ToArray();
+            compiler.UpsertPod(Build.Pod("x", name, $"10.0.1.{100 + step % 5}", labels));
+        }
+        var fresh = PolicyCompiler.Create(Namespaces(), compiler.Pods, policies);
+        foreach (var (id, endpoint) in fresh.Endpoints)
+        {
+            var incremental = compiler.Get(id)!;
+            Assert.Equal(endpoint.Ingress.IsolatedBy, incremental.Ingress.IsolatedBy);
+            Assert.Equal(endpoint.Ingress.Rules.Select(r => r.Origin), incremental.Ingress.Rules.Select(r => r.Origin));
+            foreach (var rule in endpoint.Ingress.Rules.Zip(incremental.Ingress.Rules))
+                Assert.Equal(rule.First.Peers!.Select(p => p.Network.ToString()).Order(), rule.Second.Peers!.Select(p => p.Network.ToString()).Order());
+        }
+    }
 }

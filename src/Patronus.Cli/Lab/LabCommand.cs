@@ -1,17 +1,160 @@
 using System.CommandLine;
+using System.Net;
+using System.Runtime.InteropServices;
+using Patronus.Cli.Policy;
+using Patronus.Cli.Reach;
+using Patronus.Kubernetes.Manifests;
+using Patronus.Netlink;
+using Patronus.Policy.Compiled;
 
 namespace Patronus.Cli.Lab;
 
+/// <summary><c>patronus lab</c>: a cluster built from network namespaces on this machine, measured with real packets.</summary>
 internal static class LabCommand
 {
     public static Command Create()
     {
-        var command = new Command("lab", "Not built yet.");
-        command.SetAction(_ =>
+        var command = new Command("lab", "Build a throwaway cluster of network namespaces on this machine (root) and measure it.");
+        command.Subcommands.Add(CreateReach());
+        return command;
+    }
+
+    private static Command CreateReach()
+    {
+        var files = PolicyCommand.FilesOption();
+        var ports = new Option<string[]>("--port", "-p")
         {
-            Console.Error.WriteLine("patronus lab: not built yet");
-            return 1;
+            Description = "PORT[/PROTO] to probe (PROTO: TCP (default), UDP or SCTP); repeatable. Default: every port the pods declare.",
+        };
+        var output = new Option<string>("--output", "-o")
+        {
+            Description = "table (default) or json, the same shape as `patronus policy reach`.",
+            DefaultValueFactory = _ => "table",
+        };
+        output.AcceptOnlyFromAmong("table", "json");
+        var command = new Command("reach",
+            "Like `policy reach`, but measured: wires every pod with its status.podIP into a network namespace with the real " +
+            "patronus-cni, runs a real patronus-agent on the manifests, listens in every pod on the probed ports and connects " +
+            "from every pod to every pod over TCP and UDP. Everything is removed afterwards, also on failure or Ctrl-C.\n" +
+            PolicyCommand.ExitCodes);
+        command.Options.Add(files);
+        command.Options.Add(ports);
+        command.Options.Add(output);
+        command.SetAction((parse, cancellation) =>
+        {
+            var stderr = parse.InvocationConfiguration.Error;
+            var probes = new List<Probe>();
+            foreach (var text in parse.GetValue(ports) ?? [])
+            {
+                if (!Probe.TryParse(text, out var probe, out var error))
+                {
+                    stderr.WriteLine($"error: {error}");
+                    return Task.FromResult(PolicyCommand.UsageError);
+                }
+                probes.Add(probe);
+            }
+            var json = parse.GetValue(output) == "json";
+            return Task.Run(() => Reach(parse.GetValue(files)!, probes, json, parse.InvocationConfiguration.Output, stderr, cancellation), CancellationToken.None);
         });
         return command;
+    }
+
+    private static async Task<int> Reach(string[] files, List<Probe> probes, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            stderr.WriteLine("error: lab reach creates network namespaces and must run as root");
+            return PolicyCommand.UsageError;
+        }
+        var set = ManifestLoader.LoadFiles(files);
+        var input = PolicyInput.From(ManifestModel.From(set), stderr);
+        if (probes.Count == 0)
+            probes.AddRange(input.DeclaredProbes());
+        var nodeOf = set.Pods.ToDictionary(
+            p => new EndpointId(p.Metadata?.NamespaceProperty ?? "default", p.Metadata?.Name ?? ""),
+            p => string.IsNullOrEmpty(p.Spec?.NodeName) ? "node-1" : p.Spec.NodeName);
+        var endpoints = input.Endpoints();
+        var pods = endpoints.Select(e => new LabPod(e.Endpoint, e.Addresses, nodeOf.GetValueOrDefault(e.Endpoint, "node-1"))).ToList();
+        LabTopology topology;
+        LabBinaries binaries;
+        try
+        {
+            topology = LabTopology.Plan(pods);
+            binaries = LabBinaries.Locate();
+        }
+        catch (Exception e) when (e is ArgumentException or LabException)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return PolicyCommand.UsageError;
+        }
+
+        // Ctrl-C and SIGTERM cancel; the cluster is still torn down on the way out.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+        stderr.WriteLine($"lab: building {topology.Nodes.Count} node(s) and {pods.Count} pod(s)");
+        try
+        {
+            using var cluster = LabCluster.Build(topology, files, binaries, stderr, stop.Token);
+            using var prober = new LabProber();
+            var measurable = probes.Where(p => p.Protocol != Protocol.Sctp).ToList();
+            prober.Listen(cluster.Pods, measurable);
+            var unavailable = new Dictionary<int, string>();
+            var measuring = new Task<bool[][]>[probes.Count];
+            using var slots = new SemaphoreSlim(512);
+            for (var p = 0; p < probes.Count; p++)
+            {
+                if (probes[p].Protocol == Protocol.Sctp)
+                {
+                    unavailable[p] = "SCTP sockets are not available on this machine";
+                    measuring[p] = Task.FromResult(Array.Empty<bool[]>());
+                    continue;
+                }
+                measuring[p] = Measure(cluster, prober, pods, probes[p], slots, stop.Token);
+            }
+            var allowed = await Task.WhenAll(measuring);
+            var matrix = new ReachMatrix(pods.Select(p => p.Id).ToList(), probes, allowed, unavailable);
+            if (json)
+                matrix.WriteJson(stdout);
+            else
+                matrix.WriteTable(PolicyCommand.Console(stdout));
+            foreach (var reason in unavailable.Values.Distinct())
+                stderr.WriteLine($"lab: not measured: {reason}");
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            stderr.WriteLine("lab: interrupted; everything it made has been removed");
+            return 130;
+        }
+        catch (Exception e) when (e is LabException or NetlinkException)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return 3;
+        }
+        return input.HadErrors ? PolicyCommand.PartialInput : PolicyCommand.Success;
+    }
+
+    /// <summary>Every pair of every probe at once (bounded by <paramref name="slots"/>), since a denied probe costs a full timeout.</summary>
+    private static async Task<bool[][]> Measure(LabCluster cluster, LabProber prober, List<LabPod> pods, Probe probe, SemaphoreSlim slots, CancellationToken cancellation)
+    {
+        var rows = pods.Select(from => pods.Select(async to =>
+        {
+            await slots.WaitAsync(cancellation);
+            try
+            {
+                return await prober.ReachesAsync(cluster.Pods[from], to, probe, cancellation);
+            }
+            finally
+            {
+                slots.Release();
+            }
+        }).ToArray()).ToArray();
+        var result = new bool[pods.Count][];
+        for (var i = 0; i < rows.Length; i++)
+            result[i] = await Task.WhenAll(rows[i]);
+        return result;
     }
 }

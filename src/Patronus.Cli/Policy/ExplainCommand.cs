@@ -1,3 +1,4 @@
+using Patronus.Cli.Reach;
 using System.CommandLine;
 using Patronus.Policy.Analysis;
 using Patronus.Policy.Compiled;
@@ -29,6 +30,8 @@ internal static class ExplainCommand
                 stderr.WriteLine($"error: {error}");
                 return PolicyCommand.UsageError;
             }
+            if (!PolicyCommand.FilesExist(parse.GetValue(files)!, stderr))
+                return PolicyCommand.UsageError;
             var input = PolicyInput.Load(parse.GetValue(files)!, stderr);
             var sender = input.Find("--from", parse.GetValue(from)!, out var fromError);
             var receiver = input.Find("--to", parse.GetValue(to)!, out var toError);

@@ -11,7 +11,7 @@ internal static class PolicyCommand
     public const int PartialInput = 2;
 
     public const string ExitCodes =
-        "Exit codes: 0 success; 1 bad arguments or a pod that is not in the files (nothing computed); " +
+        "Exit codes: 0 success; 1 bad arguments, a missing file or a pod that is not in the files (nothing computed); " +
         "2 some objects or documents were rejected (reported on stderr) and the result uses the valid rest.";
 
     public static Command Create()
@@ -24,10 +24,19 @@ internal static class PolicyCommand
 
     public static Option<string[]> FilesOption() => new("--file", "-f")
     {
-        Description = "YAML or JSON file of Namespaces, Pods and NetworkPolicies (multi-document or List); repeatable.",
+        Description = "YAML or JSON file (or a directory of them) of Namespaces, Pods and NetworkPolicies, as kubectl get -o yaml prints them; repeatable.",
         Required = true,
         AllowMultipleArgumentsPerToken = false,
     };
+
+    /// <summary>Files that do not exist are a usage error: nothing is computed from a mistyped path.</summary>
+    public static bool FilesExist(string[] files, TextWriter error)
+    {
+        var missing = files.Where(f => !File.Exists(f) && !Directory.Exists(f)).ToList();
+        foreach (var file in missing)
+            error.WriteLine($"error: --file: {file} does not exist");
+        return missing.Count == 0;
+    }
 
     /// <summary>
     /// A Spectre console on the invocation's writer. Colours only when that writer is the terminal (and

@@ -1,3 +1,4 @@
+using Patronus.Cli.Reach;
 using Patronus.Kubernetes.Manifests;
 using Patronus.Policy.Compiled;
 using Patronus.Policy.Compiler;
@@ -19,11 +20,12 @@ internal sealed class PolicyInput
 
     public bool HadErrors => Model.Errors.Count > 0;
 
-    public static PolicyInput Load(IEnumerable<string> files, TextWriter error)
+    public static PolicyInput Load(IEnumerable<string> files, TextWriter error) => From(ManifestModel.Load(files), error);
+
+    public static PolicyInput From(ManifestModel model, TextWriter error)
     {
-        var model = ManifestModel.Load(files);
         foreach (var problem in model.Errors)
-            error.WriteLine($"warning: skipped {problem}");
+            error.WriteLine($"error: skipped {problem}");
         return new PolicyInput(model, PolicyCompiler.Create(model.Namespaces, model.Pods, model.Policies));
     }
 

@@ -1,8 +1,6 @@
 using System.CommandLine;
-using System.Text.Json;
 using Patronus.Policy.Analysis;
-using Patronus.Policy.Compiled;
-using Spectre.Console;
+using Patronus.Cli.Reach;
 
 namespace Patronus.Cli.Policy;
 
@@ -42,88 +40,20 @@ internal static class ReachCommand
                 }
                 probes.Add(probe);
             }
+            if (!PolicyCommand.FilesExist(parse.GetValue(files)!, stderr))
+                return PolicyCommand.UsageError;
             var input = PolicyInput.Load(parse.GetValue(files)!, stderr);
             if (probes.Count == 0)
                 probes.AddRange(input.DeclaredProbes());
             var endpoints = input.Endpoints();
+            var matrix = ReachMatrix.Compute(endpoints.Select(e => e.Endpoint).ToList(), probes,
+                (from, to, probe) => Reachability.Allows(endpoints[from], endpoints[to], probe.Protocol, probe.Port));
             if (parse.GetValue(output) == "json")
-                WriteJson(stdout, endpoints, probes);
+                matrix.WriteJson(stdout);
             else
-                WriteTable(stdout, endpoints, probes);
+                matrix.WriteTable(PolicyCommand.Console(stdout));
             return input.HadErrors ? PolicyCommand.PartialInput : PolicyCommand.Success;
         });
         return command;
-    }
-
-    private static void WriteJson(TextWriter stdout, IReadOnlyList<EndpointPolicy> endpoints, IReadOnlyList<Probe> probes)
-    {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteStartArray("results");
-            foreach (var probe in probes)
-            {
-                json.WriteStartObject();
-                json.WriteNumber("port", probe.Port);
-                json.WriteString("protocol", probe.ProtocolName);
-                json.WriteStartObject("matrix");
-                foreach (var from in endpoints)
-                {
-                    json.WriteStartObject(from.Endpoint.ToString());
-                    foreach (var to in endpoints)
-                        json.WriteBoolean(to.Endpoint.ToString(), Reachability.Allows(from, to, probe.Protocol, probe.Port));
-                    json.WriteEndObject();
-                }
-                json.WriteEndObject();
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-        stdout.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
-    }
-
-    private static void WriteTable(TextWriter stdout, IReadOnlyList<EndpointPolicy> endpoints, IReadOnlyList<Probe> probes)
-    {
-        var console = PolicyCommand.Console(stdout);
-        if (endpoints.Count == 0)
-        {
-            console.MarkupLine("No pods with an IP address in the given files.");
-            return;
-        }
-        if (probes.Count == 0)
-        {
-            console.MarkupLine("No ports to probe: the pods declare none; pass --port PORT[/PROTO].");
-            return;
-        }
-        // Full names as column headings when they fit; otherwise numbers, with the number before each row's name.
-        var names = endpoints.Select(e => e.Endpoint.ToString()).ToList();
-        var widest = names.Max(n => n.Length);
-        var numbered = widest + 4 + endpoints.Count * (widest + 3) > console.Profile.Width;
-        var headings = numbered ? names.Select((_, i) => (i + 1).ToString()).ToList() : names;
-        var rowLabels = numbered ? names.Select((n, i) => $"{(i + 1).ToString().PadLeft(endpoints.Count.ToString().Length)} {n}").ToList() : names;
-        foreach (var probe in probes)
-        {
-            var table = new Table { Title = new TableTitle($"{probe} (rows: from, columns: to)") };
-            table.AddColumn(new TableColumn("from \\ to").NoWrap());
-            foreach (var heading in headings)
-                table.AddColumn(new TableColumn(Markup.Escape(heading)).Centered().NoWrap());
-            var allowed = 0;
-            for (var row = 0; row < endpoints.Count; row++)
-            {
-                var cells = new List<string> { Markup.Escape(rowLabels[row]) };
-                foreach (var to in endpoints)
-                {
-                    var ok = Reachability.Allows(endpoints[row], to, probe.Protocol, probe.Port);
-                    allowed += ok ? 1 : 0;
-                    cells.Add(ok ? "[green]✓[/]" : "[red bold]✗[/]");
-                }
-                table.AddRow(cells.ToArray());
-            }
-            console.Write(table);
-            console.MarkupLine($"{probe}: [green]{allowed} allowed ✓[/], [red]{endpoints.Count * endpoints.Count - allowed} denied ✗[/]");
-            console.WriteLine();
-        }
     }
 }

@@ -1,6 +1,7 @@
 using Patronus.Cni.Addressing;
 using Patronus.Cni.Bandwidth;
 using Patronus.Cni.Config;
+using Patronus.Cni.Endpoints;
 using Patronus.Cni.Plumbing;
 using Patronus.Cni.Spec;
 using Patronus.Netlink;
@@ -9,7 +10,8 @@ namespace Patronus.Cni.Commands;
 
 /// <summary>
 /// ADD, as a story: check the config and the namespace, ensure the bridge, create the veth, get addresses,
-/// configure the container side, the gateway and the shaping, print the result. A failure on the way undoes
+/// configure the container side, the gateway and the shaping, register the endpoint with the node agent
+/// (which puts the pod's NetworkPolicy in force), print the result. A failure on the way undoes
 /// what was done: the veth (and with it the container end) is deleted and the addresses released.
 /// </summary>
 public static class AddCommand
@@ -45,6 +47,11 @@ public static class AddCommand
             if (conf.Runtime.Bandwidth is { } limits && (limits.HasIngress || limits.HasEgress))
             {
                 Shaping.Apply(node, host, HostVethName.IfbFor(env.ContainerId, env.IfName), limits);
+            }
+
+            if (conf.Sdwan is { } sdwan)
+            {
+                AgentRegistration.Register(env, sdwan, host, container, ipam.Ips);
             }
 
             var result = BuildResult(env, conf, bridge, host, container, ipam);

@@ -1,5 +1,6 @@
 using Patronus.Cni.Addressing;
 using Patronus.Cni.Config;
+using Patronus.Cni.Endpoints;
 using Patronus.Cni.Plumbing;
 using Patronus.Cni.Spec;
 using Patronus.Netlink;
@@ -21,6 +22,11 @@ public static class DelCommand
             // A path that exists but is not a network namespace is the runtime's mistake worth reporting;
             // a path that no longer exists is the normal case after a node restart.
             NetnsPath.Exists(path);
+        }
+
+        if (conf.Sdwan is { } sdwan)
+        {
+            AgentRegistration.Unregister(env, sdwan);
         }
 
         AddressSources.For(conf, env).Release();

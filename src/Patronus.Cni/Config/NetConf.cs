@@ -176,12 +176,20 @@ public sealed record IpamConf(string Type, JsonElement Raw)
 }
 
 /// <summary>
-/// The seed's <c>sdwan</c> section. Validated now so a bad config fails at ADD; agent registration and
-/// policy enforcement use it in later issues.
+/// The seed's <c>sdwan</c> section, plus where the node agent listens (<c>agent_socket</c>) and where
+/// removals wait while it is away (<c>agent_spool_dir</c>). With the section present, ADD registers the
+/// pod's endpoint with the agent and DEL removes it.
 /// </summary>
-public sealed record SdwanConf(string? Database, string? ClusterId, bool EnablePolicyEnforcement, string DefaultQosClass, string AgentSocket = SdwanConf.DefaultAgentSocket)
+public sealed record SdwanConf(
+    string? Database,
+    string? ClusterId,
+    bool EnablePolicyEnforcement,
+    string DefaultQosClass,
+    string AgentSocket = SdwanConf.DefaultAgentSocket,
+    string AgentSpoolDirectory = SdwanConf.DefaultAgentSpoolDirectory)
 {
-    public const string DefaultAgentSocket = "/var/run/patronus/agent.sock";
+    public const string DefaultAgentSocket = Patronus.Agent.Client.AgentClient.DefaultSocketPath;
+    public const string DefaultAgentSpoolDirectory = Patronus.Agent.Client.Spool.PendingRemovalSpool.DefaultDirectory;
 
     public static SdwanConf Parse(JsonElement e)
     {
@@ -211,7 +219,13 @@ public sealed record SdwanConf(string? Database, string? ClusterId, bool EnableP
             throw f.Invalid("sdwan.agent_socket", $"(\"{socket}\") must be an absolute path");
         }
 
-        return new SdwanConf(database, cluster, f.OptBool(e, "enable_policy_enforcement") ?? false, qos, socket);
+        var spool = f.OptString(e, "agent_spool_dir") ?? DefaultAgentSpoolDirectory;
+        if (!spool.StartsWith('/'))
+        {
+            throw f.Invalid("sdwan.agent_spool_dir", $"(\"{spool}\") must be an absolute path");
+        }
+
+        return new SdwanConf(database, cluster, f.OptBool(e, "enable_policy_enforcement") ?? false, qos, socket, spool);
     }
 
     private static bool IsDnsLabel(string s) =>

@@ -12,8 +12,8 @@ namespace Patronus.Kubernetes.Manifests;
 
 /// <summary>
 /// Reads Kubernetes manifests as <c>kubectl</c> writes them: YAML or JSON, one object, several YAML documents,
-/// or a <c>List</c> (as <c>kubectl get -o yaml</c> prints). Namespaces, Pods and NetworkPolicies are kept; other
-/// kinds are skipped. A bad document or object is reported and skipped; the rest of the file still loads.
+/// or a <c>List</c> (as <c>kubectl get -o yaml</c> prints). The kinds the agent watches are kept (Namespaces, Pods,
+/// NetworkPolicies, Nodes, Services, EndpointSlices); other kinds are skipped. A bad document or object is reported and skipped; the rest of the file still loads.
 /// </summary>
 /// <remarks>
 /// Documents are split before parsing so that a YAML syntax error loses only its own document. Each object
@@ -30,8 +30,18 @@ public static partial class ManifestLoader
         return set;
     }
 
+    /// <summary>Loads one file, or every *.yaml, *.yml and *.json file of a directory (not recursive, in name order).</summary>
     public static void LoadFile(string path, ManifestSet into)
     {
+        if (Directory.Exists(path))
+        {
+            var files = Directory.EnumerateFiles(path)
+                .Where(f => f.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".yml", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+                .Order(StringComparer.Ordinal);
+            foreach (var file in files)
+                LoadFile(file, into);
+            return;
+        }
         string text;
         try
         {
@@ -147,8 +157,17 @@ public static partial class ManifestLoader
             case "NetworkPolicy":
                 Deserialize<V1NetworkPolicy>(obj, kind, apiVersion, "networking.k8s.io/v1", location, into, into.Policies);
                 return;
+            case "Node":
+                Deserialize<V1Node>(obj, kind, apiVersion, "v1", location, into, into.Nodes);
+                return;
+            case "Service":
+                Deserialize<V1Service>(obj, kind, apiVersion, "v1", location, into, into.Services);
+                return;
+            case "EndpointSlice":
+                Deserialize<V1EndpointSlice>(obj, kind, apiVersion, "discovery.k8s.io/v1", location, into, into.EndpointSlices);
+                return;
             default:
-                return; // Other kinds play no part in policy.
+                return; // Kinds the agent does not watch (Deployments, CRDs...).
         }
     }
 
@@ -168,6 +187,12 @@ public static partial class ManifestLoader
             var value = KubernetesJson.Deserialize<T>(obj.ToJsonString());
             if (value is null)
                 return;
+            // Items of a List may leave kind and apiVersion to the list; the object itself should carry them.
+            if (value is IKubernetesObject typed)
+            {
+                typed.Kind ??= kind;
+                typed.ApiVersion ??= expectedVersion;
+            }
             target.Add(value);
             into.Sources[value] = location;
         }

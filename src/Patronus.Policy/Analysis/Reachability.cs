@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using Patronus.Policy.Compiled;
 
 namespace Patronus.Policy.Analysis;
@@ -49,7 +50,66 @@ public static class Reachability
         var (fromAddress, toAddress) = AddressPair(from, to);
         if (fromAddress is null || toAddress is null)
             return false;
-        return from.Egress.Allows(toAddress, protocol, port) && to.Ingress.Allows(fromAddress, protocol, port);
+        return Allows(from.Egress, toAddress, protocol, port) && Allows(to.Ingress, fromAddress, protocol, port);
+    }
+
+    /// <summary>
+    /// <see cref="DirectionPolicy.Allows"/>, with large peer lists looked up in a hash set of their host
+    /// addresses instead of scanned: a whole-cluster matrix asks the same lists once per pod pair.
+    /// </summary>
+    public static bool Allows(DirectionPolicy policy, IPAddress peer, Protocol protocol, int port)
+    {
+        if (!policy.Isolated)
+            return true;
+        foreach (var rule in policy.Rules)
+        {
+            if (rule.Ports is { } ports && !PortsMatch(ports, protocol, port))
+                continue;
+            if (rule.Peers is null || PeerIndex.For(rule.Peers).Contains(peer))
+                return true;
+        }
+        return false;
+    }
+
+    private static bool PortsMatch(IReadOnlyList<PortMatch> ports, Protocol protocol, int port)
+    {
+        for (var i = 0; i < ports.Count; i++)
+            if (ports[i].Matches(protocol, port))
+                return true;
+        return false;
+    }
+
+    /// <summary>A peer list split into single hosts (a set) and ranges (scanned), built once per list.</summary>
+    private sealed class PeerIndex
+    {
+        private static readonly ConditionalWeakTable<IReadOnlyList<CidrMatch>, PeerIndex> Cache = [];
+
+        private readonly HashSet<IPAddress> hosts = [];
+        private readonly List<CidrMatch> ranges = [];
+
+        private PeerIndex(IReadOnlyList<CidrMatch> peers)
+        {
+            foreach (var peer in peers)
+            {
+                var hostLength = peer.Network.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32;
+                if (peer.Network.PrefixLength == hostLength && peer.Except.Count == 0)
+                    hosts.Add(peer.Network.BaseAddress);
+                else
+                    ranges.Add(peer);
+            }
+        }
+
+        public static PeerIndex For(IReadOnlyList<CidrMatch> peers) => Cache.GetValue(peers, static list => new PeerIndex(list));
+
+        public bool Contains(IPAddress address)
+        {
+            if (hosts.Contains(address))
+                return true;
+            foreach (var range in ranges)
+                if (range.Contains(address))
+                    return true;
+            return false;
+        }
     }
 
     public static TrafficVerdict Explain(EndpointPolicy from, EndpointPolicy to, Protocol protocol, int port)
@@ -79,6 +139,7 @@ public static class Reachability
             foreach (var rule in policy.Rules)
                 if (rule.Matches(peer, protocol, port) && !admitted.Contains(rule.Origin))
                     admitted.Add(rule.Origin);
+        // explain checks every rule with the contract's own AllowRule.Matches: it names all that admit.
         return new DirectionVerdict(endpoint, peer, policy.Isolated, policy.IsolatedBy, admitted);
     }
 }

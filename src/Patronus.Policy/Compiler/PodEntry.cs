@@ -11,9 +11,8 @@ internal sealed class PodEntry(EndpointId id, Pod pod)
 {
     private readonly Dictionary<string, PortSet> resolved = new(ReferenceEqualityComparer.Instance);
     private Pod pod = pod;
-    private PolicyState[]? selecting;
-    private string[]? ingressBy;
-    private string[]? egressBy;
+    private string? portsSignature;
+    private SelectingProfile? profile;
 
     public EndpointId Id { get; } = id;
 
@@ -23,7 +22,10 @@ internal sealed class PodEntry(EndpointId id, Pod pod)
         set
         {
             if (!ReferenceEquals(pod.Ports, value.Ports) && !pod.Ports.SequenceEqual(value.Ports))
+            {
                 resolved.Clear();
+                portsSignature = null;
+            }
             pod = value;
         }
     }
@@ -40,23 +42,25 @@ internal sealed class PodEntry(EndpointId id, Pod pod)
     public void Select(PolicyState policy, bool selected)
     {
         if (selected ? SelectedBy.Add(policy) : SelectedBy.Remove(policy))
-            selecting = null;
+            Profile = null;
     }
 
-    /// <summary>The selecting policies in the namespace's policy order, and the keys of those isolating each direction.</summary>
-    public (PolicyState[] Policies, string[] IngressBy, string[] EgressBy) Selecting(List<PolicyState> namespacePolicies)
+    /// <summary>The shared profile of the policies selecting this pod; null until the compiler assigns it.</summary>
+    public SelectingProfile? Profile
     {
-        if (selecting is null)
+        get => profile;
+        set
         {
-            selecting = namespacePolicies.Where(SelectedBy.Contains).ToArray();
-            ingressBy = selecting.Where(p => p.AppliesTo(PolicyTypes.Ingress)).Select(p => p.Key).ToArray();
-            egressBy = selecting.Where(p => p.AppliesTo(PolicyTypes.Egress)).Select(p => p.Key).ToArray();
+            if (profile is not null)
+                profile.Users--;
+            if (value is not null)
+                value.Users++;
+            profile = value;
         }
-        return (selecting, ingressBy!, egressBy!);
     }
 
-    /// <summary>Forgets the policy order (a policy of the namespace was added or removed).</summary>
-    public void ReorderSelecting() => selecting = null;
+    /// <summary>The container ports as text: pods with equal signatures resolve named ports identically.</summary>
+    public string PortsSignature => portsSignature ??= string.Join(',', pod.Ports.Select(p => $"{p.Name}/{p.Protocol}/{p.Number}"));
 
     /// <summary>
     /// The ports an ingress rule admits on this pod: its numeric ports plus its named ports resolved against

@@ -15,7 +15,9 @@ namespace Patronus.Policy.Compiler;
 /// namespace's policies); peers are indexed by the namespaces they can match (podSelector-only peers by the
 /// policy's namespace, namespaceSelector peers by the set of namespaces whose labels match). Equal peers of
 /// different policies share one <see cref="Selection"/>, whose address list is built once and shared by
-/// every endpoint those policies select.
+/// every endpoint those policies select. Pods selected by the same set of policies share one
+/// <see cref="SelectingProfile"/>, whose compiled directions are built once per update.
+/// Compiled objects are immutable once handed out; an endpoint that did not change keeps the same object.
 /// Not thread-safe: one writer, and readers after the update returned.
 /// </remarks>
 public sealed class PolicyCompiler
@@ -35,6 +37,9 @@ public sealed class PolicyCompiler
     private readonly HashSet<Selection> namespacedSelections = [];
     private readonly HashSet<Selection> addressSelections = [];
     private readonly Dictionary<EndpointId, EndpointPolicy> endpoints = [];
+    private readonly Dictionary<string, SelectingProfile> profiles = [];
+    private long epoch;
+    private int sweepProfilesAt = 64;
 
     /// <summary>Compiles a whole cluster at once (cheaper than adding the objects one by one).</summary>
     public static PolicyCompiler Create(IEnumerable<Namespace> namespaces, IEnumerable<Pod> pods, IEnumerable<NetworkPolicy> policies)
@@ -87,6 +92,7 @@ public sealed class PolicyCompiler
     private PolicyChanges Apply(Action<Pending> change)
     {
         var pending = new Pending();
+        epoch++;
         change(pending);
         return Recompile(pending);
     }
@@ -184,6 +190,7 @@ public sealed class PolicyCompiler
                 entries.Remove(id);
                 entriesByNamespace[id.Namespace].Remove(id);
                 candidates.Gone.Add(id);
+                before.Profile = null;
             }
         }
         else
@@ -256,6 +263,8 @@ public sealed class PolicyCompiler
             candidates.Candidates.UnionWith(old.Selected);
             foreach (var entry in old.Selected)
                 entry.Select(old, false);
+            foreach (var profile in old.Profiles)
+                profiles.Remove(profile);
             policiesByNamespace[old.Model.Namespace].Remove(old);
             foreach (var peer in old.Peers)
                 if (peer.Selection is { } selection && selection.Users.Remove(peer) && selection.Users.Count == 0)
@@ -363,22 +372,33 @@ public sealed class PolicyCompiler
         var pod = entry.Pod;
         if (entry.SelectedBy.Count == 0)
             return new EndpointPolicy(entry.Id, pod.Addresses, DirectionPolicy.Open, DirectionPolicy.Open);
-        var (selecting, ingressBy, egressBy) = entry.Selecting(policiesByNamespace[pod.Namespace]);
-        var ingress = ingressBy.Length == 0 ? null : new List<AllowRule>(8);
-        var egress = egressBy.Length == 0 ? null : new List<AllowRule>(8);
-        foreach (var policy in selecting)
+        var (ingress, egress) = (entry.Profile ??= ProfileOf(entry)).Directions(entry, epoch);
+        return new EndpointPolicy(entry.Id, pod.Addresses, ingress, egress);
+    }
+
+    /// <summary>Drops profiles no pod holds any more (after relabels); amortized over profile creations.</summary>
+    private void SweepProfiles()
+    {
+        foreach (var dead in profiles.Values.Where(p => p.Users == 0).ToList())
         {
-            if (ingress is not null && policy.AppliesTo(PolicyTypes.Ingress))
-                foreach (var rule in policy.Ingress)
-                    rule.AppendIngress(entry, ingress);
-            if (egress is not null && policy.AppliesTo(PolicyTypes.Egress))
-                foreach (var rule in policy.Egress)
-                    egress.AddRange(rule.SharedRules());
+            profiles.Remove(dead.Key);
+            foreach (var policy in dead.Policies)
+                policy.Profiles.Remove(dead.Key);
         }
-        return new EndpointPolicy(
-            entry.Id,
-            pod.Addresses,
-            ingress is null ? DirectionPolicy.Open : new DirectionPolicy(true, ingressBy, ingress),
-            egress is null ? DirectionPolicy.Open : new DirectionPolicy(true, egressBy, egress));
+        sweepProfilesAt = Math.Max(64, profiles.Count * 2);
+    }
+
+    private SelectingProfile ProfileOf(PodEntry entry)
+    {
+        var selecting = policiesByNamespace[entry.Id.Namespace].Where(entry.SelectedBy.Contains).ToArray();
+        var key = string.Join(',', selecting.Select(p => p.Serial));
+        if (profiles.TryGetValue(key, out var profile))
+            return profile;
+        if (profiles.Count >= sweepProfilesAt)
+            SweepProfiles();
+        profiles[key] = profile = new SelectingProfile(key, selecting);
+        foreach (var policy in selecting)
+            policy.Profiles.Add(key);
+        return profile;
     }
 }

@@ -6,10 +6,13 @@ namespace Patronus.Policy.Compiler;
 /// <summary>A NetworkPolicy inside the compiler: the pods it selects and its rules with their resolved peers.</summary>
 internal sealed class PolicyState
 {
+    private static long nextSerial;
+
     public PolicyState(NetworkPolicy model)
     {
         Model = model;
         Key = model.Key;
+        Serial = Interlocked.Increment(ref nextSerial);
         Ingress = model.Ingress.Select((rule, i) => new RuleState(this, egress: false, i, rule)).ToArray();
         Egress = model.Egress.Select((rule, i) => new RuleState(this, egress: true, i, rule)).ToArray();
     }
@@ -21,6 +24,12 @@ internal sealed class PolicyState
 
     /// <summary>Participating pods (with addresses) the policy's podSelector selects.</summary>
     public HashSet<PodEntry> Selected { get; } = [];
+
+    /// <summary>Tells apart successive versions of the same policy in profile keys.</summary>
+    public long Serial { get; }
+
+    /// <summary>Profile keys that include this policy, forgotten with it.</summary>
+    public HashSet<string> Profiles { get; } = [];
 
     public RuleState[] Ingress { get; }
 

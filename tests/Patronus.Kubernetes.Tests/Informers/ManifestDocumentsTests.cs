@@ -19,13 +19,24 @@ public class ManifestDocumentsTests
     }
 
     [Theory]
-    [InlineData("apiVersion: v1\nkind: Pod\nmetadata: { labels: { a: b } }\n", "test.yaml: document 1 (Pod) has no metadata.name")]
-    [InlineData("apiVersion: v1\nkind: Pod\nmetadata: { name: a }\n---\napiVersion: v1\nkind: Pod\nmetadata: [oops\n", "test.yaml: document 2 (Pod) is not a valid manifest")]
-    [InlineData("{\"kind\": \"Pod\", ", "test.yaml: JSON manifest is not valid")]
-    public void Parse_BadDocument_NamesTheFileAndDocument(string text, string expected)
+    [InlineData("apiVersion: v1\nkind: Pod\nmetadata: { labels: { a: b } }\n", "test.yaml:1: Pod has no metadata.name")]
+    [InlineData("apiVersion: v1\nkind: Pod\nmetadata: { name: a }\n---\napiVersion: v1\nkind: Pod\nmetadata: [oops\n", "test.yaml:8: not valid YAML")]
+    [InlineData("{\"kind\": \"Pod\", ", "test.yaml: not valid JSON")]
+    public void Parse_BadDocument_NamesTheFileAndLine(string text, string expected)
     {
         var error = Assert.Throws<ManifestException>(() => ManifestDocuments.Parse(text, "test.yaml"));
 
         Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void Parse_AListAsKubectlPrintsIt_YieldsItsItemsWithTheirKinds()
+    {
+        const string text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata: { name: x }\n" +
+            "- apiVersion: v1\n  kind: Pod\n  metadata: { name: a, namespace: x }\n";
+
+        var objects = ManifestDocuments.Parse(text, "test.yaml");
+
+        Assert.Equal("Namespace/x,Pod/a", string.Join(",", objects.Select(o => $"{o.Kind}/{o.Metadata.Name}")));
     }
 }

@@ -1,6 +1,6 @@
 using Patronus.Policy.Compiled;
 
-namespace Patronus.Cli.Policy;
+namespace Patronus.Cli.Reach;
 
 /// <summary>One port and protocol to test traffic on.</summary>
 internal readonly record struct Probe(int Port, Protocol Protocol)

@@ -1,0 +1,44 @@
+using System.Diagnostics;
+
+namespace Patronus.Cli.Tests.Support;
+
+/// <summary>The checkout the tests run in, and the published binaries `./build.sh` put in artifacts/bin.</summary>
+internal static class Repository
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string Path(string relative) => System.IO.Path.Combine(Root, relative);
+
+    /// <summary>A published binary; the kernel tests drive the real thing, so a missing one is a failure, not a skip.</summary>
+    public static string Artifact(string name)
+    {
+        var path = System.IO.Path.Combine(Root, "artifacts", "bin", name);
+        if (!File.Exists(path))
+            throw new InvalidOperationException($"{path} is missing: run ./build.sh first (./test.sh does)");
+        return path;
+    }
+
+    public static (int Code, string Output, string Error) Run(string file, IEnumerable<string> arguments, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', arguments)} did not finish within {timeout}");
+        }
+        return (process.ExitCode, output.Result, error.Result);
+    }
+
+    private static string FindRoot()
+    {
+        var directory = AppContext.BaseDirectory;
+        while (!File.Exists(System.IO.Path.Combine(directory, "Patronus.slnx")))
+            directory = System.IO.Path.GetDirectoryName(directory) ?? throw new InvalidOperationException("not inside the Patronus checkout");
+        return directory;
+    }
+}
