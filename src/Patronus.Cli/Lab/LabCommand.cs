@@ -66,15 +66,9 @@ internal static class LabCommand
             stderr.WriteLine("error: lab reach creates network namespaces and must run as root");
             return PolicyCommand.UsageError;
         }
-        var set = ManifestLoader.LoadFiles(files);
-        var input = PolicyInput.From(ManifestModel.From(set), stderr);
+        var (input, pods) = Load(files, stderr);
         if (probes.Count == 0)
             probes.AddRange(input.DeclaredProbes());
-        var nodeOf = set.Pods.ToDictionary(
-            p => new EndpointId(p.Metadata?.NamespaceProperty ?? "default", p.Metadata?.Name ?? ""),
-            p => string.IsNullOrEmpty(p.Spec?.NodeName) ? "node-1" : p.Spec.NodeName);
-        var endpoints = input.Endpoints();
-        var pods = endpoints.Select(e => new LabPod(e.Endpoint, e.Addresses, nodeOf.GetValueOrDefault(e.Endpoint, "node-1"))).ToList();
         LabTopology topology;
         LabBinaries binaries;
         try
@@ -135,6 +129,20 @@ internal static class LabCommand
             return 3;
         }
         return input.HadErrors ? PolicyCommand.PartialInput : PolicyCommand.Success;
+    }
+
+    /// <summary>The manifests as `policy reach` reads them, and the pods the lab builds: those with an address, on their spec.nodeName.</summary>
+    internal static (PolicyInput Input, List<LabPod> Pods) Load(IReadOnlyList<string> files, TextWriter stderr)
+    {
+        var set = ManifestLoader.LoadFiles(files);
+        var input = PolicyInput.From(ManifestModel.From(set), stderr);
+        var nodeOf = set.Pods.ToDictionary(
+            p => new EndpointId(p.Metadata?.NamespaceProperty ?? "default", p.Metadata?.Name ?? ""),
+            p => string.IsNullOrEmpty(p.Spec?.NodeName) ? "node-1" : p.Spec.NodeName);
+        var pods = input.Endpoints()
+            .Select(e => new LabPod(e.Endpoint, e.Addresses, nodeOf.GetValueOrDefault(e.Endpoint, "node-1")))
+            .ToList();
+        return (input, pods);
     }
 
     /// <summary>Every pair of every probe at once (bounded by <paramref name="slots"/>), since a denied probe costs a full timeout.</summary>
