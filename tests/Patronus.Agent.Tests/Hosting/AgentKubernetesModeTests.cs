@@ -56,7 +56,8 @@ public sealed class AgentKubernetesModeTests : IDisposable
         _paths.Client().Register(new("c-web", "eth0", "/n", "shop", "web", "uid", ["10.244.1.5/24"], "m", "veth"), Timeout);
 
         Assert.True(agent.Datapath.Held[web].Egress.Isolated);
-        Assert.Contains(_server.Requests, r => r.StartsWith("apis/networking.k8s.io/v1/networkpolicies?watch=true"));
+        // The watch follows the initial list, which is all the registration waits for: it may open a moment later.
+        await AgentEndToEndTests.Eventually(() => _server.Requests.Any(r => r.StartsWith("apis/networking.k8s.io/v1/networkpolicies?watch=true")));
 
         await AgentEndToEndTests.Eventually(() => Policies.OpenWatches == 1);
         Policies.Delete(Policy("deny-all"));
