@@ -57,7 +57,7 @@ public sealed class AgentKubernetesModeTests : IDisposable
 
         Assert.True(agent.Datapath.Held[web].Egress.Isolated);
         // The watch follows the initial list, which is all the registration waits for: it may open a moment later.
-        await AgentEndToEndTests.Eventually(() => _server.Requests.Any(r => r.StartsWith("apis/networking.k8s.io/v1/networkpolicies?watch=true")));
+        await AgentEndToEndTests.Eventually(() => _server.WatchRequests().Any(r => r.StartsWith("apis/networking.k8s.io/v1/networkpolicies?watch=true")));
 
         await AgentEndToEndTests.Eventually(() => Policies.OpenWatches == 1);
         Policies.Delete(Policy("deny-all"));
