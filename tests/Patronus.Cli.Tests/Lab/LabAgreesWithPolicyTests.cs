@@ -23,9 +23,18 @@ public class LabAgreesWithPolicyTests
 
     [Theory]
     [MemberData(nameof(Corpus))]
-    public void LabReach_MeasuresWhatPolicyReachComputes(string corpusFile)
+    public void LabReach_MeasuresWhatPolicyReachComputes(string corpusFile) =>
+        Agree("examples/policy/upstream-cluster.yaml", corpusFile);
+
+    /// <summary>The same with x, y and z on three nodes: pod traffic routed between node namespaces, egress enforced on one node and ingress on another.</summary>
+    [Theory]
+    [MemberData(nameof(Corpus))]
+    public void LabReach_OnThreeNodes_MeasuresWhatPolicyReachComputes(string corpusFile) =>
+        Agree("examples/policy/upstream-cluster-three-nodes.yaml", corpusFile);
+
+    private static void Agree(string cluster, string corpusFile)
     {
-        string[] files = ["-f", Repository.Path("examples/policy/upstream-cluster.yaml"), "-f", Repository.Path($"tests/corpus/netpol/{corpusFile}")];
+        string[] files = ["-f", Repository.Path(cluster), "-f", Repository.Path($"tests/corpus/netpol/{corpusFile}")];
         var patronus = Repository.Artifact("patronus");
 
         var computed = Repository.Run(patronus, ["policy", "reach", .. files, .. Ports, "-o", "json"], TimeSpan.FromMinutes(1));
