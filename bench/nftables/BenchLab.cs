@@ -1,13 +1,11 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
-using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
+using Patronus.Testing;
 
 namespace Patronus.Bench.Nftables;
 
 /// <summary>A node namespace with a bridge and two pods (client, server) on veths; all named pnft-bench-*, removed on dispose.</summary>
-internal sealed partial class BenchLab : IDisposable
+internal sealed class BenchLab : IDisposable
 {
     private readonly string _id = Guid.NewGuid().ToString("N")[..6];
     private readonly List<string> _namespaces = new();
@@ -58,14 +56,10 @@ internal sealed partial class BenchLab : IDisposable
 
     public static string Run(string file, string args)
     {
-        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{file} {args} failed ({process.ExitCode}): {stderr}");
-        return stdout.Result;
+        var result = Command.Run(file, args);
+        if (result.ExitCode != 0)
+            throw new InvalidOperationException($"{file} {args} failed ({result.ExitCode}): {result.Stderr}");
+        return result.Stdout;
     }
 
     public static Process Start(string file, string args) =>
@@ -77,16 +71,5 @@ internal sealed partial class BenchLab : IDisposable
         {
             try { Run("ip", $"netns del {ns}"); } catch (InvalidOperationException) { }
         }
-    }
-
-    [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
-    private static partial int SetNs(SafeFileHandle fd, int nstype);
-
-    /// <summary>Joins a network namespace for the rest of the calling thread's life (use on a dedicated thread).</summary>
-    public static void JoinNamespace(string ns)
-    {
-        using var fd = File.OpenHandle($"/var/run/netns/{ns}", FileMode.Open, FileAccess.Read);
-        if (SetNs(fd, 0x40000000) != 0)
-            throw new IOException($"setns {ns}: errno {Marshal.GetLastPInvokeError()}");
     }
 }

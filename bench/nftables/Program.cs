@@ -14,6 +14,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using Patronus.Agent.Datapath.Nftables;
 using Patronus.Bench.Nftables;
+using Patronus.Testing;
 using Patronus.Policy.Compiled;
 
 if (args.Length > 0 && args[0] == "hold")
@@ -126,7 +127,7 @@ internal sealed class ProbeListeners : IDisposable
     {
         var thread = new Thread(() =>
         {
-            BenchLab.JoinNamespace(lab.Server);
+            NetworkNamespace.Join(lab.Server);
             foreach (var port in ports)
             {
                 var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -178,7 +179,7 @@ internal sealed class Probe : IDisposable
     {
         _thread = new Thread(() =>
         {
-            BenchLab.JoinNamespace(_lab.Client);
+            NetworkNamespace.Join(_lab.Client);
             while (!_stop)
             {
                 using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { Blocking = false };
@@ -214,7 +215,7 @@ internal sealed class Probe : IDisposable
         var result = false;
         var thread = new Thread(() =>
         {
-            BenchLab.JoinNamespace(lab.Client);
+            NetworkNamespace.Join(lab.Client);
             using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             result = s.ConnectAsync(new IPEndPoint(lab.ServerAddress, port)).Wait(300);
         });

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Patronus.Agent.Datapath.Nftables;
+using Patronus.Testing;
 
 namespace Patronus.Bench.Nftables;
 
@@ -182,7 +183,7 @@ internal static class RestartDrill
         {
             _thread = new Thread(() =>
             {
-                BenchLab.JoinNamespace(lab.Client);
+                NetworkNamespace.Join(lab.Client);
                 while (!_stop)
                 {
                     using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { Blocking = false };
@@ -215,7 +216,7 @@ internal static class RestartDrill
         Socket? socket = null;
         var thread = new Thread(() =>
         {
-            BenchLab.JoinNamespace(ns);
+            NetworkNamespace.Join(ns);
             socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         });
         thread.Start();

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Patronus.Testing;
 
 namespace Patronus.Cni.Tests.Kernel;
 
@@ -7,17 +7,8 @@ public static class Shell
 {
     public static (int ExitCode, string Output) Run(string file, params string[] args)
     {
-        var start = new ProcessStartInfo(file, args)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var p = Process.Start(start)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, output + err.Result);
+        var result = Command.Run(file, args);
+        return (result.ExitCode, result.Stdout + result.Stderr);
     }
 
     public static string Must(string file, params string[] args)
@@ -49,7 +40,7 @@ public sealed class TestNetns : IDisposable
 
     public string Name { get; }
 
-    public string Path => $"/var/run/netns/{Name}";
+    public string Path => NetworkNamespace.PathOf(Name);
 
     public string Links() => Shell.Ip("-n", Name, "-o", "link", "show");
 

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json;
+using Patronus.Testing;
 
 namespace Patronus.Netlink.Tests.Integration;
 
@@ -71,16 +71,7 @@ public static class Shell
 
     public static (int ExitCode, string Output) TryRun(string file, string arguments)
     {
-        var start = new ProcessStartInfo(file, arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result + stderr);
+        var result = Command.Run(file, arguments);
+        return (result.ExitCode, result.Stdout + result.Stderr);
     }
 }

@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
+using Patronus.Testing;
 
 namespace Patronus.Agent.Tests.Datapath.Nftables;
 
@@ -93,14 +91,10 @@ public sealed class PodNetworkLab : IDisposable
 
     public static string Run(string file, string args)
     {
-        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{file} {args} failed ({process.ExitCode}): {stderr}");
-        return stdout.Result;
+        var result = Command.Run(file, args);
+        if (result.ExitCode != 0)
+            throw new InvalidOperationException($"{file} {args} failed ({result.ExitCode}): {result.Stderr}");
+        return result.Stdout;
     }
 
     public void Dispose()
@@ -120,11 +114,8 @@ public sealed class PodNetworkLab : IDisposable
 }
 
 /// <summary>Sockets opened inside a pod's network namespace: created on a short-lived thread that setns()es, usable anywhere after.</summary>
-public static partial class PodSockets
+public static class PodSockets
 {
-    [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
-    private static partial int SetNs(SafeFileHandle fd, int nstype);
-
     public static Socket Open(string ns, AddressFamily family, SocketType type, ProtocolType protocol)
     {
         Socket? socket = null;
@@ -133,9 +124,7 @@ public static partial class PodSockets
         {
             try
             {
-                using var fd = File.OpenHandle($"/var/run/netns/{ns}", FileMode.Open, FileAccess.Read);
-                if (SetNs(fd, 0x40000000) != 0)
-                    throw new IOException($"setns {ns}: errno {Marshal.GetLastPInvokeError()}");
+                NetworkNamespace.Join(ns);
                 socket = new Socket(family, type, protocol);
             }
             catch (Exception e)

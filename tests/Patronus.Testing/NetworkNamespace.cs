@@ -1,0 +1,26 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Patronus.Testing;
+
+/// <summary>Entering a named network namespace (one made with `ip netns add`) from managed code.</summary>
+public static partial class NetworkNamespace
+{
+    private const int CloneNewNet = 0x40000000;
+
+    [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
+    private static partial int SetNs(SafeFileHandle fd, int nstype);
+
+    public static string PathOf(string name) => $"/var/run/netns/{name}";
+
+    /// <summary>
+    /// Moves the calling thread into the namespace for the rest of its life: use it on a dedicated thread,
+    /// never a pool thread. Sockets opened afterwards stay in that namespace wherever they are used.
+    /// </summary>
+    public static void Join(string name)
+    {
+        using var fd = File.OpenHandle(PathOf(name), FileMode.Open, FileAccess.Read);
+        if (SetNs(fd, CloneNewNet) != 0)
+            throw new IOException($"setns {name}: errno {Marshal.GetLastPInvokeError()}");
+    }
+}
