@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Patronus.Cli.Policy;
+using Patronus.Testing;
 
 namespace Patronus.Cli.Tests;
 
@@ -196,9 +197,7 @@ public sealed class PolicyCommandTests : IDisposable
     [Fact]
     public void PublishedEntryPoint_RunsTheUpstreamExample()
     {
-        var root = AppContext.BaseDirectory;
-        while (!System.IO.File.Exists(Path.Combine(root, "Patronus.slnx")))
-            root = Path.GetDirectoryName(root)!;
+        var root = Checkout.Root;
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList =

@@ -1,6 +1,7 @@
 using Patronus.Kubernetes.Manifests;
 using Patronus.Policy.Compiled;
 using Patronus.Policy.Model;
+using Patronus.Testing;
 
 namespace Patronus.Kubernetes.Tests;
 
@@ -167,18 +168,10 @@ public class ManifestLoaderTests
         Assert.Contains("cannot read file", error.Message);
     }
 
-    private static string RepositoryRoot()
-    {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Patronus.slnx")))
-            root = Path.GetDirectoryName(root)!;
-        return root;
-    }
-
     [Fact]
     public void Directory_LoadsItsManifestFiles()
     {
-        var model = ManifestModel.Load([Path.Combine(RepositoryRoot(), "examples/policy")]);
+        var model = ManifestModel.Load([Path.Combine(Checkout.Root, "examples/policy")]);
         Assert.Empty(model.Errors);
         Assert.Equal(9, model.Pods.Count);
         Assert.Equal(4, model.Policies.Count);
@@ -187,7 +180,7 @@ public class ManifestLoaderTests
     [Fact]
     public void UpstreamExample_LoadsNinePodsAndThreeNamespaces()
     {
-        var root = RepositoryRoot();
+        var root = Checkout.Root;
         var model = ManifestModel.Load([Path.Combine(root, "examples/policy/upstream-cluster.yaml"), Path.Combine(root, "examples/policy/policies.yaml")]);
         Assert.Empty(model.Errors);
         Assert.Equal(3, model.Namespaces.Count);

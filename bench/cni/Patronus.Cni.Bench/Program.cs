@@ -3,6 +3,7 @@
 // concurrent calls. Wall-clock numbers belong here, never in tests.
 using System.Diagnostics;
 using Patronus.Netlink;
+using Patronus.Testing;
 
 var iterations = args.Length > 0 ? int.Parse(args[0]) : 100;
 var ours = args.Length > 1 ? args[1] : FindPlugin();
@@ -191,18 +192,7 @@ static double Percentile(List<double> values, int p)
 
 static string Ms(double ms) => $"{ms:0.00} ms";
 
-static string FindPlugin()
-{
-    for (var dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
-    {
-        if (File.Exists(Path.Combine(dir, "Patronus.slnx")))
-        {
-            return Path.Combine(dir, "artifacts/bin/patronus-cni");
-        }
-    }
-
-    throw new InvalidOperationException("artifacts/bin/patronus-cni not found; run ./build.sh");
-}
+static string FindPlugin() => Checkout.PathOf("artifacts/bin/patronus-cni");
 
 sealed record Plugin(string Name, string Path, string Config)
 {

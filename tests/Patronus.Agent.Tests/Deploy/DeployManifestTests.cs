@@ -3,21 +3,14 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Configuration;
 using Patronus.Agent.Hosting;
+using Patronus.Testing;
 
 namespace Patronus.Agent.Tests.Deploy;
 
 /// <summary>The objects in deploy/ load as valid Kubernetes objects and say what they must.</summary>
 public sealed class DeployManifestTests
 {
-    private static readonly string DeployDirectory = FindDeployDirectory();
-
-    private static string FindDeployDirectory()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            if (File.Exists(Path.Combine(directory.FullName, "Patronus.slnx")))
-                return Path.Combine(directory.FullName, "deploy");
-        throw new DirectoryNotFoundException("Patronus.slnx not found above the test's directory");
-    }
+    private static readonly string DeployDirectory = Checkout.PathOf("deploy");
 
     private static async Task<List<object>> LoadAll()
     {

@@ -1,11 +1,12 @@
 using System.Diagnostics;
+using Patronus.Testing;
 
 namespace Patronus.Cli.Tests.Support;
 
 /// <summary>The checkout the tests run in, and the published binaries `./build.sh` put in artifacts/bin.</summary>
 internal static class Repository
 {
-    public static string Root { get; } = FindRoot();
+    public static string Root => Checkout.Root;
 
     public static string Path(string relative) => System.IO.Path.Combine(Root, relative);
 
@@ -32,13 +33,5 @@ internal static class Repository
             throw new TimeoutException($"{file} {string.Join(' ', arguments)} did not finish within {timeout}");
         }
         return (process.ExitCode, output.Result, error.Result);
-    }
-
-    private static string FindRoot()
-    {
-        var directory = AppContext.BaseDirectory;
-        while (!File.Exists(System.IO.Path.Combine(directory, "Patronus.slnx")))
-            directory = System.IO.Path.GetDirectoryName(directory) ?? throw new InvalidOperationException("not inside the Patronus checkout");
-        return directory;
     }
 }

@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Patronus.Testing;
 
 namespace Patronus.Cni.Tests.Binary;
 
 /// <summary>The published NativeAOT binary, run the way a runtime runs it: env, stdin, stdout.</summary>
 public static class Plugin
 {
-    public static string RepoRoot { get; } = FindRoot();
+    public static string RepoRoot => Checkout.Root;
 
     public static string Path { get; } = System.IO.Path.Combine(RepoRoot, "artifacts/bin/patronus-cni");
 
@@ -26,18 +27,6 @@ public static class Plugin
         return newer is null ? null : $"{Path} is older than {newer}: rebuild it (./build.sh)";
     });
 
-    private static string FindRoot()
-    {
-        for (var dir = AppContext.BaseDirectory; dir is not null; dir = System.IO.Path.GetDirectoryName(dir))
-        {
-            if (File.Exists(System.IO.Path.Combine(dir, "Patronus.slnx")))
-            {
-                return dir;
-            }
-        }
-
-        throw new InvalidOperationException("Patronus.slnx not found above the test directory");
-    }
 
     public sealed record Outcome(int ExitCode, string Stdout, string Stderr)
     {
