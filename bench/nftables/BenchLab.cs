@@ -8,7 +8,7 @@ namespace Patronus.Bench.Nftables;
 internal sealed class BenchLab : IDisposable
 {
     private readonly string _id = Guid.NewGuid().ToString("N")[..6];
-    private readonly List<string> _namespaces = new();
+    private readonly OwnedNamespaces _namespaces = new();
 
     public string Node { get; }
     public string Client { get; }
@@ -44,15 +44,9 @@ internal sealed class BenchLab : IDisposable
         }
     }
 
-    public string NodePath => $"/var/run/netns/{Node}";
+    public string NodePath => NetworkNamespace.PathOf(Node);
 
-    private string Add(string role)
-    {
-        var ns = $"pnft-bench-{_id}-{role}";
-        Run("ip", $"netns add {ns}");
-        _namespaces.Add(ns);
-        return ns;
-    }
+    private string Add(string role) => _namespaces.Add($"pnft-bench-{_id}-{role}");
 
     public static string Run(string file, string args)
     {
@@ -65,11 +59,5 @@ internal sealed class BenchLab : IDisposable
     public static Process Start(string file, string args) =>
         Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
 
-    public void Dispose()
-    {
-        foreach (var ns in _namespaces.AsEnumerable().Reverse())
-        {
-            try { Run("ip", $"netns del {ns}"); } catch (InvalidOperationException) { }
-        }
-    }
+    public void Dispose() => _namespaces.Dispose();
 }

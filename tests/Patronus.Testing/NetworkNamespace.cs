@@ -13,6 +13,17 @@ public static partial class NetworkNamespace
 
     public static string PathOf(string name) => $"/var/run/netns/{name}";
 
+    /// <summary>Makes a named namespace with iproute2, so fixtures do not trust the code under test to build them.</summary>
+    public static void Add(string name)
+    {
+        var result = Command.Run("ip", ["netns", "add", name]);
+        if (result.ExitCode != 0)
+            throw new InvalidOperationException($"ip netns add {name} failed ({result.ExitCode}): {result.Stderr}");
+    }
+
+    /// <summary>Deletes a namespace, quietly when it is already gone: cleanup must not hide the test's own failure.</summary>
+    public static void TryDelete(string name) => Command.Run("ip", ["netns", "del", name]);
+
     /// <summary>
     /// Moves the calling thread into the namespace for the rest of its life: use it on a dedicated thread,
     /// never a pool thread. Sockets opened afterwards stay in that namespace wherever they are used.

@@ -34,7 +34,7 @@ public sealed class TestNetns : IDisposable
     public TestNetns(string role)
     {
         Name = $"pcni-{role}-{Guid.NewGuid().ToString("N")[..8]}";
-        Shell.Ip("netns", "add", Name);
+        NetworkNamespace.Add(Name);
         Shell.Ip("-n", Name, "link", "set", "lo", "up");
     }
 
@@ -44,5 +44,5 @@ public sealed class TestNetns : IDisposable
 
     public string Links() => Shell.Ip("-n", Name, "-o", "link", "show");
 
-    public void Dispose() => Shell.Run("ip", "netns", "del", Name);
+    public void Dispose() => NetworkNamespace.TryDelete(Name);
 }

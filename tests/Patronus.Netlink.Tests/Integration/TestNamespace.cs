@@ -14,15 +14,15 @@ public sealed class TestNamespace : IDisposable
     public TestNamespace()
     {
         Name = $"pnl-{Guid.NewGuid().ToString("N")[..10]}";
-        Shell.Run("ip", $"netns add {Name}");
+        NetworkNamespace.Add(Name);
         try
         {
-            Ns = NetNs.OpenPath($"/var/run/netns/{Name}");
+            Ns = NetNs.OpenPath(NetworkNamespace.PathOf(Name));
             Netlink = RtNetlink.OpenIn(Ns);
         }
         catch
         {
-            Shell.TryRun("ip", $"netns delete {Name}");
+            NetworkNamespace.TryDelete(Name);
             throw;
         }
     }
@@ -52,7 +52,7 @@ public sealed class TestNamespace : IDisposable
         _disposed = true;
         Netlink.Dispose();
         Ns.Dispose();
-        Shell.TryRun("ip", $"netns delete {Name}");
+        NetworkNamespace.TryDelete(Name);
     }
 }
 

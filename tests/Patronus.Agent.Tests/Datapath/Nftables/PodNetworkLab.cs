@@ -10,11 +10,11 @@ namespace Patronus.Agent.Tests.Datapath.Nftables;
 /// </summary>
 public sealed class PodNetworkLab : IDisposable
 {
-    private readonly List<string> _namespaces = new();
+    private readonly OwnedNamespaces _namespaces = new();
     private readonly string _id = Guid.NewGuid().ToString("N")[..8];
 
     public string Node { get; }
-    public string NodePath => $"/var/run/netns/{Node}";
+    public string NodePath => NetworkNamespace.PathOf(Node);
     public Dictionary<string, Pod> Pods { get; } = new();
 
     public sealed record Pod(string Name, string Namespace, IPAddress V4, IPAddress V6);
@@ -76,13 +76,7 @@ public sealed class PodNetworkLab : IDisposable
             Run("ip", $"netns exec {node} sysctl -qw net.ipv4.ip_forward=1");
     }
 
-    private string Add(string suffix)
-    {
-        var ns = $"pnft-{_id}-{suffix}";
-        Run("ip", $"netns add {ns}");
-        _namespaces.Add(ns);
-        return ns;
-    }
+    private string Add(string suffix) => _namespaces.Add($"pnft-{_id}-{suffix}");
 
     public static void Ip(string ns, string args) => Run("ip", $"-n {ns} {args}");
 
@@ -97,20 +91,7 @@ public sealed class PodNetworkLab : IDisposable
         return result.Stdout;
     }
 
-    public void Dispose()
-    {
-        foreach (var ns in _namespaces.AsEnumerable().Reverse())
-        {
-            try
-            {
-                Run("ip", $"netns del {ns}");
-            }
-            catch (InvalidOperationException)
-            {
-            }
-        }
-        _namespaces.Clear();
-    }
+    public void Dispose() => _namespaces.Dispose();
 }
 
 /// <summary>Sockets opened inside a pod's network namespace: created on a short-lived thread that setns()es, usable anywhere after.</summary>
