@@ -32,8 +32,8 @@ public static class DelCommand
         AddressSources.For(conf, env).Release();
 
         using var node = RtNetlink.Open();
-        VethSetup.DeleteIfPresent(node, HostVethName.For(env.ContainerId, env.IfName), "veth");
-        VethSetup.DeleteIfPresent(node, HostVethName.IfbFor(env.ContainerId, env.IfName), "ifb");
+        VethSetup.DeleteUnlistedIfPresent(node, HostVethName.For(env.ContainerId, env.IfName), "veth");
+        VethSetup.DeleteUnlistedIfPresent(node, HostVethName.IfbFor(env.ContainerId, env.IfName), "ifb");
         return [];
     }
 }

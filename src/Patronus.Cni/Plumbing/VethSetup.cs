@@ -67,4 +67,23 @@ public static class VethSetup
             DeleteIfPresent(node, link.Index);
         }
     }
+
+    /// <summary>
+    /// DEL's delete: like <see cref="DeleteIfPresent(RtNetlink, string, string)"/>, but returns once the kernel has
+    /// unlisted the link (names, addresses, routes, bridge port free for the next ADD) rather than after the
+    /// kernel's RCU barrier that follows before the device is freed (see <see cref="RtNetlink.LinkDelUnlisted"/>).
+    /// </summary>
+    public static void DeleteUnlistedIfPresent(RtNetlink node, string name, string kind)
+    {
+        if (node.LinkByName(name) is { } link && link.Kind == kind)
+        {
+            try
+            {
+                node.LinkDelUnlisted(link.Index);
+            }
+            catch (NetlinkException e) when (e.IsNotFound)
+            {
+            }
+        }
+    }
 }

@@ -130,6 +130,13 @@ internal static class LinkMessages
         WriteInfoHeader(ref writer, Family.Unspecified, index);
     }
 
+    /// <summary>A delete whose unlisting the kernel echoes back to the sender (NLM_F_ECHO, Linux 6.1+).</summary>
+    public static void DeleteEchoed(ref NetlinkMessageWriter writer, uint sequence, int index)
+    {
+        writer.BeginMessage(RouteMessageType.DeleteLink, RequestFlags.Change | NetlinkFlags.Echo, sequence);
+        WriteInfoHeader(ref writer, Family.Unspecified, index);
+    }
+
     public static void GetByName(ref NetlinkMessageWriter writer, uint sequence, string name)
     {
         writer.BeginMessage(RouteMessageType.GetLink, RequestFlags.Get, sequence);

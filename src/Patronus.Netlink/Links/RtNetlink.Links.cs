@@ -184,6 +184,21 @@ public sealed partial class RtNetlink
         _socket.Execute(ref writer, "delete", Describe(index));
     }
 
+    /// <summary>
+    /// Deletes a link like <see cref="LinkDel"/> but returns once the kernel has unlisted it: its name (and a
+    /// veth peer's name in the peer's namespace), addresses, routes and bridge port are gone and may be reused.
+    /// The kernel then still waits for pending RCU callbacks (rcu_barrier in netdev_run_todo, tens of
+    /// milliseconds) before it frees the device; that wait is sat out by a forked child nobody waits for.
+    /// On kernels before 6.1 (no NLM_F_ECHO on delete) this returns at the acknowledgement, as LinkDel does.
+    /// </summary>
+    public void LinkDelUnlisted(int index)
+    {
+        CheckIndex(index, nameof(index));
+        var writer = _socket.Writer();
+        LinkMessages.DeleteEchoed(ref writer, _socket.NextSequence(), index);
+        _socket.ExecuteUntilEcho(ref writer, RouteMessageType.DeleteLink, "delete", Describe(index));
+    }
+
     private Link? QueryLink(ref NetlinkMessageWriter writer, string target)
     {
         var holder = new Link?[1];
