@@ -12,13 +12,17 @@ namespace Patronus.Netlink.Interop;
 /// Between fork and _exit the child runs in a copy of a multi-threaded .NET process in which only the forking
 /// thread exists: it must not allocate, take a lock, resolve a symbol or switch GC mode. So every libc entry
 /// point it uses is resolved here, in the parent, and called through an unmanaged function pointer without a
-/// GC transition; the child's code is straight-line.
+/// GC transition; the child's code is straight-line. That holds in a NativeAOT process (measured: 2,000 of
+/// 2,000 forked children sent and exited cleanly while the parent allocated); under the JIT the child crashes
+/// (SIGSEGV right after its first call, every time), so a JIT process never forks and sends in-process.
 /// </remarks>
 internal static unsafe class DetachedRequest
 {
-    private static readonly Entries? Resolved = Resolve();
+    private static readonly Entries? Resolved = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? null : Resolve();
 
-    /// <summary>False when libc lacks an entry point (close_range needs glibc 2.34): callers send in-process.</summary>
+    /// <summary>
+    /// False under the JIT, or when libc lacks an entry point (close_range needs glibc 2.34): callers send in-process.
+    /// </summary>
     internal static bool IsAvailable => Resolved is not null;
 
     /// <summary>

@@ -17,6 +17,9 @@ internal sealed class NetlinkSocket : IDisposable
     private const int SendBufferLength = 16 * 1024;
     private const int MaxDumpAttempts = 5;
 
+    // Far above any echo seen (1-5 ms under load): only a child that is stuck ever reaches it.
+    private const int ChildSilenceLimitMs = 5000;
+
     private readonly FileDescriptorHandle _fd;
     private readonly byte[] _send = new byte[SendBufferLength];
     private readonly byte[] _receive = new byte[ReceiveBufferLength];
@@ -143,21 +146,33 @@ internal sealed class NetlinkSocket : IDisposable
             }
         }
 
-        if (child < 0 || !AwaitEchoOrAck(sequence, echoType, childExit, operation, target))
+        if (child < 0 || !AwaitEchoOrAck(sequence, echoType, child, childExit, operation, target))
         {
             Exchange(bytes, operation, target, 0, static (_, in _) => { });
         }
     }
 
     /// <summary>True once the echo or the ack arrived; false when the child exited and the kernel never answered.</summary>
-    private unsafe bool AwaitEchoOrAck(uint sequence, ushort echoType, FileDescriptorHandle childExit, string operation, string target)
+    private unsafe bool AwaitEchoOrAck(uint sequence, ushort echoType, int child, FileDescriptorHandle childExit, string operation, string target)
     {
         var fds = stackalloc Libc.PollFd[2];
+        var killed = false;
         while (true)
         {
             fds[0] = new Libc.PollFd { Fd = _fd.Fd, Events = Libc.POLLIN };
             fds[1] = new Libc.PollFd { Fd = childExit.Fd, Events = Libc.POLLIN };
-            if (Libc.Poll(fds, 2, -1) < 0)
+            var ready = Libc.Poll(fds, 2, killed ? -1 : ChildSilenceLimitMs);
+            if (ready == 0)
+            {
+                // A child stuck before its send (it never should be) is killed; one already inside the kernel
+                // finishes that request first. Either way its exit ends the wait, and the request is run here
+                // if the kernel never answered it.
+                Libc.Kill(child, Libc.SIGKILL);
+                killed = true;
+                continue;
+            }
+
+            if (ready < 0)
             {
                 if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Errno.EINTR)
                 {

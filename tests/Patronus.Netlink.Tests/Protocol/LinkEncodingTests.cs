@@ -115,6 +115,29 @@ public sealed class LinkEncodingTests
     }
 
     [Fact]
+    public void Delete_AsksForAnAck()
+    {
+        var expected = """
+            20000000 1100 0500 08000000 00000000
+            00 00 0000 07000000 00000000 00000000
+            """;
+
+        Assert.Equal(Normalize(expected), Encode((ref w) => LinkMessages.Delete(ref w, 8, 7)));
+    }
+
+    [Fact]
+    public void DeleteEchoed_AddsNlmFEcho()
+    {
+        // NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO = 0x0d: the kernel unicasts its RTM_DELLINK notification back.
+        var expected = """
+            20000000 1100 0d00 09000000 00000000
+            00 00 0000 07000000 00000000 00000000
+            """;
+
+        Assert.Equal(Normalize(expected), Encode((ref w) => LinkMessages.DeleteEchoed(ref w, 9, 7)));
+    }
+
+    [Fact]
     public void GetByName_IsAPlainRequest_SkippingStats()
     {
         var expected = $"""

@@ -19,6 +19,11 @@ internal static partial class Libc
     [LibraryImport(Name, EntryPoint = "poll", SetLastError = true)]
     internal static unsafe partial int Poll(PollFd* fds, nuint count, int timeoutMs);
 
+    internal const int SIGKILL = 9;
+
+    [LibraryImport(Name, EntryPoint = "kill", SetLastError = true)]
+    internal static partial int Kill(int pid, int signal);
+
     [LibraryImport(Name, EntryPoint = "pipe2", SetLastError = true)]
     internal static unsafe partial int Pipe2(int* fds, int flags);
 }
