@@ -52,22 +52,44 @@ public sealed partial class RtNetlink
 
     /// <summary>
     /// Creates a veth pair. With <paramref name="peerNamespace"/> the peer is created directly inside that
-    /// namespace (one round trip instead of create-then-move).
+    /// namespace (one round trip instead of create-then-move). With <paramref name="masterIndex"/> and
+    /// <paramref name="up"/> the host end is also enslaved and brought up in the same request. Returns the host
+    /// end as the kernel reported it on creation (index, MAC; no master yet), or null when the kernel does
+    /// not echo (before Linux 6.1): then look it up.
     /// </summary>
-    public void LinkAddVeth(string name, string peerName, int? mtu = null, NetNs? peerNamespace = null, byte[]? mac = null, byte[]? peerMac = null)
+    public Link? LinkAddVeth(
+        string name, string peerName, int? mtu = null, NetNs? peerNamespace = null, byte[]? mac = null, byte[]? peerMac = null,
+        int? masterIndex = null, bool up = false)
     {
         CheckName(name, nameof(name));
         CheckName(peerName, nameof(peerName));
         CheckMtu(mtu);
         CheckMac(mac, nameof(mac));
         CheckMac(peerMac, nameof(peerMac));
+        if (masterIndex is { } master)
+        {
+            CheckIndex(master, nameof(masterIndex));
+        }
+
         var addRef = false;
         try
         {
             peerNamespace?.Handle.DangerousAddRef(ref addRef);
             var writer = _socket.Writer();
-            LinkMessages.NewVeth(ref writer, _socket.NextSequence(), name, peerName, mtu, peerNamespace?.Fd, mac, peerMac);
-            _socket.Execute(ref writer, "add veth", $"\"{name}\" (peer \"{peerName}\")");
+            LinkMessages.NewVeth(ref writer, _socket.NextSequence(), name, peerName, mtu, peerNamespace?.Fd, mac, peerMac, masterIndex, up);
+            var created = new Link?[1];
+            _socket.Query(ref writer, "add veth", $"\"{name}\" (peer \"{peerName}\")", (created, name), static (state, in message) =>
+            {
+                if (message.Type == RouteMessageType.NewLink && state.created[0] is null)
+                {
+                    var link = LinkMessages.Parse(message);
+                    if (link.Name == state.name)
+                    {
+                        state.created[0] = link;
+                    }
+                }
+            });
+            return created[0];
         }
         finally
         {

@@ -156,6 +156,29 @@ public sealed class LinkTests : IDisposable
     }
 
     [Fact]
+    public void LinkAddVeth_EnslavedAndUp_InOneRequest_ReturnsTheHostEnd()
+    {
+        using var pod = new TestNamespace();
+        _ns.Netlink.LinkAddBridge("br0");
+        var bridge = _ns.Netlink.LinkByName("br0")!;
+
+        var created = _ns.Netlink.LinkAddVeth("vh0", "eth0", peerNamespace: pod.Ns, masterIndex: bridge.Index, up: true);
+
+        var host = _ns.Netlink.LinkByName("vh0")!;
+        Assert.NotNull(created);
+        Assert.Equal(host.Index, created.Index);
+        Assert.Equal(host.MacText, created.MacText);
+        Assert.Equal(bridge.Index, host.MasterIndex);
+        Assert.True(host.IsUp);
+        var json = _ns.IpJson("link show vh0")[0];
+        Assert.Equal("br0", json.GetProperty("master").GetString());
+        Assert.Contains("UP", json.GetProperty("flags").EnumerateArray().Select(f => f.GetString()));
+        var peer = pod.Netlink.LinkByName("eth0")!;
+        Assert.False(peer.IsUp);
+        Assert.Null(peer.MasterIndex);
+    }
+
+    [Fact]
     public void LinkDelUnlisted_FreesBothNamesAndTheAddressForImmediateReuse()
     {
         using var pod = new TestNamespace();
