@@ -123,7 +123,9 @@ internal sealed class NetlinkSocket : IDisposable
         var pipe = stackalloc int[2];
         if (Libc.Pipe2(pipe, Libc.O_CLOEXEC) != 0)
         {
-            throw NetlinkException.FromLastError(operation, target);
+            // Out of descriptors: the request still gets done, only in-process.
+            Exchange(bytes, operation, target, 0, static (_, in _) => { });
+            return;
         }
 
         using var childExit = new FileDescriptorHandle(pipe[0]);
