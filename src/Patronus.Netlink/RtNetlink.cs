@@ -24,7 +24,7 @@ public sealed partial class RtNetlink : IDisposable
     public static RtNetlink OpenIn(NetNs ns)
     {
         ArgumentNullException.ThrowIfNull(ns);
-        return ns.Run(Open);
+        return ns.RunOnThisThread(Open);
     }
 
     public void Dispose() => _socket.Dispose();
