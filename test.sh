@@ -20,7 +20,7 @@ for project in tests/*/*.csproj; do
       --logger "console;verbosity=normal" > "artifacts/test-results/$name.log" 2>&1; then
     status=1
   fi
-  grep -E "^(Passed|Failed)!|Total tests|error" "artifacts/test-results/$name.log" | tail -5 || true
+  grep -E "^(Passed|Failed)!|Total tests| error " "artifacts/test-results/$name.log" | tail -5 || true
   grep -E "^\s+Failed " "artifacts/test-results/$name.log" | head -20 || true
   trx="artifacts/test-results/$name.trx"
   if [[ -f $trx ]]; then

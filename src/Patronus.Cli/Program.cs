@@ -7,4 +7,6 @@ var root = new RootCommand("patronus: the operator's tool for Patronus pod netwo
 root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(PolicyCommand.Create());
 root.Subcommands.Add(LabCommand.Create());
-return root.Parse(args).Invoke();
+// Ctrl-C and SIGTERM cancel the running command's token; `lab` then tears its namespaces and agents down,
+// which must not be cut short by System.CommandLine's default 2 s grace.
+return root.Parse(args).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(60) });

@@ -27,6 +27,17 @@ public sealed partial class RtNetlink : IDisposable
         return ns.Run(Open);
     }
 
+    /// <summary>
+    /// Like <see cref="OpenIn"/>, but enters <paramref name="ns"/> on the calling thread for the one socket()
+    /// call instead of on a new thread. For a single-threaded short-lived process such as the plugin, where
+    /// the thread start is a measurable part of an ADD; long-running processes use <see cref="OpenIn"/>.
+    /// </summary>
+    public static RtNetlink OpenInFromThisThread(NetNs ns)
+    {
+        ArgumentNullException.ThrowIfNull(ns);
+        return ns.RunOnThisThread(Open);
+    }
+
     public void Dispose() => _socket.Dispose();
 
     private static void CheckIndex(int index, string paramName)

@@ -249,8 +249,13 @@ internal sealed class LabCluster : IDisposable
         using (var netlink = RtNetlink.OpenIn(ns))
             netlink.LinkSetUp(netlink.LinkByName("lo")!.Index);
         var node = _topology.NodeOf(pod);
-        var result = RunPlugin("ADD", pod, index, ns);
-        _log.WriteLine($"  {pod.Id,-32} {string.Join(", ", pod.Addresses),-32} on {node.Name} ({result.Length} bytes of CNI result)");
+        var result = JsonNode.Parse(RunPlugin("ADD", pod, index, ns));
+        // What the plugin reports, not what was asked for: the addresses and the host end of the pod's veth.
+        var addresses = result?["ips"]?.AsArray().Select(ip => (string?)ip?["address"]) ?? [];
+        var hostEnd = result?["interfaces"]?.AsArray()
+            .Where(i => i?["sandbox"] is null && (string?)i?["name"] != Bridge)
+            .Select(i => (string?)i?["name"]).FirstOrDefault();
+        _log.WriteLine($"  {pod.Id,-32} {string.Join(", ", addresses),-36} on {node.Name}, host veth {hostEnd}");
     }
 
     private string RunPlugin(string command, LabPod pod, int index, NetNs ns)

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Net;
-using System.Runtime.InteropServices;
 using Patronus.Cli.Policy;
 using Patronus.Cli.Reach;
 using Patronus.Kubernetes.Manifests;
@@ -82,13 +81,8 @@ internal static class LabCommand
             return PolicyCommand.UsageError;
         }
 
-        // Ctrl-C and SIGTERM cancel; the cluster is still torn down on the way out.
+        // Ctrl-C and SIGTERM cancel the token (see Program.cs); the cluster is still torn down on the way out.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        });
         stderr.WriteLine($"lab: building {topology.Nodes.Count} node(s) and {pods.Count} pod(s)");
         try
         {

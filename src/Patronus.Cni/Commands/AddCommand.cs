@@ -21,7 +21,7 @@ public static class AddCommand
         var addresses = AddressSources.For(conf, env);
         using var podNs = NetnsPath.Open(env.NetNs!);
         using var node = RtNetlink.Open();
-        using var pod = RtNetlink.OpenIn(podNs);
+        using var pod = RtNetlink.OpenInFromThisThread(podNs);
 
         var bridge = BridgeSetup.Ensure(node, conf);
         var hostName = HostVethName.For(env.ContainerId, env.IfName);

@@ -31,7 +31,7 @@ public static class CheckCommand
 
         using var podNs = NetNs.OpenPath(env.NetNs!);
         using var node = RtNetlink.Open();
-        using var pod = RtNetlink.OpenIn(podNs);
+        using var pod = RtNetlink.OpenInFromThisThread(podNs);
 
         var container = pod.LinkByName(env.IfName)
             ?? throw new CniException(CniErrorCode.ContainerUnknown, $"interface \"{env.IfName}\" is missing in {env.NetNs}");

@@ -12,6 +12,8 @@ namespace Patronus.Cni.Commands;
 /// Everything already gone is success: the namespace, the interface, the allocation, a DEL repeated
 /// (SPEC.md: "Plugins should generally complete a DEL action without error even if some resources are missing").
 /// The veth is found by its name in the node's namespace, so the pod's namespace is never needed.
+/// DEL returns once the kernel has unlisted the veth (names, addresses, routes, bridge port free for the
+/// next ADD), not after the RCU barrier the kernel waits for before it frees the device (README: DEL).
 /// </summary>
 public static class DelCommand
 {
@@ -32,8 +34,8 @@ public static class DelCommand
         AddressSources.For(conf, env).Release();
 
         using var node = RtNetlink.Open();
-        VethSetup.DeleteIfPresent(node, HostVethName.For(env.ContainerId, env.IfName), "veth");
-        VethSetup.DeleteIfPresent(node, HostVethName.IfbFor(env.ContainerId, env.IfName), "ifb");
+        VethSetup.DeleteUnlistedIfPresent(node, HostVethName.For(env.ContainerId, env.IfName), "veth");
+        VethSetup.DeleteUnlistedIfPresent(node, HostVethName.IfbFor(env.ContainerId, env.IfName), "ifb");
         return [];
     }
 }

@@ -6,6 +6,7 @@ internal static class Errno
     internal const int ENOENT = 2;
     internal const int ESRCH = 3;
     internal const int EINTR = 4;
+    internal const int EAGAIN = 11;
     internal const int EEXIST = 17;
     internal const int ENODEV = 19;
     internal const int EINVAL = 22;

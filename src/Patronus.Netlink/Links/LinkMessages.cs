@@ -47,10 +47,14 @@ internal static class LinkMessages
         int? mtu,
         int? peerNamespaceFd,
         ReadOnlySpan<byte> mac,
-        ReadOnlySpan<byte> peerMac)
+        ReadOnlySpan<byte> peerMac,
+        int? masterIndex = null,
+        bool up = false)
     {
-        writer.BeginMessage(RouteMessageType.NewLink, RequestFlags.Create, sequence);
-        WriteInfoHeader(ref writer, Family.Unspecified, 0);
+        // NLM_F_ECHO: the kernel sends the new host end's RTM_NEWLINK back, sparing a lookup (Linux 6.1+;
+        // older kernels just do not echo). IFF_UP in ifinfomsg and IFLA_MASTER apply to the host end at creation.
+        writer.BeginMessage(RouteMessageType.NewLink, (ushort)(RequestFlags.Create | NetlinkFlags.Echo), sequence);
+        WriteInfoHeader(ref writer, Family.Unspecified, 0, up ? InterfaceFlags.Up : 0u, up ? InterfaceFlags.Up : 0u);
         writer.WriteAttributeString(LinkAttribute.Name, name);
         if (mtu is { } m)
         {
@@ -60,6 +64,11 @@ internal static class LinkMessages
         if (!mac.IsEmpty)
         {
             writer.WriteAttribute(LinkAttribute.Address, mac);
+        }
+
+        if (masterIndex is { } master)
+        {
+            writer.WriteAttributeUInt32(LinkAttribute.Master, (uint)master);
         }
 
         var linkInfo = writer.BeginNested(LinkAttribute.LinkInfo);
@@ -127,6 +136,13 @@ internal static class LinkMessages
     public static void Delete(ref NetlinkMessageWriter writer, uint sequence, int index)
     {
         writer.BeginMessage(RouteMessageType.DeleteLink, RequestFlags.Change, sequence);
+        WriteInfoHeader(ref writer, Family.Unspecified, index);
+    }
+
+    /// <summary>A delete whose unlisting the kernel echoes back to the sender (NLM_F_ECHO, Linux 6.1+).</summary>
+    public static void DeleteEchoed(ref NetlinkMessageWriter writer, uint sequence, int index)
+    {
+        writer.BeginMessage(RouteMessageType.DeleteLink, RequestFlags.Change | NetlinkFlags.Echo, sequence);
         WriteInfoHeader(ref writer, Family.Unspecified, index);
     }
 

@@ -52,22 +52,44 @@ public sealed partial class RtNetlink
 
     /// <summary>
     /// Creates a veth pair. With <paramref name="peerNamespace"/> the peer is created directly inside that
-    /// namespace (one round trip instead of create-then-move).
+    /// namespace (one round trip instead of create-then-move). With <paramref name="masterIndex"/> and
+    /// <paramref name="up"/> the host end is also enslaved and brought up in the same request. Returns the host
+    /// end as the kernel reported it on creation (index, MAC; no master yet), or null when the kernel does
+    /// not echo (before Linux 6.1): then look it up.
     /// </summary>
-    public void LinkAddVeth(string name, string peerName, int? mtu = null, NetNs? peerNamespace = null, byte[]? mac = null, byte[]? peerMac = null)
+    public Link? LinkAddVeth(
+        string name, string peerName, int? mtu = null, NetNs? peerNamespace = null, byte[]? mac = null, byte[]? peerMac = null,
+        int? masterIndex = null, bool up = false)
     {
         CheckName(name, nameof(name));
         CheckName(peerName, nameof(peerName));
         CheckMtu(mtu);
         CheckMac(mac, nameof(mac));
         CheckMac(peerMac, nameof(peerMac));
+        if (masterIndex is { } master)
+        {
+            CheckIndex(master, nameof(masterIndex));
+        }
+
         var addRef = false;
         try
         {
             peerNamespace?.Handle.DangerousAddRef(ref addRef);
             var writer = _socket.Writer();
-            LinkMessages.NewVeth(ref writer, _socket.NextSequence(), name, peerName, mtu, peerNamespace?.Fd, mac, peerMac);
-            _socket.Execute(ref writer, "add veth", $"\"{name}\" (peer \"{peerName}\")");
+            LinkMessages.NewVeth(ref writer, _socket.NextSequence(), name, peerName, mtu, peerNamespace?.Fd, mac, peerMac, masterIndex, up);
+            var created = new Link?[1];
+            _socket.Query(ref writer, "add veth", $"\"{name}\" (peer \"{peerName}\")", (created, name), static (state, in message) =>
+            {
+                if (message.Type == RouteMessageType.NewLink && state.created[0] is null)
+                {
+                    var link = LinkMessages.Parse(message);
+                    if (link.Name == state.name)
+                    {
+                        state.created[0] = link;
+                    }
+                }
+            });
+            return created[0];
         }
         finally
         {
@@ -182,6 +204,21 @@ public sealed partial class RtNetlink
         var writer = _socket.Writer();
         LinkMessages.Delete(ref writer, _socket.NextSequence(), index);
         _socket.Execute(ref writer, "delete", Describe(index));
+    }
+
+    /// <summary>
+    /// Deletes a link like <see cref="LinkDel"/> but returns once the kernel has unlisted it: its name (and a
+    /// veth peer's name in the peer's namespace), addresses, routes and bridge port are gone and may be reused.
+    /// The kernel then still waits for pending RCU callbacks (rcu_barrier in netdev_run_todo, tens of
+    /// milliseconds) before it frees the device; that wait is sat out by a forked child nobody waits for.
+    /// On kernels before 6.1 (no NLM_F_ECHO on delete) this returns at the acknowledgement, as LinkDel does.
+    /// </summary>
+    public void LinkDelUnlisted(int index)
+    {
+        CheckIndex(index, nameof(index));
+        var writer = _socket.Writer();
+        LinkMessages.DeleteEchoed(ref writer, _socket.NextSequence(), index);
+        _socket.ExecuteUntilEcho(ref writer, RouteMessageType.DeleteLink, "delete", Describe(index));
     }
 
     private Link? QueryLink(ref NetlinkMessageWriter writer, string target)

@@ -144,6 +144,40 @@ public sealed class NetNs : IDisposable
         });
     }
 
+    /// <summary>
+    /// Runs <paramref name="action"/> inside this namespace on the calling thread and brings the thread back
+    /// before returning: for short synchronous work such as opening a socket, which stays bound to the
+    /// namespace it was created in. Saves the thread start and join of <see cref="Run{T}"/>. A thread
+    /// that cannot return to its own namespace ends the process rather than run anything else in the wrong one.
+    /// </summary>
+    public T RunOnThisThread<T>(Func<T> action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        var own = Libc.Open("/proc/thread-self/ns/net", Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        if (own < 0)
+        {
+            throw NetlinkException.FromLastError("open", "the thread's own network namespace");
+        }
+
+        using var ownHandle = new FileDescriptorHandle(own);
+        if (Libc.SetNs(_handle, Libc.CLONE_NEWNET) != 0)
+        {
+            throw NetlinkException.FromLastError("enter", $"network namespace {Path}");
+        }
+
+        try
+        {
+            return action();
+        }
+        finally
+        {
+            if (Libc.SetNs(ownHandle, Libc.CLONE_NEWNET) != 0)
+            {
+                Environment.FailFast($"cannot return to the thread's own network namespace after entering {Path}");
+            }
+        }
+    }
+
     public void Run(Action action)
     {
         ArgumentNullException.ThrowIfNull(action);

@@ -13,6 +13,7 @@ internal static class NetlinkFlags
     internal const ushort Request = 0x1;
     internal const ushort Multi = 0x2;
     internal const ushort Ack = 0x4;
+    internal const ushort Echo = 0x8;
     internal const ushort DumpInterrupted = 0x10;
     internal const ushort Dump = 0x300;
     internal const ushort Replace = 0x100;

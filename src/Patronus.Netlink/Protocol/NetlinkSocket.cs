@@ -17,6 +17,9 @@ internal sealed class NetlinkSocket : IDisposable
     private const int SendBufferLength = 16 * 1024;
     private const int MaxDumpAttempts = 5;
 
+    // Far above any echo seen (1-5 ms under load): only a child that is stuck ever reaches it.
+    private const int ChildSilenceLimitMs = 5000;
+
     private readonly FileDescriptorHandle _fd;
     private readonly byte[] _send = new byte[SendBufferLength];
     private readonly byte[] _receive = new byte[ReceiveBufferLength];
@@ -97,6 +100,140 @@ internal sealed class NetlinkSocket : IDisposable
             }
 
             HostOrder.WriteUInt32(_send.AsSpan(8), ++_sequence);
+        }
+    }
+
+    /// <summary>
+    /// Sends a request that carries NLM_F_ECHO from a detached child (<see cref="DetachedRequest"/>) and returns
+    /// as soon as the kernel echoes it as a <paramref name="echoType"/> message, or acknowledges it; a kernel
+    /// error is thrown as from <see cref="Execute"/>. The kernel sends the echo when the change is visible and
+    /// the acknowledgement only when the whole request is done, so this returns at the first. Without fork (or
+    /// when the child died before the kernel saw the request) the request runs in-process, as Execute would.
+    /// </summary>
+    public unsafe void ExecuteUntilEcho(ref NetlinkMessageWriter request, ushort echoType, string operation, string target)
+    {
+        var bytes = request.EndMessage();
+        if (!DetachedRequest.IsAvailable)
+        {
+            Exchange(bytes, operation, target, 0, static (_, in _) => { });
+            return;
+        }
+
+        var sequence = HostOrder.ReadUInt32(bytes[8..]);
+        var pipe = stackalloc int[2];
+        if (Libc.Pipe2(pipe, Libc.O_CLOEXEC) != 0)
+        {
+            // Out of descriptors: the request still gets done, only in-process.
+            Exchange(bytes, operation, target, 0, static (_, in _) => { });
+            return;
+        }
+
+        using var childExit = new FileDescriptorHandle(pipe[0]);
+        int child;
+        var addRef = false;
+        try
+        {
+            _fd.DangerousAddRef(ref addRef);
+            fixed (byte* p = bytes)
+            {
+                child = DetachedRequest.Start(_fd.Fd, p, (nuint)bytes.Length, pipe[1]);
+            }
+        }
+        finally
+        {
+            Libc.Close(pipe[1]);
+            if (addRef)
+            {
+                _fd.DangerousRelease();
+            }
+        }
+
+        if (child < 0 || !AwaitEchoOrAck(sequence, echoType, child, childExit, operation, target))
+        {
+            Exchange(bytes, operation, target, 0, static (_, in _) => { });
+        }
+    }
+
+    /// <summary>True once the echo or the ack arrived; false when the child exited and the kernel never answered.</summary>
+    private unsafe bool AwaitEchoOrAck(uint sequence, ushort echoType, int child, FileDescriptorHandle childExit, string operation, string target)
+    {
+        var fds = stackalloc Libc.PollFd[2];
+        var killed = false;
+        while (true)
+        {
+            fds[0] = new Libc.PollFd { Fd = _fd.Fd, Events = Libc.POLLIN };
+            fds[1] = new Libc.PollFd { Fd = childExit.Fd, Events = Libc.POLLIN };
+            var ready = Libc.Poll(fds, 2, killed ? -1 : ChildSilenceLimitMs);
+            if (ready == 0)
+            {
+                // A child stuck before its send (it never should be) is killed; one already inside the kernel
+                // finishes that request first. Either way its exit ends the wait, and the request is run here
+                // if the kernel never answered it.
+                Libc.Kill(child, Libc.SIGKILL);
+                killed = true;
+                continue;
+            }
+
+            if (ready < 0)
+            {
+                if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                throw NetlinkException.FromLastError(operation, target);
+            }
+
+            // Drain the socket before looking at the child: it exits only after the kernel queued its answer.
+            while (true)
+            {
+                nint received;
+                fixed (byte* p = _receive)
+                {
+                    received = Libc.Receive(_fd, p, (nuint)_receive.Length, Libc.MSG_TRUNC | Libc.MSG_DONTWAIT);
+                }
+
+                if (received < 0)
+                {
+                    var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                    if (errno is Errno.EAGAIN or Errno.EINTR)
+                    {
+                        break;
+                    }
+
+                    throw NetlinkException.FromLastError(operation, target);
+                }
+
+                var reader = new NetlinkMessageReader(_receive.AsSpan(0, (int)Math.Min(received, _receive.Length)));
+                while (reader.TryRead(out var message))
+                {
+                    if (message.Sequence != sequence)
+                    {
+                        continue;
+                    }
+
+                    if (message.Type == NetlinkMessageType.Error)
+                    {
+                        var errno = NetlinkError.Decode(message, out var kernelMessage);
+                        if (errno != 0)
+                        {
+                            throw new NetlinkException(operation, target, errno, kernelMessage);
+                        }
+
+                        return true;
+                    }
+
+                    if (message.Type == echoType)
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            if ((fds[1].Returned & (Libc.POLLIN | Libc.POLLHUP)) != 0)
+            {
+                return false;
+            }
         }
     }
 

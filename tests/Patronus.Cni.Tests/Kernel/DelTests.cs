@@ -63,4 +63,27 @@ public class DelTests
         Assert.Empty(node.OurVeths());
         Assert.DoesNotContain("eth0", pod.Links());
     }
+
+    [Fact]
+    public void Del_ThenAddOfTheSameAttachmentAtOnce_Works()
+    {
+        // DEL returns once the kernel has unlisted the veth, before the kernel frees it: the very next ADD
+        // of the same container id and ifname in the same namespace must find the names and the address free.
+        using var node = new Node();
+        var pod = node.NewPod();
+        for (var round = 0; round < 10; round++)
+        {
+            node.Add("pcni-del-6", pod);
+            node.Del("pcni-del-6", pod.Path);
+            Assert.DoesNotContain("eth0", pod.Links());
+            Assert.Empty(node.OurVeths());
+            Assert.Empty(node.ClaimedAddresses());
+        }
+
+        node.Add("pcni-del-6", pod);
+        Assert.True(Shell.Ping(pod.Name, "10.231.0.1"), "the re-added pod cannot reach the IPv4 gateway");
+        Assert.True(Shell.Ping(pod.Name, "fd00:231::1"), "the re-added pod cannot reach the IPv6 gateway");
+        node.Del("pcni-del-6", pod.Path);
+        Assert.Empty(node.OurVeths());
+    }
 }

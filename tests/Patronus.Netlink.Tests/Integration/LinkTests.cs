@@ -156,6 +156,69 @@ public sealed class LinkTests : IDisposable
     }
 
     [Fact]
+    public void LinkAddVeth_EnslavedAndUp_InOneRequest_ReturnsTheHostEnd()
+    {
+        using var pod = new TestNamespace();
+        _ns.Netlink.LinkAddBridge("br0");
+        var bridge = _ns.Netlink.LinkByName("br0")!;
+
+        var created = _ns.Netlink.LinkAddVeth("vh0", "eth0", peerNamespace: pod.Ns, masterIndex: bridge.Index, up: true);
+
+        var host = _ns.Netlink.LinkByName("vh0")!;
+        Assert.NotNull(created);
+        Assert.Equal(host.Index, created.Index);
+        Assert.Equal(host.MacText, created.MacText);
+        Assert.Equal(bridge.Index, host.MasterIndex);
+        Assert.True(host.IsUp);
+        var json = _ns.IpJson("link show vh0")[0];
+        Assert.Equal("br0", json.GetProperty("master").GetString());
+        Assert.Contains("UP", json.GetProperty("flags").EnumerateArray().Select(f => f.GetString()));
+        var peer = pod.Netlink.LinkByName("eth0")!;
+        Assert.False(peer.IsUp);
+        Assert.Null(peer.MasterIndex);
+    }
+
+    [Fact]
+    public void LinkDelUnlisted_FreesBothNamesAndTheAddressForImmediateReuse()
+    {
+        using var pod = new TestNamespace();
+        _ns.Netlink.LinkAddBridge("br0");
+        var bridge = _ns.Netlink.LinkByName("br0")!;
+        _ns.Netlink.LinkAddVeth("vh0", "eth0", peerNamespace: pod.Ns);
+        var host = _ns.Netlink.LinkByName("vh0")!;
+        _ns.Netlink.LinkSetMaster(host.Index, bridge.Index);
+        _ns.Netlink.LinkSetUp(host.Index);
+        var eth0 = pod.Netlink.LinkByName("eth0")!;
+        pod.Netlink.AddrAdd(eth0.Index, new IpPrefix(IPAddress.Parse("10.99.0.2"), 24));
+        pod.Netlink.LinkSetUp(eth0.Index);
+
+        _ns.Netlink.LinkDelUnlisted(host.Index);
+
+        // What the next ADD of the same attachment needs, at once: both names, the address, the bridge port.
+        Assert.Null(_ns.Netlink.LinkByName("vh0"));
+        Assert.Null(pod.Netlink.LinkByName("eth0"));
+        Assert.Equal("[]", pod.Ip("-j -4 addr show").Trim());
+        Assert.Equal(0, _ns.IpJson("link show master br0").GetArrayLength());
+        _ns.Netlink.LinkAddVeth("vh0", "eth0", peerNamespace: pod.Ns);
+        var again = pod.Netlink.LinkByName("eth0")!;
+        pod.Netlink.AddrAdd(again.Index, new IpPrefix(IPAddress.Parse("10.99.0.2"), 24));
+        _ns.Netlink.LinkSetMaster(_ns.Netlink.LinkByName("vh0")!.Index, bridge.Index);
+        Assert.Equal("10.99.0.2", pod.IpJson("-4 addr show dev eth0")[0].GetProperty("addr_info")[0].GetProperty("local").GetString());
+
+        // The handle goes on working: the late acknowledgement of the delete is skipped, not taken as a reply.
+        Assert.Equal(new[] { "br0", "lo", "vh0" }, _ns.Netlink.LinkList().Select(l => l.Name).Order().ToArray());
+    }
+
+    [Fact]
+    public void LinkDelUnlisted_MissingIndex_ThrowsNotFound()
+    {
+        var error = Assert.Throws<NetlinkException>(() => _ns.Netlink.LinkDelUnlisted(9999));
+        Assert.True(error.IsNotFound);
+        Assert.Contains("link #9999", error.Message);
+        Assert.NotNull(_ns.Netlink.LinkByName("lo"));
+    }
+
+    [Fact]
     public void LinkList_ManyLinks_SpansSeveralDumpDatagrams()
     {
         for (var i = 0; i < 60; i++)

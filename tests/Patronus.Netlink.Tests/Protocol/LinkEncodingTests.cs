@@ -39,7 +39,7 @@ public sealed class LinkEncodingTests
     public void NewVeth_NestsPeerInfoInsideInfoData()
     {
         var expected = $"""
-            60000000 1000 0506 02000000 00000000
+            60000000 1000 0d06 02000000 00000000
             {ZeroInfo}
             0a00 0300 7665746830 00 0000
             3400 1200
@@ -57,7 +57,7 @@ public sealed class LinkEncodingTests
     public void NewVeth_WithMtuMacsAndPeerNamespace()
     {
         var expected = $"""
-            8c000000 1000 0506 03000000 00000000
+            8c000000 1000 0d06 03000000 00000000
             {ZeroInfo}
             0700 0300 766800 00
             0800 0400 78050000
@@ -76,6 +76,27 @@ public sealed class LinkEncodingTests
         var actual = Encode((ref w) => LinkMessages.NewVeth(
             ref w, 3, "vh", "eth0", 1400, 7, [0x02, 0, 0, 0, 0, 0x01], [0x02, 0, 0, 0, 0, 0x02]));
         Assert.Equal(Normalize(expected), actual);
+    }
+
+    [Fact]
+    public void NewVeth_EnslavedAndUp_SetsIffUpAndIflaMasterOnTheHostEndOnly()
+    {
+        // NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO | NLM_F_EXCL | NLM_F_CREATE = 0x060d; ifi_flags = ifi_change = IFF_UP;
+        // IFLA_MASTER (10) = 5 outside IFLA_LINKINFO, so it is the host end's, not the peer's.
+        var expected = $"""
+            68000000 1000 0d06 04000000 00000000
+            00 00 0000 00000000 01000000 01000000
+            0a00 0300 7665746830 00 0000
+            0800 0a00 05000000
+            3400 1200
+              0900 0100 76657468 00 000000
+              2400 0200
+                2000 0100
+                  {ZeroInfo}
+                  0900 0300 65746830 00 000000
+            """;
+
+        Assert.Equal(Normalize(expected), Encode((ref w) => LinkMessages.NewVeth(ref w, 4, "veth0", "eth0", null, null, default, default, masterIndex: 5, up: true)));
     }
 
     [Fact]
@@ -112,6 +133,29 @@ public sealed class LinkEncodingTests
             """;
 
         Assert.Equal(Normalize(expected), Encode((ref w) => LinkMessages.SetHairpin(ref w, 6, 7, on: true)));
+    }
+
+    [Fact]
+    public void Delete_AsksForAnAck()
+    {
+        var expected = """
+            20000000 1100 0500 08000000 00000000
+            00 00 0000 07000000 00000000 00000000
+            """;
+
+        Assert.Equal(Normalize(expected), Encode((ref w) => LinkMessages.Delete(ref w, 8, 7)));
+    }
+
+    [Fact]
+    public void DeleteEchoed_AddsNlmFEcho()
+    {
+        // NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO = 0x0d: the kernel unicasts its RTM_DELLINK notification back.
+        var expected = """
+            20000000 1100 0d00 09000000 00000000
+            00 00 0000 07000000 00000000 00000000
+            """;
+
+        Assert.Equal(Normalize(expected), Encode((ref w) => LinkMessages.DeleteEchoed(ref w, 9, 7)));
     }
 
     [Fact]
