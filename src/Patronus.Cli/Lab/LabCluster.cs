@@ -195,14 +195,12 @@ internal sealed class LabCluster : IDisposable
         foreach (var argument in new[]
                  {
                      "--manifests", Path.Combine(_work, "manifests"), "--node-name", node.Name,
-                     "--socket", AgentSocket(node), "--database", Path.Combine(_work, $"{node.Name}.db"),
-                     "--spool", Path.Combine(_work, $"{node.Name}-pending"),
+                     "--socket", AgentSocket(node), "--database", AgentDatabase(node),
+                     "--spool", AgentSpool(node),
                      "--metrics-address", "127.0.0.1:0", "--datapath", "nftables",
                  })
             start.ArgumentList.Add(argument);
-        // A child process is born in the network namespace of the thread that forks it.
-        var agent = _nodes[node.Name].Run(() => Process.Start(start))
-            ?? throw new LabException($"could not start {_binaries.Agent}");
+        var agent = StartOnNode(node, start);
         var logFile = Path.Combine(_work, $"agent-{node.Name}.log");
         _ = Task.Run(() => CopyLog(agent.StandardOutput, logFile));
         _ = Task.Run(() => CopyLog(agent.StandardError, logFile));
@@ -240,6 +238,14 @@ internal sealed class LabCluster : IDisposable
 
     private string AgentSocket(LabNode node) => Path.Combine(_work, $"agent-{node.Name}.sock");
 
+    private string AgentDatabase(LabNode node) => Path.Combine(_work, $"{node.Name}.db");
+
+    private string AgentSpool(LabNode node) => Path.Combine(_work, $"{node.Name}-pending");
+
+    /// <summary>Starts a program on a node: a child process is born in the network namespace of the thread that forks it.</summary>
+    private Process StartOnNode(LabNode node, ProcessStartInfo start) =>
+        _nodes[node.Name].Run(() => Process.Start(start)) ?? throw new LabException($"could not start {start.FileName}");
+
     private void AddPod(LabPod pod)
     {
         var index = _pods.Count;
@@ -273,15 +279,15 @@ internal sealed class LabCluster : IDisposable
         start.Environment["CNI_IFNAME"] = "eth0";
         start.Environment["CNI_PATH"] = _binaries.PluginDirectory;
         start.Environment["CNI_ARGS"] = $"IgnoreUnknown=1;K8S_POD_NAMESPACE={pod.Id.Namespace};K8S_POD_NAME={pod.Id.Name}";
-        var process = _nodes[node.Name].Run(() => Process.Start(start))
-            ?? throw new LabException($"could not start {_binaries.Plugin}");
+        var process = StartOnNode(node, start);
+        // stderr is drained alongside stdout so that neither pipe can fill up and stall the plugin.
+        var errors = process.StandardError.ReadToEndAsync();
         process.StandardInput.Write(PluginConfig(node, pod));
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEnd();
-        var errors = process.StandardError.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0)
-            throw new LabException($"patronus-cni {command} for {pod.Id} failed: {output.Trim()} {errors.Trim()}");
+            throw new LabException($"patronus-cni {command} for {pod.Id} failed: {output.Trim()} {errors.Result.Trim()}");
         return output;
     }
 
@@ -309,9 +315,9 @@ internal sealed class LabCluster : IDisposable
             ["sdwan"] = new JsonObject
             {
                 ["enable_policy_enforcement"] = true,
-                ["database"] = Path.Combine(_work, $"{node.Name}.db"),
+                ["database"] = AgentDatabase(node),
                 ["agent_socket"] = AgentSocket(node),
-                ["agent_spool_dir"] = Path.Combine(_work, $"{node.Name}-pending"),
+                ["agent_spool_dir"] = AgentSpool(node),
             },
             ["runtimeConfig"] = new JsonObject
             {
