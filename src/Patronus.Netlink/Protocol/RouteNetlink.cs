@@ -22,6 +22,9 @@ internal static class RouteMessageType
     internal const ushort NewQdisc = 36;
     internal const ushort DeleteQdisc = 37;
     internal const ushort GetQdisc = 38;
+    internal const ushort NewClass = 40;
+    internal const ushort DeleteClass = 41;
+    internal const ushort GetClass = 42;
     internal const ushort NewFilter = 44;
     internal const ushort DeleteFilter = 45;
     internal const ushort GetFilter = 46;

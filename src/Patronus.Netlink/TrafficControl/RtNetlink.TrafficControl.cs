@@ -39,6 +39,70 @@ public sealed partial class RtNetlink
         _socket.Execute(ref writer, "add tbf qdisc on", Describe(linkIndex));
     }
 
+    /// <summary>
+    /// Adds an HTB qdisc with handle <paramref name="major"/>:0 at <paramref name="parent"/> (the device's root by
+    /// default). Unclassified traffic goes to class major:<paramref name="defaultMinor"/>; with 0 (or a class that
+    /// does not exist) it passes unshaped. HTB classifies a packet whose skb->priority names one of its leaf
+    /// classes into that class before any filter runs, so setting the priority from the firewall mark
+    /// (nftables `meta priority set 1:10`, or SO_PRIORITY on a socket) steers traffic without a classifier.
+    /// </summary>
+    public void QdiscAddHtb(int linkIndex, ushort major, ushort defaultMinor = 0, uint parent = TcHandle.Root)
+    {
+        CheckIndex(linkIndex, nameof(linkIndex));
+        if (major == 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(major), major, "an HTB qdisc handle needs a non-zero major");
+        }
+
+        var writer = _socket.Writer();
+        TcMessages.NewHtbQdisc(ref writer, _socket.NextSequence(), linkIndex, TcHandle.Make(major, 0), parent, defaultMinor);
+        _socket.Execute(ref writer, $"add htb qdisc {major:x}: on", Describe(linkIndex));
+    }
+
+    /// <summary>Creates an HTB class, or changes its rates in place when it exists (traffic in it keeps flowing).</summary>
+    public void ClassReplaceHtb(int linkIndex, HtbClass htbClass)
+    {
+        CheckIndex(linkIndex, nameof(linkIndex));
+        ArgumentNullException.ThrowIfNull(htbClass);
+        htbClass.Validate();
+        var ceil = htbClass.CeilBytesPerSec ?? htbClass.RateBytesPerSec;
+        var parameters = new HtbClassParameters(
+            htbClass.RateBytesPerSec,
+            ceil,
+            TokenBucket.BufferTicks(htbClass.RateBytesPerSec, htbClass.BurstBytes ?? HtbClass.DefaultBurst(htbClass.RateBytesPerSec)),
+            TokenBucket.BufferTicks(ceil, htbClass.CeilBurstBytes ?? HtbClass.DefaultBurst(ceil)),
+            htbClass.Priority);
+        var writer = _socket.Writer();
+        TcMessages.ReplaceHtbClass(ref writer, _socket.NextSequence(), linkIndex, htbClass.ClassId, htbClass.ParentHandle, parameters);
+        _socket.Execute(ref writer, $"replace htb class {TcHandle.Format(htbClass.ClassId)} on", Describe(linkIndex));
+    }
+
+    /// <summary>Deletes a class; false when it did not exist.</summary>
+    public bool ClassDel(int linkIndex, uint classId)
+    {
+        CheckIndex(linkIndex, nameof(linkIndex));
+        var writer = _socket.Writer();
+        TcMessages.DeleteClass(ref writer, _socket.NextSequence(), linkIndex, classId);
+        return ExecuteDelete(ref writer, $"delete class {TcHandle.Format(classId)} on", Describe(linkIndex));
+    }
+
+    /// <summary>Lists the traffic classes of a link.</summary>
+    public IReadOnlyList<TrafficClass> ClassList(int linkIndex)
+    {
+        CheckIndex(linkIndex, nameof(linkIndex));
+        var writer = _socket.Writer();
+        TcMessages.DumpClasses(ref writer, _socket.NextSequence(), linkIndex);
+        var classes = new List<TrafficClass>();
+        _socket.Dump(ref writer, "list classes on", Describe(linkIndex), classes, static (list, in message) =>
+        {
+            if (message.Type == RouteMessageType.NewClass)
+            {
+                list.Add(TcMessages.ParseClass(message));
+            }
+        });
+        return classes;
+    }
+
     /// <summary>Adds the ingress qdisc (ffff:).</summary>
     public void QdiscAddIngress(int linkIndex)
     {

@@ -32,6 +32,140 @@ internal static class TcMessages
 
     internal const ushort EthernetAll = 3;
 
+    private const ushort HtbParameters = 1;
+    private const ushort HtbInit = 2;
+    private const ushort HtbRate64 = 6;
+    private const ushort HtbCeil64 = 7;
+    private const int HtbOptLength = 44;
+    private const uint HtbVersion = 3;
+    private const uint HtbRateToQuantum = 10;
+
+    /// <summary>
+    /// An HTB qdisc: TCA_HTB_INIT holds struct tc_htb_glob { version 3, rate2quantum 10, defcls, debug,
+    /// direct_pkts }. Byte for byte what `tc qdisc add dev D root handle 1: htb default N` sends.
+    /// </summary>
+    public static void NewHtbQdisc(ref NetlinkMessageWriter writer, uint sequence, int index, uint handle, uint parent, ushort defaultMinor)
+    {
+        writer.BeginMessage(RouteMessageType.NewQdisc, RequestFlags.Create, sequence);
+        WriteHeader(ref writer, index, handle, parent, 0);
+        writer.WriteAttributeString(AttributeKind, "htb");
+        var options = writer.BeginNested(AttributeOptions);
+        Span<byte> glob = stackalloc byte[20];
+        glob.Clear();
+        HostOrder.WriteUInt32(glob, HtbVersion);
+        HostOrder.WriteUInt32(glob[4..], HtbRateToQuantum);
+        HostOrder.WriteUInt32(glob[8..], defaultMinor);
+        writer.WriteAttribute(HtbInit, glob);
+        writer.EndNested(options);
+    }
+
+    /// <summary>
+    /// An HTB class, created or changed in place (NLM_F_CREATE without NLM_F_EXCL). TCA_HTB_PARMS holds
+    /// struct tc_htb_opt { tc_ratespec rate, ceil; u32 buffer, cbuffer, quantum, level, prio }. tc also sends
+    /// 1 KiB rate tables (TCA_HTB_RTAB/CTAB); kernels since 3.8 ignore them when the ratespec names a link
+    /// layer (htb_change_class), so this sends linklayer ethernet and no tables. Rates past 32 bits go in
+    /// TCA_HTB_RATE64/CEIL64, the u32 fields then saturated, as tc does.
+    /// </summary>
+    public static void ReplaceHtbClass(ref NetlinkMessageWriter writer, uint sequence, int index, uint classId, uint parent, HtbClassParameters parameters)
+    {
+        writer.BeginMessage(RouteMessageType.NewClass, NetlinkFlags.Request | NetlinkFlags.Ack | NetlinkFlags.Create, sequence);
+        WriteHeader(ref writer, index, classId, parent, 0);
+        writer.WriteAttributeString(AttributeKind, "htb");
+        var options = writer.BeginNested(AttributeOptions);
+        Span<byte> opt = stackalloc byte[HtbOptLength];
+        opt.Clear();
+        opt[1] = LinkLayerEthernet;
+        HostOrder.WriteUInt32(opt[8..], (uint)Math.Min(parameters.RateBytesPerSec, uint.MaxValue));
+        opt[13] = LinkLayerEthernet;
+        HostOrder.WriteUInt32(opt[20..], (uint)Math.Min(parameters.CeilBytesPerSec, uint.MaxValue));
+        HostOrder.WriteUInt32(opt[24..], parameters.BufferTicks);
+        HostOrder.WriteUInt32(opt[28..], parameters.CeilBufferTicks);
+        HostOrder.WriteUInt32(opt[40..], parameters.Priority);
+        writer.WriteAttribute(HtbParameters, opt);
+        if (parameters.RateBytesPerSec >= 1UL << 32)
+        {
+            writer.WriteAttributeUInt64(HtbRate64, parameters.RateBytesPerSec);
+        }
+
+        if (parameters.CeilBytesPerSec >= 1UL << 32)
+        {
+            writer.WriteAttributeUInt64(HtbCeil64, parameters.CeilBytesPerSec);
+        }
+
+        writer.EndNested(options);
+    }
+
+    public static void DeleteClass(ref NetlinkMessageWriter writer, uint sequence, int index, uint classId)
+    {
+        writer.BeginMessage(RouteMessageType.DeleteClass, RequestFlags.Change, sequence);
+        WriteHeader(ref writer, index, classId, 0, 0);
+    }
+
+    public static void DumpClasses(ref NetlinkMessageWriter writer, uint sequence, int index)
+    {
+        writer.BeginMessage(RouteMessageType.GetClass, RequestFlags.Dump, sequence);
+        WriteHeader(ref writer, index, 0, 0, 0);
+    }
+
+    public static TrafficClass ParseClass(in NetlinkMessage message)
+    {
+        var payload = message.Payload;
+        if (payload.Length < HeaderLength)
+        {
+            throw new InvalidDataException("RTM_NEWTCLASS reply shorter than struct tcmsg");
+        }
+
+        var index = HostOrder.ReadInt32(payload[4..]);
+        var handle = HostOrder.ReadUInt32(payload[8..]);
+        var parent = HostOrder.ReadUInt32(payload[12..]);
+        var kind = "";
+        ReadOnlySpan<byte> options = default;
+        var attributes = message.Attributes(HeaderLength);
+        while (attributes.TryRead(out var type, out var value))
+        {
+            if (type == AttributeKind)
+            {
+                kind = AttributeValue.ReadString(value);
+            }
+            else if (type == AttributeOptions)
+            {
+                options = value;
+            }
+        }
+
+        HtbClassParameters? htb = null;
+        if (kind == "htb")
+        {
+            ulong rate = 0, ceil = 0;
+            uint buffer = 0, cbuffer = 0, priority = 0;
+            ulong? rate64 = null, ceil64 = null;
+            var reader = new AttributeReader(options);
+            while (reader.TryRead(out var type, out var value))
+            {
+                switch (type)
+                {
+                    case HtbParameters when value.Length >= HtbOptLength:
+                        rate = HostOrder.ReadUInt32(value[8..]);
+                        ceil = HostOrder.ReadUInt32(value[20..]);
+                        buffer = HostOrder.ReadUInt32(value[24..]);
+                        cbuffer = HostOrder.ReadUInt32(value[28..]);
+                        priority = HostOrder.ReadUInt32(value[40..]);
+                        break;
+                    case HtbRate64 when value.Length >= 8:
+                        rate64 = HostOrder.ReadUInt64(value);
+                        break;
+                    case HtbCeil64 when value.Length >= 8:
+                        ceil64 = HostOrder.ReadUInt64(value);
+                        break;
+                }
+            }
+
+            htb = new HtbClassParameters(rate64 ?? rate, ceil64 ?? ceil, buffer, cbuffer, priority);
+        }
+
+        return new TrafficClass(index, handle, parent, kind, htb);
+    }
+
     public static void WriteHeader(ref NetlinkMessageWriter writer, int index, uint handle, uint parent, uint info)
     {
         writer.WriteByte(Family.Unspecified);
