@@ -50,19 +50,22 @@ internal sealed class UserspaceTransport(string socketDirectory)
         {
             socket.Send(Encoding.ASCII.GetBytes(request));
             var response = new StringBuilder();
-            var buffer = new byte[4096];
-            while (!UapiProtocol.IsComplete(response.ToString()))
+            var buffer = new byte[16 * 1024];
+            while (true)
             {
                 var read = socket.Receive(buffer);
                 if (read == 0)
                 {
-                    break;
+                    return response.ToString();
                 }
 
                 response.Append(Encoding.ASCII.GetString(buffer, 0, read));
+                // Only an answer that ends in an empty line can be whole; look for its errno line only then.
+                if (response.Length >= 2 && response[^1] == '\n' && response[^2] == '\n' && UapiProtocol.IsComplete(response.ToString()))
+                {
+                    return response.ToString();
+                }
             }
-
-            return response.ToString();
         }
         catch (SocketException e)
         {
