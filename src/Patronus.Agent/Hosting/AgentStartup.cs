@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Patronus.Agent.Client.Spool;
 using Patronus.Agent.Endpoints;
+using Patronus.Agent.Telemetry;
 
 namespace Patronus.Agent.Hosting;
 
@@ -9,11 +10,15 @@ namespace Patronus.Agent.Hosting;
 /// Runs first: restores the endpoints from the database and applies the removals the plugin queued while
 /// the agent was away, so the first datapath reconcile already reflects them.
 /// </summary>
-public sealed partial class AgentStartup(AgentOptions options, EndpointRegistry registry, ILogger<AgentStartup> logger) : IHostedService
+public sealed partial class AgentStartup(AgentOptions options, EndpointRegistry registry, AgentMetrics metrics, ILogger<AgentStartup> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        registry.Load();
+        foreach (var (endpoint, problem) in registry.Load())
+        {
+            metrics.Errors.WithLabels("endpoints").Inc();
+            Log.StoredEndpointSkipped(logger, endpoint.ContainerId, endpoint.IfName, problem);
+        }
         Log.Restored(logger, registry.All.Count, options.Database);
         var spool = new PendingRemovalSpool(options.Spool);
         foreach (var pending in spool.ReadAll())
@@ -44,5 +49,8 @@ public sealed partial class AgentStartup(AgentOptions options, EndpointRegistry 
 
         [LoggerMessage(3, LogLevel.Warning, "Discarded unreadable queued removal {Path}")]
         public static partial void QueuedRemovalUnreadable(ILogger logger, string path);
+
+        [LoggerMessage(4, LogLevel.Error, "Stored endpoint of container {ContainerId} {IfName} is invalid and left out (an older agent accepted it): {Problem}")]
+        public static partial void StoredEndpointSkipped(ILogger logger, string containerId, string ifName, string problem);
     }
 }
