@@ -30,7 +30,9 @@ public sealed class AgentDatabase : IDisposable
         RestrictFile(path);
         RestrictFile(path + "-wal");
         RestrictFile(path + "-shm");
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        // Microsoft.Data.Sqlite retries a busy database for DefaultTimeout (30 s unless told): longer than the
+        // plugin waits for a registration. Give up after the same 5 s as busy_timeout and say so.
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 5 }.ToString());
         _connection.Open();
         Execute("PRAGMA journal_mode = WAL");
         Execute("PRAGMA busy_timeout = 5000");
