@@ -226,6 +226,7 @@ public sealed class AgentAbuseTests : IDisposable
             }
         }
         // While it has no descriptor to spare, even its HTTP server cannot answer: read its log instead.
+        Assert.True(hoard.Count > 500, $"only {hoard.Count} connections were made");
         await AgentEndToEndTests.Eventually(() => agent.Lines.Any(l => l.Contains("Accepting a connection on the endpoint socket failed")));
         Assert.False(agent.HasExited);
         hoard.ForEach(s => s.Dispose());
