@@ -14,6 +14,7 @@ namespace Patronus.Agent.Tests.Hosting;
 /// too few descriptors, and a folder full of hostile manifests. It must stay up, keep serving valid
 /// requests, log and count what it refused, and keep its memory bounded.
 /// </summary>
+[Collection(DescriptorHungry.Name)]
 public sealed class AgentAbuseTests : IDisposable
 {
     private const long RssBound = 400L << 20;
@@ -204,7 +205,7 @@ public sealed class AgentAbuseTests : IDisposable
     [Fact]
     public async Task OutOfDescriptors_AcceptKeepsGoing_AndServesOnceTheyAreFree()
     {
-        using var agent = AgentProcess.Start(Arguments(State, "--socket-max-connections", "5000", "--socket-idle-timeout-seconds", "60"), shellPrefix: "ulimit -n 1024;");
+        using var agent = AgentProcess.Start(Arguments(State, "--socket-max-connections", "5000", "--socket-idle-timeout-seconds", "60"), shellPrefix: "ulimit -n 400;");
         await agent.WaitReadyAsync();
 
         // Connect until the agent is out of descriptors and its backlog is full: then connects keep failing.
@@ -226,7 +227,7 @@ public sealed class AgentAbuseTests : IDisposable
             }
         }
         // While it has no descriptor to spare, even its HTTP server cannot answer: read its log instead.
-        Assert.True(hoard.Count > 500, $"only {hoard.Count} connections were made");
+        Assert.True(hoard.Count > 128, $"only {hoard.Count} connections were made: the backlog alone holds 128");
         await AgentEndToEndTests.Eventually(() => agent.Lines.Any(l => l.Contains("Accepting a connection on the endpoint socket failed")));
         Assert.False(agent.HasExited);
         hoard.ForEach(s => s.Dispose());
@@ -268,4 +269,15 @@ public sealed class AgentAbuseTests : IDisposable
             bytes.Add(one[0]);
         return Encoding.UTF8.GetString(bytes.ToArray());
     }
+}
+
+/// <summary>
+/// Tests that open hundreds of sockets in the test process run alone: libnftables (used by the datapath
+/// tests in this process) passes its netlink socket to select(), and glibc aborts the whole process when
+/// that descriptor number is 1024 or more.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class DescriptorHungry
+{
+    public const string Name = "descriptor hungry";
 }

@@ -158,6 +158,32 @@ public sealed class AgentHardeningTests : IDisposable
         Assert.Empty(new PendingRemovalSpool(_paths.Spool).ReadAll());
     }
 
+    [Fact]
+    public async Task RegistrationQueuedWhileAgentWasDown_IsAppliedAtStart()
+    {
+        Assert.False(_paths.Client().RegisterOrQueue(Endpoint("web", "c-web", "10.244.1.5/24"), Timeout));
+        Assert.False(_paths.Client().RegisterOrQueue(Endpoint("frontend", "c-front", "10.244.1.6/24"), Timeout));
+        Assert.False(_paths.Client().UnregisterOrQueue("c-front", "eth0"));
+
+        await using var agent = await RunningAgent.StartAsync(_paths.Arguments());
+
+        Assert.Equal(["reconcile shop/web"], agent.Datapath.CallLog);
+        Assert.Empty(new PendingRemovalSpool(_paths.Spool).ReadRegistrations());
+        Assert.Empty(new PendingRemovalSpool(_paths.Spool).ReadAll());
+        Assert.Equal(["c-web"], ReadRows(_paths.Database));
+    }
+
+    [Fact]
+    public async Task RegistrationQueuedWhileAgentRuns_IsAppliedSoon()
+    {
+        await using var agent = await RunningAgent.StartAsync(_paths.Arguments("--spool-interval-seconds", "0.2"));
+
+        new PendingRemovalSpool(_paths.Spool).Enqueue(Endpoint("web", "c-web", "10.244.1.5/24"));
+
+        await AgentEndToEndTests.Eventually(() => agent.Datapath.Held.ContainsKey(Web));
+        await AgentEndToEndTests.Eventually(() => new PendingRemovalSpool(_paths.Spool).ReadRegistrations().Count == 0);
+    }
+
     private static string[] ReadRows(string database)
     {
         using var connection = new SqliteConnection($"Data Source={database};Pooling=false;Mode=ReadOnly");

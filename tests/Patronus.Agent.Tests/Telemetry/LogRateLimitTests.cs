@@ -21,7 +21,7 @@ public class LogRateLimitTests
         var time = new ManualTime();
         var limit = new LogRateLimit(3, TimeSpan.FromMinutes(1), time);
 
-        var first = Enumerable.Range(0, 10).Select(_ => limit.TryEnter(out _)).ToArray();
+        var first = Enumerable.Range(0, 10).Select(_ => limit.TryEnter(out long _)).ToArray();
         time.Advance(TimeSpan.FromSeconds(59));
         var stillSuppressed = limit.TryEnter(out _);
         time.Advance(TimeSpan.FromSeconds(1));
