@@ -54,7 +54,13 @@ public static class AgentHost
         builder.Logging.SetMinimumLevel(Enum.TryParse<LogLevel>(builder.Configuration["logLevel"], ignoreCase: true, out var level) ? level : LogLevel.Information);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
 
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(options.MetricsAddress));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(options.MetricsAddress);
+            // Scrapes and probes need a handful; a flood of HTTP connections must not eat the descriptors the
+            // endpoint socket and the datapath need.
+            kestrel.Limits.MaxConcurrentConnections = 64;
+        });
 
         var services = builder.Services;
         services.AddSingleton(options);
