@@ -33,6 +33,26 @@ public sealed class AgentClient
         Exchange(AgentRequest.Register(endpoint), timeout);
 
     /// <summary>
+    /// Registers an endpoint when the caller does not wait for its policy (no enforcement): when the agent
+    /// cannot be reached the registration is written to the spool, which the agent applies when it returns, so
+    /// the pod still gets its policy. Returns true when the agent took it now, false when it was queued.
+    /// Throws <see cref="AgentRejectedException"/> when the agent refuses it.
+    /// </summary>
+    public bool RegisterOrQueue(EndpointRegistration endpoint, TimeSpan timeout)
+    {
+        try
+        {
+            Exchange(AgentRequest.Register(endpoint), timeout);
+            return true;
+        }
+        catch (AgentUnavailableException)
+        {
+            _spool.Enqueue(endpoint);
+            return false;
+        }
+    }
+
+    /// <summary>
     /// Removes an endpoint. When the agent cannot be reached the removal is written to the spool, which the
     /// agent drains when it starts, so CNI DEL never fails because the agent is down.
     /// Returns true when the agent applied it now, false when it was queued.

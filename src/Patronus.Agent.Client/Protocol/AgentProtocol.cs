@@ -13,6 +13,9 @@ public static class AgentProtocol
     /// <summary>Largest message either side accepts; a status payload is a few kilobytes.</summary>
     public const int MaxMessageBytes = 1 << 20;
 
+    /// <summary>Largest request the agent reads: a registration is well under 2 KB, and the agent buffers at most this much per connection.</summary>
+    public const int MaxRequestBytes = 64 << 10;
+
     public static byte[] EncodeRequest(AgentRequest request) => Frame(JsonSerializer.SerializeToUtf8Bytes(request, ProtocolJsonContext.Default.AgentRequest));
 
     public static byte[] EncodeReply(AgentReply reply) => Frame(JsonSerializer.SerializeToUtf8Bytes(reply, ProtocolJsonContext.Default.AgentReply));
@@ -35,20 +38,16 @@ public static class AgentProtocol
         {
             case AgentOps.Register:
                 var endpoint = request.Endpoint ?? throw new AgentProtocolException("register: field 'endpoint' is missing");
-                Require(endpoint.ContainerId, "endpoint.containerId");
-                Require(endpoint.IfName, "endpoint.ifName");
-                Require(endpoint.PodNamespace, "endpoint.podNamespace");
-                Require(endpoint.PodName, "endpoint.podName");
-                if (endpoint.Addresses is null || endpoint.Addresses.Count == 0)
-                    throw new AgentProtocolException("register: field 'endpoint.addresses' is empty");
-                foreach (var address in endpoint.Addresses)
-                    if (!System.Net.IPNetwork.TryParse(address, out _))
-                        throw new AgentProtocolException($"register: field 'endpoint.addresses' holds '{address}', which is not a CIDR such as 10.244.1.5/24");
+                if (EndpointValidation.Problem(endpoint) is { } problem)
+                    throw new AgentProtocolException($"register: {problem}");
                 break;
             case AgentOps.Unregister:
                 var removal = request.Removal ?? throw new AgentProtocolException("unregister: field 'removal' is missing");
+                // Lenient on purpose: a removal must reach even an endpoint an older agent stored with a bad field.
                 Require(removal.ContainerId, "removal.containerId");
                 Require(removal.IfName, "removal.ifName");
+                if (removal.ContainerId.Length > EndpointValidation.MaxFieldLength || removal.IfName.Length > EndpointValidation.MaxFieldLength)
+                    throw new AgentProtocolException($"unregister: a field is longer than {EndpointValidation.MaxFieldLength} characters");
                 break;
             case AgentOps.Status:
                 break;

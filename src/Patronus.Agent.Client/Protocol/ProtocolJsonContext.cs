@@ -10,4 +10,5 @@ namespace Patronus.Agent.Client.Protocol;
 [JsonSerializable(typeof(AgentRequest))]
 [JsonSerializable(typeof(AgentReply))]
 [JsonSerializable(typeof(EndpointRemoval))]
+[JsonSerializable(typeof(EndpointRegistration))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext;

@@ -14,12 +14,25 @@ public sealed class EndpointRegistry(AgentDatabase database)
     private readonly Lock _lock = new();
     private readonly Dictionary<(string ContainerId, string IfName), EndpointRegistration> _endpoints = [];
 
-    /// <summary>Loads what the database holds (at start-up, before anything else reads the registry).</summary>
-    public void Load()
+    /// <summary>
+    /// Loads what the database holds (at start-up, before anything else reads the registry). Rows an older
+    /// agent stored without checking them are left out, each reported: one bad row must not keep every pod
+    /// on the node from being programmed. They stay in the database, so the plugin's DEL still removes them.
+    /// </summary>
+    public IReadOnlyList<(EndpointRegistration Endpoint, string Problem)> Load()
     {
+        var skipped = new List<(EndpointRegistration, string)>();
         lock (_lock)
+        {
             foreach (var endpoint in database.LoadEndpoints())
-                _endpoints[(endpoint.ContainerId, endpoint.IfName)] = endpoint;
+            {
+                if (EndpointValidation.Problem(endpoint) is { } problem)
+                    skipped.Add((endpoint, problem));
+                else
+                    _endpoints[(endpoint.ContainerId, endpoint.IfName)] = endpoint;
+            }
+        }
+        return skipped;
     }
 
     /// <summary>Records an endpoint (again, for a repeated ADD) and returns the pod it belongs to, plus the pod it replaced if the container moved.</summary>

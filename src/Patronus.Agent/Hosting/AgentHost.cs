@@ -13,6 +13,7 @@ using Patronus.Agent.Telemetry;
 using Patronus.Agent.Pipeline;
 using Patronus.Agent.State;
 using Patronus.Agent.Status;
+using Patronus.Kubernetes.Informers;
 using Patronus.Kubernetes.Store;
 
 namespace Patronus.Agent.Hosting;
@@ -53,7 +54,13 @@ public static class AgentHost
         builder.Logging.SetMinimumLevel(Enum.TryParse<LogLevel>(builder.Configuration["logLevel"], ignoreCase: true, out var level) ? level : LogLevel.Information);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
 
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(options.MetricsAddress));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(options.MetricsAddress);
+            // Scrapes and probes need a handful; a flood of HTTP connections must not eat the descriptors the
+            // endpoint socket and the datapath need.
+            kestrel.Limits.MaxConcurrentConnections = 64;
+        });
 
         var services = builder.Services;
         services.AddSingleton(options);
@@ -63,6 +70,11 @@ public static class AgentHost
         services.AddSingleton<AgentMetrics>();
         services.TryAddSingleton(provider => DatapathFactory.Create(options, provider.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(provider => new PolicyBlocksMetric(provider.GetRequiredService<IPolicyDatapath>(), provider.GetRequiredService<AgentMetrics>().Registry));
+        services.AddSingleton<InstanceLock>();
+        services.AddSingleton(provider => new SourceSupervisor(
+            AgentService.CreateSources(options, provider.GetRequiredService<ILoggerFactory>()),
+            provider.GetRequiredService<ILoggerFactory>().CreateLogger<SourceSupervisor>()));
+        services.AddSingleton<AgentReadiness>();
         services.AddSingleton<PolicyPipeline>();
         services.AddSingleton<StatusReporter>();
         services.AddSingleton<AgentRequestHandler>();
@@ -73,8 +85,10 @@ public static class AgentHost
         services.AddHostedService<SpoolDrainer>();
         overrides?.Invoke(services);
 
-        // Fail at start, not at the first request, when the datapath cannot be made.
         var app = builder.Build();
+        // Before the database is opened or the socket bound: a second agent on the same state waits here.
+        app.Services.GetRequiredService<InstanceLock>().Acquire();
+        // Fail at start, not at the first request, when the datapath cannot be made.
         try
         {
             app.Services.GetRequiredService<PolicyBlocksMetric>();
@@ -95,9 +109,9 @@ public static class AgentHost
             await metrics.WriteAsync(context.Response.Body, context.RequestAborted);
         });
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", (PolicyPipeline pipeline) => pipeline.IsReady
-            ? Results.Text("ready\n")
-            : Results.Text("not ready: initial sync or datapath programming not done\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapGet("/readyz", (AgentReadiness readiness) => readiness.NotReadyReason is { } reason
+            ? Results.Text($"not ready: {reason}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Text("ready\n"));
     }
 
     /// <summary>Where /metrics is actually served (the port is chosen by the system when configured as 0).</summary>

@@ -50,6 +50,18 @@ public sealed class AgentOptions
     /// <summary>How often informers re-list everything.</summary>
     public TimeSpan Resync { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Most connections the socket serves at once; more are answered with an error and closed. Each plugin ADD or DEL holds one.</summary>
+    public int SocketMaxConnections { get; set; } = 256;
+
+    /// <summary>How long a connection may stay open without a request before it is closed.</summary>
+    public TimeSpan SocketIdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a request may take to arrive whole (from its first byte to its newline) before it is refused and the connection closed.</summary>
+    public TimeSpan SocketRequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often removals the plugin queued in <see cref="Spool"/> while the agent was slow are applied.</summary>
+    public TimeSpan SpoolInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     public string Source => Manifests is null ? "kubernetes" : "manifests";
 
     /// <summary>Command-line options and the configuration keys they set.</summary>
@@ -69,6 +81,10 @@ public sealed class AgentOptions
         ["--cni-bin-dir"] = "cniBinDir",
         ["--pod-wait-seconds"] = "podWaitSeconds",
         ["--resync-seconds"] = "resyncSeconds",
+        ["--socket-max-connections"] = "socketMaxConnections",
+        ["--socket-idle-timeout-seconds"] = "socketIdleTimeoutSeconds",
+        ["--socket-request-timeout-seconds"] = "socketRequestTimeoutSeconds",
+        ["--spool-interval-seconds"] = "spoolIntervalSeconds",
         ["--log-level"] = "logLevel",
     };
 
@@ -120,7 +136,19 @@ public sealed class AgentOptions
         }
         options.PodWait = Seconds("podWaitSeconds", options.PodWait);
         options.Resync = Seconds("resyncSeconds", options.Resync);
+        options.SocketIdleTimeout = Positive(Seconds("socketIdleTimeoutSeconds", options.SocketIdleTimeout), "socketIdleTimeoutSeconds");
+        options.SocketRequestTimeout = Positive(Seconds("socketRequestTimeoutSeconds", options.SocketRequestTimeout), "socketRequestTimeoutSeconds");
+        options.SpoolInterval = Positive(Seconds("spoolIntervalSeconds", options.SpoolInterval), "spoolIntervalSeconds");
+        if (configuration["socketMaxConnections"] is { } connections && !string.IsNullOrWhiteSpace(connections))
+        {
+            if (!int.TryParse(connections, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var max) || max < 1)
+                throw new AgentOptionsException($"option 'socketMaxConnections' is '{connections}'; expected a whole number of at least 1");
+            options.SocketMaxConnections = max;
+        }
         return options;
+
+        TimeSpan Positive(TimeSpan value, string key) =>
+            value > TimeSpan.Zero ? value : throw new AgentOptionsException($"option '{key}' must be more than 0 seconds");
 
         string? Text(string key, string? fallback)
         {

@@ -8,20 +8,25 @@ using Patronus.Kubernetes.Informers.ManifestFolder;
 
 namespace Patronus.Agent.Hosting;
 
-/// <summary>Runs the cluster sources and the policy pipeline; a failure that ends them ends the agent.</summary>
+/// <summary>
+/// Runs the cluster sources (under a <see cref="SourceSupervisor"/>, which restarts any that stops) and the
+/// policy pipeline; a failure of the pipeline itself ends the agent.
+/// </summary>
 public sealed partial class AgentService(
-    AgentOptions options,
+    SourceSupervisor sources,
     PolicyPipeline pipeline,
     AgentMetrics metrics,
-    ILoggerFactory loggers,
     IHostApplicationLifetime lifetime,
     ILogger<AgentService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        sources.SourceFailed += (_, _) => metrics.Errors.WithLabels("source").Inc();
+        foreach (var folder in sources.Sources.OfType<ManifestFolderSource>())
+            folder.FileRefused += (_, _) => metrics.Errors.WithLabels("manifests").Inc();
         try
         {
-            await pipeline.RunAsync(CreateSources(), stoppingToken).ConfigureAwait(false);
+            await pipeline.RunAsync(sources, stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -35,7 +40,7 @@ public sealed partial class AgentService(
         }
     }
 
-    private IReadOnlyList<IResourceSource> CreateSources()
+    internal static IReadOnlyList<IResourceSource> CreateSources(AgentOptions options, ILoggerFactory loggers)
     {
         if (options.Manifests is { } folder)
             return [new ManifestFolderSource(folder, loggers.CreateLogger<ManifestFolderSource>())];

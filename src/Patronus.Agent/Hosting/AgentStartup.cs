@@ -2,33 +2,26 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Patronus.Agent.Client.Spool;
 using Patronus.Agent.Endpoints;
+using Patronus.Agent.Telemetry;
 
 namespace Patronus.Agent.Hosting;
 
 /// <summary>
-/// Runs first: restores the endpoints from the database and applies the removals the plugin queued while
-/// the agent was away, so the first datapath reconcile already reflects them.
+/// Runs first: restores the endpoints from the database and applies the registrations and removals the
+/// plugin queued while the agent was away, so the first datapath reconcile already reflects them.
 /// </summary>
-public sealed partial class AgentStartup(AgentOptions options, EndpointRegistry registry, ILogger<AgentStartup> logger) : IHostedService
+public sealed partial class AgentStartup(AgentOptions options, EndpointRegistry registry, AgentMetrics metrics, ILogger<AgentStartup> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        registry.Load();
-        Log.Restored(logger, registry.All.Count, options.Database);
-        var spool = new PendingRemovalSpool(options.Spool);
-        foreach (var pending in spool.ReadAll())
+        foreach (var (endpoint, problem) in registry.Load())
         {
-            if (pending.Removal is { } removal)
-            {
-                var pod = registry.Remove(removal.ContainerId, removal.IfName);
-                Log.QueuedRemovalApplied(logger, removal.ContainerId, removal.IfName, pod?.ToString() ?? "(unknown)");
-            }
-            else
-            {
-                Log.QueuedRemovalUnreadable(logger, pending.Path);
-            }
-            PendingRemovalSpool.Complete(pending);
+            metrics.Errors.WithLabels("endpoints").Inc();
+            Log.StoredEndpointSkipped(logger, endpoint.ContainerId, endpoint.IfName, problem);
         }
+        Log.Restored(logger, registry.All.Count, options.Database);
+        // Queued while the agent was away: the first datapath reconcile already reflects them.
+        SpoolDrainer.ApplyQueued(new PendingRemovalSpool(options.Spool), registry, logger, metrics);
         return Task.CompletedTask;
     }
 
@@ -39,10 +32,7 @@ public sealed partial class AgentStartup(AgentOptions options, EndpointRegistry 
         [LoggerMessage(1, LogLevel.Information, "Restored {Count} endpoints from {Database}")]
         public static partial void Restored(ILogger logger, int count, string database);
 
-        [LoggerMessage(2, LogLevel.Information, "Applied queued removal of container {ContainerId} {IfName} (pod {Pod})")]
-        public static partial void QueuedRemovalApplied(ILogger logger, string containerId, string ifName, string pod);
-
-        [LoggerMessage(3, LogLevel.Warning, "Discarded unreadable queued removal {Path}")]
-        public static partial void QueuedRemovalUnreadable(ILogger logger, string path);
+        [LoggerMessage(4, LogLevel.Error, "Stored endpoint of container {ContainerId} {IfName} is invalid and left out (an older agent accepted it): {Problem}")]
+        public static partial void StoredEndpointSkipped(ILogger logger, string containerId, string ifName, string problem);
     }
 }

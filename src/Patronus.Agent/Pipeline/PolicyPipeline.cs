@@ -81,20 +81,21 @@ public sealed partial class PolicyPipeline
         _work.Writer.TryWrite(work);
     }
 
-    public async Task RunAsync(IReadOnlyList<IResourceSource> sources, CancellationToken cancellationToken)
+    public async Task RunAsync(SourceSupervisor sources, CancellationToken cancellationToken)
     {
-        foreach (var source in sources)
+        foreach (var source in sources.Sources)
             _store.Attach(source);
-        var running = sources.Select(s => Task.Run(() => s.RunAsync(cancellationToken), cancellationToken)).ToList();
-        var synced = Task.WhenAll(sources.Select(s => s.Synced));
-        var first = await Task.WhenAny(synced, Task.WhenAny(running)).WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (first != synced)
-        {
-            // A source ended before its first sync (a manifests folder that does not exist, say): fail start-up.
-            await (await Task.WhenAny(running).ConfigureAwait(false)).ConfigureAwait(false);
-            throw new InvalidOperationException("cluster source stopped before its first sync");
-        }
+        // The supervisor restarts a source that stops (also before its first sync: the agent stays up and
+        // not ready, saying why, until its cluster state is whole).
+        var running = sources.RunAsync(cancellationToken);
+        await sources.Synced.WaitAsync(cancellationToken).ConfigureAwait(false);
         Log.Synced(_logger, _store.Snapshot().Pods.Count, _store.Snapshot().NetworkPolicies.Count);
+        await ProcessAsync(cancellationToken).ConfigureAwait(false);
+        await running.ConfigureAwait(false);
+    }
+
+    private async Task ProcessAsync(CancellationToken cancellationToken)
+    {
 
         var reader = _work.Reader;
         var batch = new List<Work>();
@@ -147,7 +148,7 @@ public sealed partial class PolicyPipeline
                 case StoreChange:
                     // The first batch's changes are all in the snapshot it was compiled from.
                     if (!initial)
-                        ApplyStoreChange(((StoreChange)work).Change, dirtyPods, changes);
+                        TryApplyStoreChange(((StoreChange)work).Change, dirtyPods, changes);
                     break;
                 case EndpointChange endpoints:
                     dirtyPods.UnionWith(endpoints.Pods);
@@ -200,6 +201,20 @@ public sealed partial class PolicyPipeline
             pods,
             snapshot.NetworkPolicies.Select(p => Mapped(PolicyModelMapper.ToPolicy(p))).OfType<NetworkPolicy>());
         _compiled = true;
+    }
+
+    /// <summary>One object's change; an object that breaks the compiler is left out, never the whole batch.</summary>
+    private void TryApplyStoreChange(ResourceEvent change, HashSet<EndpointId> dirtyPods, ChangeSet changes)
+    {
+        try
+        {
+            ApplyStoreChange(change, dirtyPods, changes);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _metrics.Errors.WithLabels("mapping").Inc();
+            Log.ChangeFailed(_logger, change.Object.Kind ?? change.Object.GetType().Name, $"{change.Object.Metadata?.NamespaceProperty}/{change.Object.Metadata?.Name}", e.Message);
+        }
     }
 
     private void ApplyStoreChange(ResourceEvent change, HashSet<EndpointId> dirtyPods, ChangeSet changes)
@@ -293,10 +308,7 @@ public sealed partial class PolicyPipeline
                     _programmed[policy.Endpoint] = policy;
                 _needsReconcile = false;
                 if (_ready.TrySetResult())
-                {
-                    _metrics.Ready.Set(1);
                     Log.Programmed(_logger, all.Count);
-                }
                 return;
             }
 
@@ -371,6 +383,9 @@ public sealed partial class PolicyPipeline
 
         [LoggerMessage(6, LogLevel.Warning, "Registered pod {Pod} is not in the cluster state; its policy is computed without labels until it is")]
         public static partial void RegisteredPodUnknown(ILogger logger, string pod);
+
+        [LoggerMessage(7, LogLevel.Error, "{Kind} {Name} left out: applying its change failed: {Error}")]
+        public static partial void ChangeFailed(ILogger logger, string kind, string name, string error);
 
     }
 }

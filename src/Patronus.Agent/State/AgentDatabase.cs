@@ -8,6 +8,9 @@ namespace Patronus.Agent.State;
 /// The agent's durable state in SQLite: the endpoints registered on this node, so a restarted agent
 /// programs exactly the pods that are running. The schema is versioned with PRAGMA user_version and
 /// migrated forward on open. Every write is its own transaction; the database is small.
+/// The files are the root's alone: the database and its -wal and -shm files 0600 (SQLite gives the journal
+/// files the database file's mode, so the database file is made 0600 before SQLite opens it), a directory
+/// the agent creates 0700; whatever the umask.
 /// </summary>
 public sealed class AgentDatabase : IDisposable
 {
@@ -20,16 +23,47 @@ public sealed class AgentDatabase : IDisposable
     {
         Path = path;
         var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
-        if (directory is not null)
-            Directory.CreateDirectory(directory);
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        if (directory is not null && !Directory.Exists(directory))
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        CreateOwnerOnly(path);
+        // An older agent made these 0644; state is the root's alone.
+        RestrictFile(path);
+        RestrictFile(path + "-wal");
+        RestrictFile(path + "-shm");
+        // Microsoft.Data.Sqlite retries a busy database for DefaultTimeout (30 s unless told): longer than the
+        // plugin waits for a registration. Give up after the same 5 s as busy_timeout and say so.
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 5 }.ToString());
         _connection.Open();
         Execute("PRAGMA journal_mode = WAL");
         Execute("PRAGMA busy_timeout = 5000");
         Migrate();
+        RestrictFile(path + "-wal");
+        RestrictFile(path + "-shm");
     }
 
     public string Path { get; }
+
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>Creates the database file 0600 before SQLite does (it would create it 0644 less the umask).</summary>
+    private static void CreateOwnerOnly(string path)
+    {
+        var fd = Hosting.Interop.LibC.Open(path, Hosting.Interop.LibC.OReadWrite | Hosting.Interop.LibC.OCreate | Hosting.Interop.LibC.OExclusive | Hosting.Interop.LibC.OCloExec, Hosting.Interop.LibC.OwnerReadWrite);
+        if (fd >= 0)
+        {
+            new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true).Dispose();
+            return;
+        }
+        var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+        if (errno != Hosting.Interop.LibC.EExist)
+            throw new IOException($"cannot create {path}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)}");
+    }
+
+    private static void RestrictFile(string path)
+    {
+        if (File.Exists(path) && File.GetUnixFileMode(path) != OwnerOnly)
+            File.SetUnixFileMode(path, OwnerOnly);
+    }
 
     private void Migrate()
     {

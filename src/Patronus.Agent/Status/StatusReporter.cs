@@ -9,7 +9,7 @@ using Patronus.Kubernetes.Store;
 namespace Patronus.Agent.Status;
 
 /// <summary>What `patronus status` shows, as this agent sees it now.</summary>
-public sealed class StatusReporter(AgentOptions options, EndpointRegistry registry, ClusterStore store, PolicyPipeline pipeline)
+public sealed class StatusReporter(AgentOptions options, EndpointRegistry registry, ClusterStore store, AgentReadiness readiness)
 {
     public const string PluginName = "patronus-cni";
 
@@ -21,7 +21,7 @@ public sealed class StatusReporter(AgentOptions options, EndpointRegistry regist
             NodeName = options.NodeName,
             Source = options.Source,
             Datapath = options.Datapath,
-            Ready = pipeline.IsReady,
+            Ready = readiness.IsReady,
             Plugin = new PluginStatus { Path = plugin, Installed = File.Exists(plugin) },
             Bridge = Bridge(options.Bridge),
             Database = new DatabaseStatus { Path = options.Database, Present = File.Exists(options.Database) },

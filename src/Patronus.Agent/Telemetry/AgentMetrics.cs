@@ -17,11 +17,17 @@ public sealed class AgentMetrics
         RuleUpdates = factory.CreateCounter("patronus_agent_rule_updates_total",
             "Datapath transactions applied (reconciles and incremental updates).");
         Errors = factory.CreateCounter("patronus_agent_errors_total",
-            "Errors by component (datapath, mapping, endpoints, source).",
+            "Errors by component: datapath, mapping (an object refused), endpoints (a request failed), source (a cluster source stopped and was restarted), manifests (a manifest file refused), socket (accepting a connection failed), spool (applying a queued removal failed).",
             new CounterConfiguration { LabelNames = ["component"] });
+        SocketRejected = factory.CreateCounter("patronus_agent_socket_rejected_total",
+            "Requests and connections the endpoint socket refused, by reason: malformed (not a valid request), too_large, timeout (a request not whole in time), idle (no request in time), connection_limit.",
+            new CounterConfiguration { LabelNames = ["reason"] });
+        SocketConnections = factory.CreateGauge("patronus_agent_socket_connections", "Connections open on the endpoint socket.");
+        foreach (var reason in SocketRejectReasons)
+            SocketRejected.WithLabels(reason);
         Endpoints = factory.CreateGauge("patronus_endpoints", "Pod endpoints registered on this node.");
         Ready = factory.CreateGauge("patronus_agent_ready", "1 once the initial sync is done and the datapath programmed.");
-        foreach (var component in new[] { "datapath", "mapping", "endpoints", "source" })
+        foreach (var component in new[] { "datapath", "mapping", "endpoints", "source", "manifests", "socket", "spool" })
             Errors.WithLabels(component);
     }
 
@@ -32,6 +38,12 @@ public sealed class AgentMetrics
     public Counter RuleUpdates { get; }
 
     public Counter Errors { get; }
+
+    public static readonly string[] SocketRejectReasons = ["malformed", "too_large", "timeout", "idle", "connection_limit"];
+
+    public Counter SocketRejected { get; }
+
+    public Gauge SocketConnections { get; }
 
     public Gauge Endpoints { get; }
 

@@ -22,5 +22,8 @@ public interface IResourceSource
     /// <summary>Completes once the source has delivered its first complete view (list or folder load).</summary>
     Task Synced { get; }
 
+    /// <summary>Complete views delivered so far (lists, folder scans): a source restarted after a failure is whole again once this moves.</summary>
+    int Syncs { get; }
+
     Task RunAsync(CancellationToken cancellationToken);
 }

@@ -48,6 +48,10 @@ public sealed partial class ResourceInformer<T, TList> : IResourceSource
     /// <summary>Complete lists done so far (the first, re-lists after 410 and resyncs).</summary>
     public int ListCount { get; private set; }
 
+    public int Syncs => ListCount;
+
+    public override string ToString() => $"informer {_kind.Kind}";
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var needList = true;
@@ -94,6 +98,15 @@ public sealed partial class ResourceInformer<T, TList> : IResourceSource
             catch (Exception e) when (e is HttpRequestException or IOException or ApiStatusException or JsonException or OperationCanceledException)
             {
                 Log.ConnectionFailed(_logger, _kind.Kind, e.Message);
+                await BackoffAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Something no one foresaw (a watch line of another shape, an object the client's models
+                // choke on): the stream position can no longer be trusted, so start again from a full list
+                // rather than stop watching for good.
+                Log.UnexpectedFailure(_logger, _kind.Kind, e.GetType().Name, e.Message);
+                needList = true;
                 await BackoffAsync(cancellationToken).ConfigureAwait(false);
             }
         }
@@ -266,6 +279,9 @@ public sealed partial class ResourceInformer<T, TList> : IResourceSource
 
         [LoggerMessage(5, LogLevel.Debug, "Bookmark for {Kind} at resourceVersion {ResourceVersion}")]
         public static partial void Bookmark(ILogger logger, string kind, string resourceVersion);
+
+        [LoggerMessage(6, LogLevel.Error, "Watch of {Kind} failed unexpectedly ({Type}: {Error}); re-listing")]
+        public static partial void UnexpectedFailure(ILogger logger, string kind, string type, string error);
     }
 }
 

@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -6,7 +6,6 @@ using k8s;
 using k8s.Models;
 using Patronus.Kubernetes.Mapping;
 using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
 
 namespace Patronus.Kubernetes.Manifests;
 
@@ -22,48 +21,60 @@ namespace Patronus.Kubernetes.Manifests;
 /// </remarks>
 public static partial class ManifestLoader
 {
-    public static ManifestSet LoadFiles(IEnumerable<string> paths)
+    public static ManifestSet LoadFiles(IEnumerable<string> paths, ManifestLimits? limits = null)
     {
         var set = new ManifestSet();
         foreach (var path in paths)
-            LoadFile(path, set);
+            LoadFile(path, set, limits);
         return set;
     }
 
     /// <summary>Loads one file, or every *.yaml, *.yml and *.json file of a directory (not recursive, in name order).</summary>
-    public static void LoadFile(string path, ManifestSet into)
+    public static void LoadFile(string path, ManifestSet into, ManifestLimits? limits = null)
     {
+        limits ??= ManifestLimits.Default;
         if (Directory.Exists(path))
         {
             var files = Directory.EnumerateFiles(path)
                 .Where(f => f.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".yml", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
                 .Order(StringComparer.Ordinal);
             foreach (var file in files)
-                LoadFile(file, into);
+                LoadFile(file, into, limits);
             return;
         }
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = ManifestFile.ReadText(path, limits.MaxBytes);
+        }
+        catch (ManifestFileException e)
+        {
+            into.Errors.Add(new ObjectError(path, null, null, null, null, e.Message));
+            return;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             into.Errors.Add(new ObjectError(path, null, null, null, null, $"cannot read file: {e.Message}"));
             return;
         }
-        LoadText(text, path, into);
+        LoadText(text, path, into, limits);
     }
 
-    public static void LoadText(string text, string source, ManifestSet into)
+    public static void LoadText(string text, string source, ManifestSet into, ManifestLimits? limits = null)
     {
+        limits ??= ManifestLimits.Default;
+        if (text.Length > limits.MaxBytes || Encoding.UTF8.GetByteCount(text) > limits.MaxBytes)
+        {
+            into.Errors.Add(new ObjectError(source, null, null, null, null, $"is larger than {limits.MaxBytes} bytes; refused"));
+            return;
+        }
         var trimmed = text.TrimStart();
         if (trimmed.StartsWith('{') || trimmed.StartsWith('['))
         {
             JsonNode? node;
             try
             {
-                node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+                node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip, MaxDepth = limits.MaxDepth });
             }
             catch (JsonException e)
             {
@@ -77,19 +88,23 @@ public static partial class ManifestLoader
         foreach (var (document, line) in SplitDocuments(text))
         {
             var location = $"{source}:{line}";
-            YamlStream yaml;
+            List<JsonNode?> documents;
             try
             {
-                yaml = new YamlStream();
-                yaml.Load(new StringReader(document));
+                documents = YamlToJson.ReadDocuments(document, limits);
             }
             catch (YamlException e)
             {
                 into.Errors.Add(new ObjectError($"{source}:{line + (int)e.Start.Line - 1}", null, null, null, null, $"not valid YAML: {e.InnerException?.Message ?? e.Message}"));
                 continue;
             }
-            foreach (var doc in yaml.Documents)
-                AddObject(ToJson(doc.RootNode), location, into);
+            catch (ManifestTooComplexException e)
+            {
+                into.Errors.Add(new ObjectError($"{source}:{line + e.Line - 1}", null, null, null, null, e.Message));
+                continue;
+            }
+            foreach (var doc in documents)
+                AddObject(doc, location, into);
         }
     }
 
@@ -196,7 +211,7 @@ public static partial class ManifestLoader
             target.Add(value);
             into.Sources[value] = location;
         }
-        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or NotSupportedException)
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or NotSupportedException or ArgumentException or OverflowException)
         {
             var field = (e as JsonException)?.Path?.TrimStart('$', '.');
             into.Errors.Add(new ObjectError(location, kind, ns, name, string.IsNullOrEmpty(field) ? null : field, $"cannot be read: {FirstLine(e.Message)}"));
@@ -211,47 +226,6 @@ public static partial class ManifestLoader
 
     private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
-    /// <summary>YAML to JSON with YAML's plain-scalar typing (80 is a number, "80" a string, true a bool, ~ null).</summary>
-    private static JsonNode? ToJson(YamlNode node)
-    {
-        switch (node)
-        {
-            case YamlMappingNode mapping:
-                var obj = new JsonObject();
-                foreach (var (key, value) in mapping.Children)
-                    obj[((key as YamlScalarNode)?.Value) ?? key.ToString()] = ToJson(value);
-                return obj;
-            case YamlSequenceNode sequence:
-                var array = new JsonArray();
-                foreach (var item in sequence.Children)
-                    array.Add(ToJson(item));
-                return array;
-            case YamlScalarNode scalar:
-                var text = scalar.Value ?? "";
-                if (scalar.Style is not (ScalarStyle.Plain or ScalarStyle.Any))
-                    return JsonValue.Create(text);
-                switch (text)
-                {
-                    case "" or "~" or "null" or "Null" or "NULL":
-                        return null;
-                    case "true" or "True" or "TRUE":
-                        return JsonValue.Create(true);
-                    case "false" or "False" or "FALSE":
-                        return JsonValue.Create(false);
-                }
-                if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer))
-                    return JsonValue.Create(integer);
-                if (FloatLiteral().IsMatch(text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var real))
-                    return JsonValue.Create(real);
-                return JsonValue.Create(text);
-            default:
-                return null;
-        }
-    }
-
     [GeneratedRegex(@"^---(\s.*)?\r?$")]
     private static partial Regex DocumentSeparator();
-
-    [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")]
-    private static partial Regex FloatLiteral();
 }

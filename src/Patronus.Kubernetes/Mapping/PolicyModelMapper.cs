@@ -19,8 +19,8 @@ public static partial class PolicyModelMapper
     public static MappingResult<Namespace> ToNamespace(V1Namespace ns)
     {
         var errors = new ErrorList("Namespace", null, ns.Metadata?.Name);
-        if (string.IsNullOrEmpty(ns.Metadata?.Name))
-            errors.Add("metadata.name", "is required");
+        CheckName(ns.Metadata?.Name, "metadata.name", label: true, errors);
+        CheckLabels(ns.Metadata?.Labels, "metadata.labels", errors);
         return errors.Result(() => new Namespace(ns.Metadata!.Name, Labels(ns.Metadata.Labels)));
     }
 
@@ -32,15 +32,21 @@ public static partial class PolicyModelMapper
     {
         var ns = pod.Metadata?.NamespaceProperty ?? DefaultNamespace;
         var errors = new ErrorList("Pod", ns, pod.Metadata?.Name);
-        if (string.IsNullOrEmpty(pod.Metadata?.Name))
-            errors.Add("metadata.name", "is required");
+        CheckName(pod.Metadata?.Name, "metadata.name", label: false, errors);
+        CheckName(ns, "metadata.namespace", label: true, errors);
+        CheckLabels(pod.Metadata?.Labels, "metadata.labels", errors);
 
         var addresses = new List<IPAddress>();
         var status = pod.Status;
         if (status?.PodIPs is { Count: > 0 } podIps)
         {
             for (var i = 0; i < podIps.Count; i++)
-                AddAddress(podIps[i]?.Ip, $"status.podIPs[{i}].ip", addresses, errors);
+            {
+                if (podIps[i] is null)
+                    errors.Add($"status.podIPs[{i}]", MustNotBeNull);
+                else
+                    AddAddress(podIps[i].Ip, $"status.podIPs[{i}].ip", addresses, errors);
+            }
         }
         else if (!string.IsNullOrEmpty(status?.PodIP))
         {
@@ -53,11 +59,21 @@ public static partial class PolicyModelMapper
         var containers = pod.Spec?.Containers ?? [];
         for (var c = 0; c < containers.Count; c++)
         {
-            var declared = containers[c]?.Ports ?? [];
+            if (containers[c] is null)
+            {
+                errors.Add($"spec.containers[{c}]", MustNotBeNull);
+                continue;
+            }
+            var declared = containers[c].Ports ?? [];
             for (var p = 0; p < declared.Count; p++)
             {
                 var field = $"spec.containers[{c}].ports[{p}]";
                 var port = declared[p];
+                if (port is null)
+                {
+                    errors.Add(field, MustNotBeNull);
+                    continue;
+                }
                 var protocol = ParseProtocol(port.Protocol, field + ".protocol", errors);
                 if (port.ContainerPort is < 1 or > 65535)
                     errors.Add(field + ".containerPort", $"{port.ContainerPort} is not a port number (1-65535)");
@@ -72,8 +88,8 @@ public static partial class PolicyModelMapper
     {
         var ns = policy.Metadata?.NamespaceProperty ?? DefaultNamespace;
         var errors = new ErrorList("NetworkPolicy", ns, policy.Metadata?.Name);
-        if (string.IsNullOrEmpty(policy.Metadata?.Name))
-            errors.Add("metadata.name", "is required");
+        CheckName(policy.Metadata?.Name, "metadata.name", label: false, errors);
+        CheckName(ns, "metadata.namespace", label: true, errors);
         var spec = policy.Spec;
         if (spec is null)
         {
@@ -82,14 +98,15 @@ public static partial class PolicyModelMapper
         }
 
         var podSelector = Selector(spec.PodSelector, "spec.podSelector", errors) ?? LabelSelector.Everything;
-        var ingress = Rules(spec.Ingress?.Select(r => ((IList<V1NetworkPolicyPeer>?)r.FromProperty, (IList<V1NetworkPolicyPort>?)r.Ports)).ToList(), "spec.ingress", "from", errors);
-        var egress = Rules(spec.Egress?.Select(r => ((IList<V1NetworkPolicyPeer>?)r.To, (IList<V1NetworkPolicyPort>?)r.Ports)).ToList(), "spec.egress", "to", errors);
+        var ingress = Rules(spec.Ingress?.Select(r => r is null ? NullRule : (r.FromProperty, r.Ports)).ToList(), "spec.ingress", "from", errors);
+        var egress = Rules(spec.Egress?.Select(r => r is null ? NullRule : (r.To, r.Ports)).ToList(), "spec.egress", "to", errors);
 
         var types = PolicyTypes.None;
         var declaredTypes = spec.PolicyTypes ?? [];
         for (var i = 0; i < declaredTypes.Count; i++)
             types |= declaredTypes[i] switch
             {
+                null => errors.Add($"spec.policyTypes[{i}]", MustNotBeNull, PolicyTypes.None),
                 "Ingress" => PolicyTypes.Ingress,
                 "Egress" => PolicyTypes.Egress,
                 var other => errors.Add($"spec.policyTypes[{i}]", $"unknown policy type \"{other}\" (expected Ingress or Egress)", PolicyTypes.None),
@@ -100,7 +117,9 @@ public static partial class PolicyModelMapper
         return errors.Result(() => new NetworkPolicy(ns, policy.Metadata!.Name, podSelector, types, ingress, egress));
     }
 
-    private static List<PolicyRule> Rules(List<(IList<V1NetworkPolicyPeer>? Peers, IList<V1NetworkPolicyPort>? Ports)>? rules, string field, string peersName, ErrorList errors)
+    private static readonly (IList<V1NetworkPolicyPeer>? Peers, IList<V1NetworkPolicyPort>? Ports)? NullRule = null;
+
+    private static List<PolicyRule> Rules(List<(IList<V1NetworkPolicyPeer>? Peers, IList<V1NetworkPolicyPort>? Ports)?>? rules, string field, string peersName, ErrorList errors)
     {
         var result = new List<PolicyRule>();
         if (rules is null)
@@ -108,13 +127,19 @@ public static partial class PolicyModelMapper
         for (var i = 0; i < rules.Count; i++)
         {
             var ruleField = $"{field}[{i}]";
+            if (rules[i] is not { } rule)
+            {
+                // A null rule is not "allow everything" (an empty rule is): refuse it rather than guess.
+                errors.Add(ruleField, MustNotBeNull);
+                continue;
+            }
             var peers = new List<PolicyPeer>();
-            var declaredPeers = rules[i].Peers ?? [];
+            var declaredPeers = rule.Peers ?? [];
             for (var j = 0; j < declaredPeers.Count; j++)
                 if (Peer(declaredPeers[j], $"{ruleField}.{peersName}[{j}]", errors) is { } peer)
                     peers.Add(peer);
             var ports = new List<PolicyPort>();
-            var declaredPorts = rules[i].Ports ?? [];
+            var declaredPorts = rule.Ports ?? [];
             for (var j = 0; j < declaredPorts.Count; j++)
                 if (Port(declaredPorts[j], $"{ruleField}.ports[{j}]", errors) is { } port)
                     ports.Add(port);
@@ -125,7 +150,9 @@ public static partial class PolicyModelMapper
 
     private static PolicyPeer? Peer(V1NetworkPolicyPeer? peer, string field, ErrorList errors)
     {
-        if (peer is null || (peer.PodSelector is null && peer.NamespaceSelector is null && peer.IpBlock is null))
+        if (peer is null)
+            return errors.Add<PolicyPeer?>(field, MustNotBeNull, null);
+        if ((peer.PodSelector is null && peer.NamespaceSelector is null && peer.IpBlock is null))
             return errors.Add<PolicyPeer?>(field, "must set podSelector, namespaceSelector or ipBlock", null);
         if (peer.IpBlock is not null)
         {
@@ -179,8 +206,9 @@ public static partial class PolicyModelMapper
 
     private static PolicyPort? Port(V1NetworkPolicyPort? port, string field, ErrorList errors)
     {
+        // A null port must not vanish: a rule left with no ports would admit every port.
         if (port is null)
-            return null;
+            return errors.Add<PolicyPort?>(field, MustNotBeNull, null);
         var protocol = ParseProtocol(port.Protocol, field + ".protocol", errors);
         int? number = null;
         string? name = null;
@@ -227,12 +255,23 @@ public static partial class PolicyModelMapper
         {
             var expressionField = $"{field}.matchExpressions[{i}]";
             var expression = expressions[i];
-            if (string.IsNullOrEmpty(expression?.Key))
+            if (expression is null)
+            {
+                errors.Add(expressionField, MustNotBeNull);
+                continue;
+            }
+            if (string.IsNullOrEmpty(expression.Key))
             {
                 errors.Add(expressionField + ".key", "is required");
                 continue;
             }
             var values = expression.Values?.ToArray() ?? [];
+            var nullValue = Array.IndexOf(values, null);
+            if (nullValue >= 0)
+            {
+                errors.Add($"{expressionField}.values[{nullValue}]", MustNotBeNull);
+                continue;
+            }
             SelectorOperator? op = expression.OperatorProperty switch
             {
                 "In" => SelectorOperator.In,
@@ -249,6 +288,7 @@ public static partial class PolicyModelMapper
             else if (op is { } valid)
                 requirements.Add(new LabelRequirement(expression.Key, valid, values));
         }
+        CheckLabels(selector.MatchLabels, field + ".matchLabels", errors);
         return new LabelSelector(Labels(selector.MatchLabels), requirements);
     }
 
@@ -259,6 +299,38 @@ public static partial class PolicyModelMapper
         else
             errors.Add(field, $"\"{text}\" is not an IP address");
     }
+
+    private const string MustNotBeNull = "must not be null";
+
+    /// <summary>
+    /// Object names as the API server validates them (a DNS-1123 label for namespaces, a DNS-1123 subdomain
+    /// for pods and policies): names travel into the datapath, and one the API server would never hold must
+    /// not reach it from a file.
+    /// </summary>
+    private static void CheckName(string? name, string field, bool label, ErrorList errors)
+    {
+        if (string.IsNullOrEmpty(name))
+            errors.Add(field, "is required");
+        else if (label ? name.Length > 63 || !DnsLabel().IsMatch(name) : name.Length > 253 || !DnsSubdomain().IsMatch(name))
+            errors.Add(field, label
+                ? $"\"{name}\" is not a valid name (up to 63 lowercase letters, digits and '-', starting and ending with a letter or digit)"
+                : $"\"{name}\" is not a valid name (up to 253 lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit)");
+    }
+
+    private static void CheckLabels(IDictionary<string, string>? labels, string field, ErrorList errors)
+    {
+        if (labels is null)
+            return;
+        foreach (var (key, value) in labels)
+            if (value is null)
+                errors.Add($"{field}.{key}", MustNotBeNull);
+    }
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+    private static partial Regex DnsLabel();
+
+    [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
+    private static partial Regex DnsSubdomain();
 
     private static IReadOnlyDictionary<string, string> Labels(IDictionary<string, string>? labels) =>
         labels is null ? new Dictionary<string, string>() : new Dictionary<string, string>(labels);

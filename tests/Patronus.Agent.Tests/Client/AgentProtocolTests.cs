@@ -81,6 +81,11 @@ public class AgentProtocolTests
     [InlineData("{\"op\":\"register\",\"endpoint\":{\"containerId\":\"c\",\"ifName\":\"eth0\",\"podNamespace\":\"d\",\"podName\":\"p\",\"addresses\":[]}}", "field 'endpoint.addresses' is empty")]
     [InlineData("{\"op\":\"register\",\"endpoint\":{\"containerId\":\"c\",\"ifName\":\"eth0\",\"podNamespace\":\"d\",\"podName\":\"p\",\"addresses\":[\"10.0.0.300/24\"]}}", "'10.0.0.300/24', which is not a CIDR")]
     [InlineData("{\"op\":\"unregister\",\"removal\":{\"containerId\":\"c\"}}", "field 'removal.ifName'")]
+    [InlineData("{\"op\":\"register\",\"endpoint\":{\"containerId\":\"c\",\"ifName\":\"eth0\",\"podNamespace\":\"d\",\"podName\":\"a b\",\"addresses\":[\"10.0.0.1/32\"]}}", "field 'endpoint.podName' is 'a b'")]
+    [InlineData("{\"op\":\"register\",\"endpoint\":{\"containerId\":\"c\",\"ifName\":\"eth0\",\"podNamespace\":\"D\",\"podName\":\"p\",\"addresses\":[\"10.0.0.1/32\"]}}", "field 'endpoint.podNamespace' is 'D'")]
+    [InlineData("{\"op\":\"register\",\"endpoint\":{\"containerId\":\"c d\",\"ifName\":\"eth0\",\"podNamespace\":\"d\",\"podName\":\"p\",\"addresses\":[\"10.0.0.1/32\"]}}", "field 'endpoint.containerId' is 'c d'")]
+    [InlineData("{\"op\":\"register\",\"endpoint\":{\"containerId\":\"c\",\"ifName\":\"eth0/x\",\"podNamespace\":\"d\",\"podName\":\"p\",\"addresses\":[\"10.0.0.1/32\"]}}", "field 'endpoint.ifName' is 'eth0/x'")]
+    [InlineData("{\"op\":\"register\",\"endpoint\":{\"containerId\":\"c\",\"ifName\":\"eth0\",\"podNamespace\":\"d\",\"podName\":\"p\",\"addresses\":[null]}}", "'null', which is not a CIDR")]
     public void BadRequest_IsRefusedNamingTheField(string line, string expected)
     {
         var error = Assert.Throws<AgentProtocolException>(() => AgentProtocol.DecodeRequest(Encoding.UTF8.GetBytes(line)));

@@ -64,4 +64,20 @@ public sealed class AgentKubernetesModeTests : IDisposable
 
         await AgentEndToEndTests.Eventually(() => !agent.Datapath.Held[web].Egress.Isolated);
     }
+
+    [Fact]
+    public async Task KubernetesMode_PolicyWithAnInvalidName_IsIgnored_AndDoesNotBlockRegistrations()
+    {
+        Policies.Delete(Policy("deny-all"));
+        Policies.Add(Policy("bad name"));
+        await using var agent = await RunningAgent.StartAsync(Arguments());
+        var web = new EndpointId("shop", "web");
+
+        _paths.Client().Register(new("c-web", "eth0", "/n", "shop", "web", "uid", ["10.244.1.5/24"], "m", "veth"), Timeout);
+
+        Assert.False(agent.Datapath.Held[web].Egress.Isolated, "a policy the API server would refuse is enforced as if it did not exist");
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(new Uri(agent.MetricsUri, "/metrics"));
+        Assert.Matches("patronus_agent_errors_total\\{component=\"mapping\"\\} [1-9]", metrics);
+    }
 }

@@ -3,7 +3,11 @@ using Patronus.Policy.Compiled;
 
 namespace Patronus.Agent.Tests.Hosting;
 
-/// <summary>A datapath that remembers every call and what it would hold, and can be told to fail.</summary>
+/// <summary>
+/// A datapath that remembers every call and what it would hold, and can be told to fail. Each policy is first
+/// rendered into nftables rules as the real datapath does, so input the kernel's ruleset could not hold
+/// (a name with a space, say) fails here as it would there.
+/// </summary>
 public sealed class RecordingDatapath : IPolicyDatapath
 {
     private readonly Lock _lock = new();
@@ -31,6 +35,8 @@ public sealed class RecordingDatapath : IPolicyDatapath
         {
             if (Fail)
                 throw new InvalidOperationException("nft: table inet patronus is busy");
+            foreach (var policy in all)
+                Patronus.Agent.Datapath.Nftables.EndpointRules.From(policy);
             Calls.Add("reconcile " + string.Join(",", all.Select(p => p.Endpoint).Order(Comparer<EndpointId>.Create((a, b) => string.CompareOrdinal(a.ToString(), b.ToString())))));
             _held.Clear();
             foreach (var policy in all)
@@ -44,6 +50,8 @@ public sealed class RecordingDatapath : IPolicyDatapath
         {
             if (Fail)
                 throw new InvalidOperationException("nft: table inet patronus is busy");
+            foreach (var policy in changed)
+                Patronus.Agent.Datapath.Nftables.EndpointRules.From(policy);
             Calls.Add($"update +{string.Join(",", changed.Select(p => p.Endpoint))} -{string.Join(",", removed)}");
             foreach (var id in removed)
                 _held.Remove(id);

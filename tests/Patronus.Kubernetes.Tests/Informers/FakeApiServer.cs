@@ -203,6 +203,13 @@ public sealed class FakeCollection(FakeApiServer server, string listKind, string
         }
     }
 
+    /// <summary>Sends a line of the server's choosing to open watches: garbage a broken proxy or server might send.</summary>
+    public void SendRaw(string line)
+    {
+        lock (server.Lock)
+            Broadcast(new WatchCommand(line, Drop: false, MidLine: false));
+    }
+
     /// <summary>Cuts open watch connections, by default after sending half of an event.</summary>
     public void DropWatches(bool midLine = true)
     {

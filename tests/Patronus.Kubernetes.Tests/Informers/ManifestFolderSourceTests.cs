@@ -148,6 +148,74 @@ public sealed class ManifestFolderSourceTests : IAsyncDisposable
         await ResourceInformerTests.Eventually(() => _store.Snapshot().Pods[0].Metadata.Labels["app"] == "wab");
     }
 
+    [Fact]
+    public async Task ManifestFolder_Fifo_IsSkippedWithoutBlocking_AndLaterChangesApply()
+    {
+        WriteFile("pod.yaml", WebPod);
+        Assert.Equal(0, Patronus.Testing.Command.Run("mkfifo", [Path.Combine(_directory, "x.yaml")]).ExitCode);
+        var source = await Start();
+
+        WriteFile("policy.yaml", DenyAll);
+
+        await ResourceInformerTests.Eventually(() => _store.Snapshot().NetworkPolicies.Count == 1);
+        Assert.Contains("not a regular file", source.Errors[Path.Combine(_directory, "x.yaml")]);
+        Assert.Single(_store.Snapshot().Pods);
+    }
+
+    [Theory]
+    [InlineData("containerPort: 1e999", "containerPort")]
+    [InlineData("ports: [~]", "spec.containers[0].ports[0]")]
+    public async Task ManifestFolder_BadObject_IsRefusedNamingFileLineAndField_AndLaterChangesApply(string port, string field)
+    {
+        WriteFile("policy.yaml", DenyAll);
+        var source = await Start();
+        var refusedBefore = source.RefusedFiles;
+
+        WriteFile("bad.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n---\n" + WebPod.Replace("containers: [{ name: c, image: busybox }]", "containers: [{ name: c, " + (port.StartsWith("ports") ? port : "ports: [{ " + port + " }]") + " }]"));
+        await ResourceInformerTests.Eventually(() => source.Errors.ContainsKey(Path.Combine(_directory, "bad.yaml")));
+        WriteFile("policy.yaml", DenyAll.Replace("deny-all", "deny-more"));
+
+        await ResourceInformerTests.Eventually(() => _store.Snapshot().NetworkPolicies.SingleOrDefault()?.Metadata.Name == "deny-more");
+        var error = source.Errors[Path.Combine(_directory, "bad.yaml")];
+        Assert.Contains("bad.yaml:5", error);
+        Assert.Contains(field, error);
+        Assert.Empty(_store.Snapshot().Pods);
+        Assert.Equal(refusedBefore + 1, source.RefusedFiles);
+    }
+
+    [Fact]
+    public async Task ManifestFolder_AliasBomb_IsRefused_AndTheSourceKeepsRunning()
+    {
+        WriteFile("policy.yaml", DenyAll);
+        var source = await Start();
+        var bomb = new System.Text.StringBuilder("apiVersion: v1\nkind: Pod\nmetadata: {name: m}\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for (var i = 1; i < 10; i++)
+            bomb.Append($"a{i}: &a{i} [{string.Join(", ", Enumerable.Repeat($"*a{i - 1}", 10))}]\n");
+
+        WriteFile("bomb.yaml", bomb.ToString());
+        WriteFile("recursive.yaml", "apiVersion: v1\nkind: Pod\nmetadata: &a {name: m, x: *a}\n");
+        WriteFile("deep.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: m}\nx: " + new string('[', 20_000) + new string(']', 20_000) + "\n");
+        await ResourceInformerTests.Eventually(() => source.Errors.Count == 3);
+        WriteFile("pod.yaml", WebPod);
+
+        await ResourceInformerTests.Eventually(() => _store.Snapshot().Pods.Count == 1);
+        Assert.Equal(3, source.RefusedFiles);
+    }
+
+    [Fact]
+    public async Task ManifestFolder_FolderRemoved_RunStopsWithAnError()
+    {
+        WriteFile("pod.yaml", WebPod);
+        var source = await Start();
+
+        Directory.Delete(_directory, recursive: true);
+
+        await ResourceInformerTests.Eventually(() => _running!.IsCompleted);
+        await Assert.ThrowsAsync<DirectoryNotFoundException>(() => _running!);
+        Directory.CreateDirectory(_directory);
+        _running = null;
+    }
+
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();

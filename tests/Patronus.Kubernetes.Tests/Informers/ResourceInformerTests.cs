@@ -83,6 +83,26 @@ public sealed class ResourceInformerTests : IAsyncDisposable
             _events.Select(e => e.Type).ToArray());
     }
 
+    [Theory]
+    [InlineData("""{"object": {}}""")]
+    [InlineData("[]")]
+    [InlineData("""{"type": "ADDED", "object": 7}""")]
+    [InlineData("""{"type": "ADDED", "object": {"metadata": {"name": "x", "labels": {"a": ["not", "a", "string"]}}}}""")]
+    public async Task WatchLineOfUnexpectedShape_IsSurvived_AndLaterEventsApply(string line)
+    {
+        _server.Pods.Add(Pod("a"));
+        var informer = Start();
+        await informer.Synced.WaitAsync(Timeout);
+        await Eventually(() => _server.Pods.OpenWatches == 1);
+
+        _server.Pods.SendRaw(line);
+        await Eventually(() => _server.WatchRequests().Length >= 2);
+        _server.Pods.Add(Pod("b"));
+
+        await Eventually(() => PodNames().SequenceEqual(["a", "b"]));
+        Assert.False(_running!.IsCompleted, "the informer stopped");
+    }
+
     [Fact]
     public async Task Watch_StartsFromTheListsResourceVersionWithBookmarks()
     {

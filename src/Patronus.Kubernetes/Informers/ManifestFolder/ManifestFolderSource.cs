@@ -1,6 +1,7 @@
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using Patronus.Kubernetes.Manifests;
 
 namespace Patronus.Kubernetes.Informers.ManifestFolder;
 
@@ -9,6 +10,10 @@ namespace Patronus.Kubernetes.Informers.ManifestFolder;
 /// watched (FileSystemWatcher, with polling as the fallback for file systems that do not notify) and each
 /// change becomes adds, updates and deletes, exactly as an informer would raise them.
 /// A file that cannot be parsed keeps its previous objects: a half-written file must not open or close traffic.
+/// Whatever a file holds, the reader goes on: a file that is refused (unreadable, invalid, too large, too deep,
+/// not a regular file) is logged, counted in <see cref="RefusedFiles"/> and skipped; a FIFO or device is never
+/// opened. Only the folder itself failing (removed, unreadable) ends <see cref="RunAsync"/>, with the error, so
+/// the caller can restart it and say the source is down.
 /// </summary>
 public sealed partial class ManifestFolderSource : IResourceSource, IDisposable
 {
@@ -17,19 +22,26 @@ public sealed partial class ManifestFolderSource : IResourceSource, IDisposable
 
     private static readonly string[] Patterns = ["*.yaml", "*.yml", "*.json"];
 
+    /// <summary>The agent reads files of at most 16 MiB and a million nodes: bounded memory for any folder content.</summary>
+    public static readonly ManifestLimits DefaultLimits = ManifestLimits.Default with { MaxBytes = 16L << 20, MaxNodes = 1_000_000 };
+
     private readonly ILogger _logger;
     private readonly TimeSpan _pollInterval;
+    private readonly ManifestLimits _limits;
+    private long _refusedFiles;
+    private int _syncs;
     private readonly Dictionary<string, FileState> _files = new(StringComparer.Ordinal);
     private Dictionary<string, (IKubernetesObject<V1ObjectMeta> Object, string Json)> _current = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _wake = new(0);
     private FileSystemWatcher? _watcher;
 
-    public ManifestFolderSource(string directory, ILogger logger, TimeSpan? pollInterval = null)
+    public ManifestFolderSource(string directory, ILogger logger, TimeSpan? pollInterval = null, ManifestLimits? limits = null)
     {
         Directory = Path.GetFullPath(directory);
         _logger = logger;
         _pollInterval = pollInterval ?? TimeSpan.FromSeconds(2);
+        _limits = limits ?? DefaultLimits;
     }
 
     public string Directory { get; }
@@ -37,6 +49,15 @@ public sealed partial class ManifestFolderSource : IResourceSource, IDisposable
     public event Action<ResourceEvent>? Changed;
 
     public Task Synced => _synced.Task;
+
+    /// <summary>Completed scans of the folder.</summary>
+    public int Syncs => Volatile.Read(ref _syncs);
+
+    /// <summary>Files refused so far (each version of a file once).</summary>
+    public long RefusedFiles => Interlocked.Read(ref _refusedFiles);
+
+    /// <summary>Raised for each refused file, with the file and the reason (which names file, line and field).</summary>
+    public event Action<string, string>? FileRefused;
 
     /// <summary>Files that could not be parsed on the last scan, with the reason.</summary>
     public IReadOnlyDictionary<string, string> Errors => _errors;
@@ -47,6 +68,8 @@ public sealed partial class ManifestFolderSource : IResourceSource, IDisposable
     {
         if (!System.IO.Directory.Exists(Directory))
             throw new DirectoryNotFoundException($"manifests folder '{Directory}' does not exist");
+        // RunAsync may be run again after it failed: the old watcher goes with the old run.
+        _watcher?.Dispose();
         try
         {
             _watcher = new FileSystemWatcher(Directory) { IncludeSubdirectories = false, EnableRaisingEvents = true };
@@ -64,6 +87,7 @@ public sealed partial class ManifestFolderSource : IResourceSource, IDisposable
         while (!cancellationToken.IsCancellationRequested)
         {
             Scan();
+            Interlocked.Increment(ref _syncs);
             _synced.TrySetResult();
             try
             {
@@ -82,25 +106,46 @@ public sealed partial class ManifestFolderSource : IResourceSource, IDisposable
 
     private void Wake() => _wake.Release();
 
+    public override string ToString() => $"manifests folder {Directory}";
+
     /// <summary>Reads the folder once and raises the differences from the previous scan.</summary>
     internal void Scan()
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        if (!System.IO.Directory.Exists(Directory))
+            throw new DirectoryNotFoundException($"manifests folder '{Directory}' does not exist any more");
         foreach (var path in Patterns.SelectMany(p => System.IO.Directory.EnumerateFiles(Directory, p)).Order(StringComparer.Ordinal))
         {
             seen.Add(path);
-            var info = new FileInfo(path);
-            if (_files.TryGetValue(path, out var state) && state.Length == info.Length && state.LastWrite == info.LastWriteTimeUtc)
+            _files.TryGetValue(path, out var state);
+            ManifestFileInfo info;
+            try
+            {
+                info = ManifestFile.Inspect(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Gone between the listing and now (an editor's rename): the next scan sees what is there.
+                seen.Remove(path);
+                continue;
+            }
+            if (state is not null && state.Length == info.Length && state.LastWrite == info.LastWrite && state.Regular == info.IsRegularFile)
                 continue;
             try
             {
-                var objects = ManifestDocuments.Parse(File.ReadAllText(path), Path.GetFileName(path));
-                _files[path] = new FileState(info.Length, info.LastWriteTimeUtc, objects, null);
+                var text = ManifestFile.ReadText(path, _limits.MaxBytes);
+                var objects = ManifestDocuments.Parse(text, Path.GetFileName(path), _limits);
+                _files[path] = new FileState(info.Length, info.LastWrite, info.IsRegularFile, objects, null);
             }
-            catch (Exception e) when (e is ManifestException or IOException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                Log.FileUnreadable(_logger, path, e.Message);
-                _files[path] = new FileState(info.Length, info.LastWriteTimeUtc, state?.Objects ?? [], e.Message);
+                // Whatever is wrong with one file (its type, size, syntax, depth, aliases, an object no API server
+                // would accept, or a bug this file is the first to find) costs that file only.
+                var reason = e is ManifestException or ManifestFileException or IOException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+                Log.FileRefused(_logger, path, reason);
+                _files[path] = new FileState(info.Length, info.LastWrite, info.IsRegularFile, state?.Objects ?? [], reason);
+                Interlocked.Increment(ref _refusedFiles);
+                FileRefused?.Invoke(path, reason);
             }
         }
         foreach (var gone in _files.Keys.Where(k => !seen.Contains(k)).ToList())
@@ -161,12 +206,12 @@ public sealed partial class ManifestFolderSource : IResourceSource, IDisposable
         _wake.Dispose();
     }
 
-    private sealed record FileState(long Length, DateTime LastWrite, IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Objects, string? Error);
+    private sealed record FileState(long Length, DateTime LastWrite, bool Regular, IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Objects, string? Error);
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Error, "Manifest {Path} cannot be read; keeping its previous objects: {Error}")]
-        public static partial void FileUnreadable(ILogger logger, string path, string error);
+        [LoggerMessage(1, LogLevel.Error, "Manifest {Path} refused; keeping its previous objects: {Error}")]
+        public static partial void FileRefused(ILogger logger, string path, string error);
 
         [LoggerMessage(2, LogLevel.Warning, "Cannot watch {Directory} for changes ({Error}); polling instead")]
         public static partial void WatcherUnavailable(ILogger logger, string directory, string error);
