@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using static Patronus.Agent.Networks.NetworkRanges;
 
 namespace Patronus.Agent.Routes;
 
@@ -96,7 +97,4 @@ public static class RoutePlanner
         }
         return new RoutePlan(localEndpoint, routes, peers, problems);
     }
-
-    public static bool Overlaps(IPNetwork a, IPNetwork b) =>
-        a.BaseAddress.AddressFamily == b.BaseAddress.AddressFamily && (a.Contains(b.BaseAddress) || b.Contains(a.BaseAddress));
 }
