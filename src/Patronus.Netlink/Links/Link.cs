@@ -16,6 +16,9 @@ public sealed record Link(
     int? LinkNetnsId,
     uint Flags)
 {
+    /// <summary>For a vxlan link, its tunnel settings as the kernel reports them; null for other kinds.</summary>
+    public VxlanSettings? Vxlan { get; init; }
+
     public bool IsPromiscuous => (Flags & 0x100) != 0;
 
     /// <summary>The MAC as "aa:bb:cc:dd:ee:ff".</summary>

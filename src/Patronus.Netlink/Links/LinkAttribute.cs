@@ -22,6 +22,19 @@ internal static class LinkAttribute
     internal const ushort VethPeer = 1;
 }
 
+/// <summary>IFLA_VXLAN_* numbers from linux/if_link.h: the attributes inside IFLA_INFO_DATA of a vxlan link.</summary>
+internal static class VxlanAttribute
+{
+    internal const ushort Id = 1;
+    internal const ushort Group = 2;
+    internal const ushort Link = 3;
+    internal const ushort Local = 4;
+    internal const ushort Learning = 7;
+    internal const ushort Port = 15;
+    internal const ushort Group6 = 16;
+    internal const ushort Local6 = 17;
+}
+
 /// <summary>RTEXT_FILTER_* for IFLA_EXT_MASK (linux/rtnetlink.h).</summary>
 internal static class ExtendedFilter
 {

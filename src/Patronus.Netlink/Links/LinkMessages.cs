@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
 using Patronus.Netlink.Protocol;
 
 namespace Patronus.Netlink.Links;
@@ -113,6 +115,48 @@ internal static class LinkMessages
         writer.EndNested(linkInfo);
     }
 
+    /// <summary>
+    /// A vxlan device. Inside IFLA_INFO_DATA the attributes come in iproute2's order (link, id, local, learning,
+    /// port), so the request is byte for byte what `ip link add NAME type vxlan id N local A dev D dstport P
+    /// nolearning` sends. The port is the one big-endian value here: the kernel declares it NLA_BE16.
+    /// </summary>
+    public static void NewVxlan(ref NetlinkMessageWriter writer, uint sequence, string name, VxlanSettings settings, int? mtu)
+    {
+        writer.BeginMessage(RouteMessageType.NewLink, RequestFlags.Create, sequence);
+        WriteInfoHeader(ref writer, Family.Unspecified, 0);
+        writer.WriteAttributeString(LinkAttribute.Name, name);
+        if (mtu is { } m)
+        {
+            writer.WriteAttributeUInt32(LinkAttribute.Mtu, (uint)m);
+        }
+
+        var linkInfo = writer.BeginNested(LinkAttribute.LinkInfo);
+        writer.WriteAttributeString(LinkAttribute.InfoKind, "vxlan");
+        var data = writer.BeginNested(LinkAttribute.InfoData);
+        if (settings.UnderlayIndex is { } underlay)
+        {
+            writer.WriteAttributeUInt32(VxlanAttribute.Link, (uint)underlay);
+        }
+
+        writer.WriteAttributeUInt32(VxlanAttribute.Id, (uint)settings.Vni);
+        if (settings.Group is { } group)
+        {
+            writer.WriteAttributeAddress(group.AddressFamily == AddressFamily.InterNetwork ? VxlanAttribute.Group : VxlanAttribute.Group6, group);
+        }
+
+        if (settings.Local is { } local)
+        {
+            writer.WriteAttributeAddress(local.AddressFamily == AddressFamily.InterNetwork ? VxlanAttribute.Local : VxlanAttribute.Local6, local);
+        }
+
+        writer.WriteAttributeByte(VxlanAttribute.Learning, settings.Learning ? (byte)1 : (byte)0);
+        Span<byte> port = stackalloc byte[2];
+        BinaryPrimitives.WriteUInt16BigEndian(port, settings.Port);
+        writer.WriteAttribute(VxlanAttribute.Port, port);
+        writer.EndNested(data);
+        writer.EndNested(linkInfo);
+    }
+
     /// <summary>RTM_SETLINK for one device; the caller appends the attribute to change.</summary>
     public static void Set(ref NetlinkMessageWriter writer, uint sequence, int index, uint flags = 0, uint change = 0)
     {
@@ -185,6 +229,7 @@ internal static class LinkMessages
         int? master = null;
         int? peer = null;
         int? netnsId = null;
+        VxlanSettings? vxlan = null;
 
         var attributes = message.Attributes(InfoHeaderLength);
         while (attributes.TryRead(out var type, out var value))
@@ -217,12 +262,54 @@ internal static class LinkMessages
                         {
                             kind = AttributeValue.ReadString(infoValue);
                         }
+                        else if (infoType == LinkAttribute.InfoData && kind == "vxlan")
+                        {
+                            // IFLA_INFO_KIND precedes IFLA_INFO_DATA in every dump (rtnl_link_info_fill).
+                            vxlan = ParseVxlan(infoValue);
+                        }
                     }
 
                     break;
             }
         }
 
-        return new Link(index, name, kind, mtu, mac, (flags & InterfaceFlags.Up) != 0, master, peer, netnsId, flags);
+        return new Link(index, name, kind, mtu, mac, (flags & InterfaceFlags.Up) != 0, master, peer, netnsId, flags) { Vxlan = vxlan };
+    }
+
+    internal static VxlanSettings ParseVxlan(ReadOnlySpan<byte> data)
+    {
+        var vni = 0;
+        System.Net.IPAddress? local = null;
+        System.Net.IPAddress? group = null;
+        int? underlay = null;
+        ushort port = 0;
+        var learning = false;
+        var attributes = new AttributeReader(data);
+        while (attributes.TryRead(out var type, out var value))
+        {
+            switch (type)
+            {
+                case VxlanAttribute.Id:
+                    vni = HostOrder.ReadInt32(value);
+                    break;
+                case VxlanAttribute.Local or VxlanAttribute.Local6:
+                    local = AttributeValue.ReadAddress(value);
+                    break;
+                case VxlanAttribute.Group or VxlanAttribute.Group6:
+                    group = AttributeValue.ReadAddress(value);
+                    break;
+                case VxlanAttribute.Link:
+                    underlay = HostOrder.ReadInt32(value);
+                    break;
+                case VxlanAttribute.Port:
+                    port = BinaryPrimitives.ReadUInt16BigEndian(value);
+                    break;
+                case VxlanAttribute.Learning:
+                    learning = value.Length > 0 && value[0] != 0;
+                    break;
+            }
+        }
+
+        return new VxlanSettings { Vni = vni, Local = local, Group = group, UnderlayIndex = underlay, Port = port, Learning = learning };
     }
 }

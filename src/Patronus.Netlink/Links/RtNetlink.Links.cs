@@ -110,6 +110,21 @@ public sealed partial class RtNetlink
         _socket.Execute(ref writer, "add ifb", $"\"{name}\"");
     }
 
+    /// <summary>
+    /// Creates a vxlan device (an overlay tunnel endpoint); fails with <see cref="NetlinkException.IsExists"/> when
+    /// the name is taken. Read its settings back from <see cref="Link.Vxlan"/>.
+    /// </summary>
+    public void LinkAddVxlan(string name, VxlanSettings settings, int? mtu = null)
+    {
+        CheckName(name, nameof(name));
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        CheckMtu(mtu);
+        var writer = _socket.Writer();
+        LinkMessages.NewVxlan(ref writer, _socket.NextSequence(), name, settings, mtu);
+        _socket.Execute(ref writer, "add vxlan", $"\"{name}\" (VNI {settings.Vni})");
+    }
+
     public void LinkSetUp(int index) => SetFlags(index, InterfaceFlags.Up, InterfaceFlags.Up, "set up");
 
     public void LinkSetDown(int index) => SetFlags(index, 0, InterfaceFlags.Up, "set down");

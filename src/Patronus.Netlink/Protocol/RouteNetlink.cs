@@ -13,6 +13,12 @@ internal static class RouteMessageType
     internal const ushort NewRoute = 24;
     internal const ushort DeleteRoute = 25;
     internal const ushort GetRoute = 26;
+    internal const ushort NewNeighbor = 28;
+    internal const ushort DeleteNeighbor = 29;
+    internal const ushort GetNeighbor = 30;
+    internal const ushort NewRule = 32;
+    internal const ushort DeleteRule = 33;
+    internal const ushort GetRule = 34;
     internal const ushort NewQdisc = 36;
     internal const ushort DeleteQdisc = 37;
     internal const ushort GetQdisc = 38;
@@ -34,6 +40,7 @@ internal static class RequestFlags
 {
     internal const ushort Create = NetlinkFlags.Request | NetlinkFlags.Ack | NetlinkFlags.Create | NetlinkFlags.Exclusive;
     internal const ushort Replace = NetlinkFlags.Request | NetlinkFlags.Ack | NetlinkFlags.Create | NetlinkFlags.Replace;
+    internal const ushort Append = NetlinkFlags.Request | NetlinkFlags.Ack | NetlinkFlags.Create | NetlinkFlags.Append;
     internal const ushort Change = NetlinkFlags.Request | NetlinkFlags.Ack;
     internal const ushort Get = NetlinkFlags.Request;
     internal const ushort Dump = NetlinkFlags.Request | NetlinkFlags.Dump;

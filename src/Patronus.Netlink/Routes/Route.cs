@@ -21,6 +21,13 @@ public enum RouteProtocol : byte
     Kernel = 2,
     Boot = 3,
     Static = 4,
+
+    /// <summary>
+    /// Routes and rules Patronus installs carry this number, so an agent can list the ones it owns and adopt them
+    /// after a restart without touching anyone else's. Not in iproute2's rt_protos (which reserves up to 4 and
+    /// names 8-18, 42, 99 and 186-192); `ip route show proto 77` finds them.
+    /// </summary>
+    Patronus = 77,
 }
 
 /// <summary>rtm_type values.</summary>
@@ -64,6 +71,18 @@ public sealed record Route
     public RouteProtocol Protocol { get; init; } = RouteProtocol.Boot;
 
     public RouteType Type { get; init; } = RouteType.Unicast;
+
+    /// <summary>
+    /// RTNH_F_ONLINK: the gateway is on the output link even though no address of the link covers it (a node's
+    /// neighbour reached over a shared segment, or a peer at the far end of a tunnel). Needs <see cref="LinkIndex"/>.
+    /// </summary>
+    public bool OnLink { get; init; }
+
+    /// <summary>RTAX_MTU in RTA_METRICS: the path MTU for this route (for example an overlay's, below the link's).</summary>
+    public int? Mtu { get; init; }
+
+    /// <summary>RTAX_ADVMSS in RTA_METRICS: the TCP MSS advertised for connections over this route.</summary>
+    public int? AdvertisedMss { get; init; }
 
     public AddressFamily Family => Destination.Family;
 

@@ -14,8 +14,13 @@ internal static class RouteMessages
     private const ushort AttributeGateway = 5;
     private const ushort AttributePriority = 6;
     private const ushort AttributePreferredSource = 7;
+    private const ushort AttributeMetrics = 8;
     private const ushort AttributeTable = 15;
 
+    private const ushort MetricMtu = 2;
+    private const ushort MetricAdvertisedMss = 8;
+
+    private const uint FlagOnLink = 0x4;
     private const uint FlagCloned = 0x200;
 
     public static void Write(ref NetlinkMessageWriter writer, ushort type, ushort flags, uint sequence, Route route)
@@ -33,7 +38,7 @@ internal static class RouteMessages
             ? RouteScope.Nowhere // fib_table_delete: RT_SCOPE_NOWHERE matches any scope
             : route.Gateway is null && route.Type == RouteType.Unicast ? RouteScope.Link : RouteScope.Universe)));
         writer.WriteByte(deleting && route.Type == RouteType.Unicast ? (byte)0 : (byte)route.Type);
-        writer.WriteUInt32(0); // rtm_flags
+        writer.WriteUInt32(route.OnLink ? FlagOnLink : 0);
 
         if (route.Destination.PrefixLength > 0)
         {
@@ -61,6 +66,24 @@ internal static class RouteMessages
         }
 
         writer.WriteAttributeUInt32(AttributeTable, (uint)route.Table);
+
+        // A delete matches on destination, table, tos and priority: metrics would only be compared, never needed.
+        if (!deleting && (route.Mtu is not null || route.AdvertisedMss is not null))
+        {
+            // iproute2 sends RTA_METRICS without NLA_F_NESTED; the kernel reads it as nested either way.
+            var metrics = writer.BeginNested(AttributeMetrics);
+            if (route.Mtu is { } mtu)
+            {
+                writer.WriteAttributeUInt32(MetricMtu, (uint)mtu);
+            }
+
+            if (route.AdvertisedMss is { } mss)
+            {
+                writer.WriteAttributeUInt32(MetricAdvertisedMss, (uint)mss);
+            }
+
+            writer.EndNested(metrics);
+        }
     }
 
     public static void Dump(ref NetlinkMessageWriter writer, uint sequence, byte family)
@@ -96,6 +119,8 @@ internal static class RouteMessages
         IPAddress? source = null;
         var linkIndex = 0;
         int? metric = null;
+        int? mtu = null;
+        int? advertisedMss = null;
         var attributes = message.Attributes(HeaderLength);
         while (attributes.TryRead(out var attribute, out var value))
         {
@@ -119,6 +144,21 @@ internal static class RouteMessages
                 case AttributeTable:
                     table = HostOrder.ReadInt32(value);
                     break;
+                case AttributeMetrics:
+                    var metrics = new AttributeReader(value);
+                    while (metrics.TryRead(out var metricType, out var metricValue))
+                    {
+                        if (metricType == MetricMtu)
+                        {
+                            mtu = HostOrder.ReadInt32(metricValue);
+                        }
+                        else if (metricType == MetricAdvertisedMss)
+                        {
+                            advertisedMss = HostOrder.ReadInt32(metricValue);
+                        }
+                    }
+
+                    break;
             }
         }
 
@@ -134,6 +174,9 @@ internal static class RouteMessages
             Source = source,
             Protocol = (RouteProtocol)protocol,
             Type = (RouteType)type,
+            OnLink = (flags & FlagOnLink) != 0,
+            Mtu = mtu,
+            AdvertisedMss = advertisedMss,
         };
     }
 }

@@ -18,9 +18,10 @@ public sealed partial class RtNetlink
 
     /// <summary>
     /// Lists the routes of one family in <paramref name="table"/> (main by default; 0 for every table),
-    /// optionally only those through <paramref name="linkIndex"/>. Cached clones are left out.
+    /// optionally only those through <paramref name="linkIndex"/> or installed with <paramref name="protocol"/>
+    /// (<see cref="RouteProtocol.Patronus"/> lists the routes Patronus owns). Cached clones are left out.
     /// </summary>
-    public IReadOnlyList<Route> RouteList(AddressFamily family, int? linkIndex = null, int table = Route.MainTable)
+    public IReadOnlyList<Route> RouteList(AddressFamily family, int? linkIndex = null, int table = Route.MainTable, RouteProtocol? protocol = null)
     {
         var familyByte = AddressMessages.FamilyByte(family);
         var writer = _socket.Writer();
@@ -37,7 +38,8 @@ public sealed partial class RtNetlink
         var selected = new List<Route>(all.Count);
         foreach (var route in all)
         {
-            if ((table == 0 || route.Table == table) && (linkIndex is null || route.LinkIndex == linkIndex) && route.Family == family)
+            if ((table == 0 || route.Table == table) && (linkIndex is null || route.LinkIndex == linkIndex) && route.Family == family
+                && (protocol is null || route.Protocol == protocol))
             {
                 selected.Add(route);
             }
@@ -63,6 +65,21 @@ public sealed partial class RtNetlink
         if (route.Table is < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(route), route.Table, "route table must not be negative");
+        }
+
+        if (route.OnLink && route.LinkIndex <= 0)
+        {
+            throw new ArgumentException($"on-link route {route.Destination} needs an output link (LinkIndex)", nameof(route));
+        }
+
+        if (route.Mtu is < 68 or > 65535)
+        {
+            throw new ArgumentOutOfRangeException(nameof(route), route.Mtu, $"route MTU of {route.Destination} must be between 68 and 65535");
+        }
+
+        if (route.AdvertisedMss is < 1 or > 65535)
+        {
+            throw new ArgumentOutOfRangeException(nameof(route), route.AdvertisedMss, $"route advertised MSS of {route.Destination} must be between 1 and 65535");
         }
 
         var writer = _socket.Writer();
