@@ -1,2 +1,2 @@
-// The agent programs nftables through libnftables and speaks Linux sockets: it runs on Linux only.
+// The agent runs on Linux nodes only: netlink, nftables and network namespaces have no other home.
 [assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -1,0 +1,100 @@
+using System.Net;
+using System.Net.Sockets;
+using static Patronus.Agent.Networks.NetworkRanges;
+
+namespace Patronus.Agent.Routes;
+
+/// <summary>How pod traffic crosses to other nodes.</summary>
+public enum RoutingMode
+{
+    /// <summary>Direct routes to nodes on a shared subnet, the VXLAN overlay to the rest (the default).</summary>
+    Auto,
+
+    /// <summary>Direct routes only: every node must be on-link.</summary>
+    Direct,
+
+    /// <summary>The VXLAN overlay to every node.</summary>
+    Vxlan,
+}
+
+/// <summary>A route to another node's pod range: straight to the node, or into the overlay.</summary>
+public sealed record PodRoute(string Node, IPNetwork Destination, IPAddress Gateway, bool Overlay);
+
+/// <summary>Another node reached over the overlay.</summary>
+public sealed record OverlayPeer(string Node, VxlanEndpoint Endpoint);
+
+/// <summary>Everything this node should hold to reach every other node's pods, and what could not be routed.</summary>
+public sealed record RoutePlan(
+    VxlanEndpoint? LocalEndpoint,
+    IReadOnlyList<PodRoute> Routes,
+    IReadOnlyList<OverlayPeer> Peers,
+    IReadOnlyList<string> Problems)
+{
+    public static readonly RoutePlan Empty = new(null, [], [], []);
+}
+
+/// <summary>
+/// Turns Node objects into the routes, overlay peers and neighbour entries this node needs. Pure: the routes
+/// feature feeds it the cluster's Nodes and the uplink's subnets and programs the difference.
+/// </summary>
+public static class RoutePlanner
+{
+    /// <param name="localSubnets">The subnets of the local uplink's addresses: a node with an address in one is on-link.</param>
+    public static RoutePlan Plan(RoutingMode mode, NodeAddressing local, IReadOnlyList<IPNetwork> localSubnets, IEnumerable<NodeAddressing> nodes)
+    {
+        var problems = new List<string>();
+        var underlayFamily = local.Addresses.Count > 0 ? local.Addresses[0].AddressFamily : AddressFamily.InterNetwork;
+        VxlanEndpoint? localEndpoint = null;
+        if (mode != RoutingMode.Direct && local.Addresses.Count > 0)
+            localEndpoint = VxlanEndpoint.For(local.Addresses[0], local.PodCidrOf(AddressFamily.InterNetwork));
+
+        var taken = new List<(IPNetwork Cidr, string Node)>();
+        taken.AddRange(local.PodCidrs.Select(c => (c, local.Name)));
+        var routes = new List<PodRoute>();
+        var peers = new List<OverlayPeer>();
+        foreach (var node in nodes.Where(n => n.Name != local.Name).OrderBy(n => n.Name, StringComparer.Ordinal))
+        {
+            VxlanEndpoint? endpoint = null;
+            foreach (var cidr in node.PodCidrs)
+            {
+                if (taken.FirstOrDefault(t => Overlaps(t.Cidr, cidr)) is { Node: not null } clash)
+                {
+                    problems.Add($"Node {node.Name}: pod range {cidr} overlaps {clash.Cidr} of node {clash.Node}; not routed");
+                    continue;
+                }
+                taken.Add((cidr, node.Name));
+
+                var family = cidr.BaseAddress.AddressFamily;
+                var direct = node.Addresses.FirstOrDefault(a => a.AddressFamily == family && localSubnets.Any(s => s.Contains(a)));
+                if (mode != RoutingMode.Vxlan && direct is not null)
+                {
+                    routes.Add(new PodRoute(node.Name, cidr, direct, Overlay: false));
+                    continue;
+                }
+                if (mode == RoutingMode.Direct)
+                {
+                    problems.Add($"Node {node.Name}: no address on a subnet of this node's uplink for pod range {cidr}; routing mode 'direct' cannot reach it (use 'auto' or 'vxlan')");
+                    continue;
+                }
+                if (localEndpoint is null)
+                {
+                    problems.Add($"Node {node.Name}: this node has no underlay address, so the overlay cannot reach pod range {cidr}");
+                    continue;
+                }
+                if (endpoint is null)
+                {
+                    if (node.AddressOf(underlayFamily) is not { } underlay)
+                    {
+                        problems.Add($"Node {node.Name}: no {(underlayFamily == AddressFamily.InterNetwork ? "IPv4" : "IPv6")} address in status.addresses to carry the overlay; pod range {cidr} not routed");
+                        continue;
+                    }
+                    endpoint = VxlanEndpoint.For(underlay, node.PodCidrOf(AddressFamily.InterNetwork));
+                    peers.Add(new OverlayPeer(node.Name, endpoint));
+                }
+                var gateway = family == AddressFamily.InterNetwork ? endpoint.AddressV4! : endpoint.LinkLocalV6;
+                routes.Add(new PodRoute(node.Name, cidr, gateway, Overlay: true));
+            }
+        }
+        return new RoutePlan(localEndpoint, routes, peers, problems);
+    }
+}

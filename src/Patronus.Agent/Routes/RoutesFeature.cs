@@ -1,0 +1,178 @@
+using System.Net;
+using System.Net.Sockets;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Patronus.Agent.Datapath.Nftables;
+using Patronus.Kubernetes.Informers;
+using Patronus.Kubernetes.Store;
+using Patronus.Netlink;
+
+namespace Patronus.Agent.Routes;
+
+/// <summary>
+/// Pods on many nodes: reads every Node's pod ranges and addresses, programs this node's routes to the other
+/// nodes' pods (direct or over VXLAN), masquerades pod traffic leaving the cluster set, and writes the node's
+/// conflist with its own ranges once the agent is ready. Works from the whole set of Nodes each time (level, not
+/// edge triggered), so a missed or repeated event, a restart, or someone deleting a route all end the same way.
+/// </summary>
+public sealed partial class RoutesFeature : IDisposable
+{
+    private readonly RoutesOptions _options;
+    private readonly string _nodeName;
+    private readonly ClusterStore _store;
+    private readonly ILogger _logger;
+    private readonly NamespaceThread _thread;
+    private readonly SemaphoreSlim _wake = new(0);
+    private NftablesSession? _nft;
+    private RtNetlink? _netlink;
+    private string? _lastMasquerade;
+    private string _lastProblems = "";
+    private volatile string? _notReady = "routes not programmed yet";
+
+    public RoutesFeature(RoutesOptions options, string nodeName, string? netns, ClusterStore store, ILogger<RoutesFeature> logger)
+    {
+        _options = options;
+        _nodeName = nodeName;
+        _store = store;
+        _logger = logger;
+        _thread = new NamespaceThread(netns, "patronus-routes");
+        _store.Changed += change =>
+        {
+            if (change.Object is V1Node)
+                _wake.Release();
+        };
+    }
+
+    /// <summary>Null once this node's routes are in the kernel and its conflist is written; otherwise why not.</summary>
+    public string? NotReadyReason => _notReady;
+
+    /// <summary>How many times the kernel was changed (routes, entries, devices, masquerade, conflist).</summary>
+    public long Changes { get; private set; }
+
+    /// <param name="synced">Completes when the cluster state has been read once.</param>
+    /// <param name="agentReady">Completes when every other feature is ready: the conflist waits for it, since kubelet starts pods as soon as one exists.</param>
+    public async Task RunAsync(Task synced, Task agentReady, CancellationToken cancellationToken)
+    {
+        await synced.WaitAsync(cancellationToken).ConfigureAwait(false);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                Reconcile(agentReady.IsCompletedSuccessfully);
+            }
+            catch (Exception e) when (e is NetlinkException or NftablesException or IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                _notReady = $"routes: {e.Message}";
+                Log.ProgrammingFailed(_logger, e.Message);
+            }
+            // Wake on a Node change, when the agent becomes ready (the conflist), or to check for drift.
+            var wait = _wake.WaitAsync(_notReady is null ? _options.Resync : TimeSpan.FromSeconds(1), cancellationToken);
+            var ready = agentReady.IsCompleted ? Task.Delay(Timeout.Infinite, cancellationToken) : agentReady;
+            try
+            {
+                await Task.WhenAny(wait, ready).ConfigureAwait(false);
+                await Task.Delay(50, cancellationToken).ConfigureAwait(false); // let a burst of Node events land
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            while (_wake.CurrentCount > 0)
+                _wake.Wait(0, CancellationToken.None);
+        }
+    }
+
+    private void Reconcile(bool agentReady)
+    {
+        var problems = new List<string>();
+        var nodes = _store.Snapshot().Nodes.Select(n => NodeAddressing.FromNode(n, problems)).ToList();
+        var local = nodes.FirstOrDefault(n => n.Name == _nodeName);
+        string? notReady = null;
+        if (local is null)
+            notReady = $"Node {_nodeName} is not in the cluster state";
+        else if (local.PodCidrs.Count == 0)
+            notReady = $"Node {_nodeName} has no spec.podCIDRs: pods cannot be given addresses (is kube-controller-manager running with --allocate-node-cidrs?)";
+        else if (local.Addresses.Count == 0)
+            notReady = $"Node {_nodeName} has no InternalIP in status.addresses";
+
+        var changes = _thread.Invoke(() =>
+        {
+            _netlink ??= RtNetlink.Open();
+            var programmer = new RouteProgrammer(_netlink);
+            var changed = 0;
+            if (notReady is not null)
+            {
+                if (_options.CniConfTemplate is not null && ConflistFile.Remove(_options.CniConfPath))
+                    changed++;
+                return changed;
+            }
+            var uplink = programmer.FindUplink(local!.Addresses[0]);
+            if (uplink is null)
+            {
+                notReady = $"no interface holds this node's address {local.Addresses[0]}";
+                return changed;
+            }
+            var plan = RoutePlanner.Plan(_options.Mode, local, uplink.Subnets, nodes);
+            problems.AddRange(plan.Problems);
+            changed += programmer.Apply(plan, uplink);
+            changed += ProgramMasquerade(local, nodes);
+            if (agentReady && _options.CniConfTemplate is { } template)
+            {
+                int? mtu = _options.Mode == RoutingMode.Direct ? null : uplink.Mtu - VxlanEndpoint.Overhead(local.Addresses[0].AddressFamily);
+                var content = ConflistRenderer.Render(File.ReadAllText(template), local.PodCidrs, mtu);
+                if (ConflistFile.Write(_options.CniConfPath, content))
+                {
+                    changed++;
+                    Log.ConflistWritten(_logger, _options.CniConfPath, string.Join(", ", local.PodCidrs));
+                }
+            }
+            return changed;
+        });
+
+        var text = string.Join("; ", problems);
+        if (text != _lastProblems)
+        {
+            foreach (var problem in problems)
+                Log.NodeProblem(_logger, problem);
+            _lastProblems = text;
+        }
+        if (changes > 0)
+        {
+            Changes += changes;
+            Log.Programmed(_logger, changes, nodes.Count);
+        }
+        if (notReady != _notReady && notReady is not null)
+            Log.NotReady(_logger, notReady);
+        // Readiness is the routes' alone: the conflist waits for the agent's readiness, not the other way round.
+        _notReady = notReady;
+    }
+
+    private int ProgramMasquerade(NodeAddressing local, IReadOnlyList<NodeAddressing> nodes)
+    {
+        _nft ??= new NftablesSession();
+        var script = _options.Masquerade
+            ? MasqueradeRenderer.Render(local.PodCidrs,
+                nodes.SelectMany(n => n.PodCidrs).Concat(_options.ClusterCidrs).Concat(_options.ServiceCidrs).Concat(_options.NonMasqueradeCidrs))
+            : MasqueradeRenderer.RenderRemoval();
+        if (script == _lastMasquerade)
+            return 0;
+        _nft.Run(script);
+        _lastMasquerade = script;
+        return 1;
+    }
+
+    public void Dispose()
+    {
+        if (_nft is not null || _netlink is not null)
+        {
+            _thread.Invoke(() =>
+            {
+                _nft?.Dispose();
+                _netlink?.Dispose();
+                return 0;
+            });
+        }
+        _thread.Dispose();
+        _wake.Dispose();
+    }
+}

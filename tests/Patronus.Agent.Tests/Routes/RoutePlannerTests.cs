@@ -1,0 +1,145 @@
+using System.Net;
+using k8s.Models;
+using Patronus.Agent.Routes;
+
+namespace Patronus.Agent.Tests.Routes;
+
+public class RoutePlannerTests
+{
+    private static readonly IPNetwork[] Subnet1 = [IPNetwork.Parse("192.168.1.0/24"), IPNetwork.Parse("fd00:1::/64")];
+
+    private static NodeAddressing Node(string name, string[] addresses, params string[] cidrs) =>
+        new(name, addresses.Select(IPAddress.Parse).ToArray(), cidrs.Select(IPNetwork.Parse).ToArray());
+
+    private static readonly NodeAddressing Local = Node("node-1", ["192.168.1.1", "fd00:1::1"], "10.244.0.0/24", "fd00:10:244::/64");
+    private static readonly NodeAddressing SameSubnet = Node("node-2", ["192.168.1.2", "fd00:1::2"], "10.244.1.0/24", "fd00:10:244:1::/64");
+    private static readonly NodeAddressing OtherSubnet = Node("node-3", ["192.168.2.3", "fd00:2::3"], "10.244.9.0/24", "fd00:10:244:9::/64");
+
+    [Fact]
+    public void Auto_OnLinkNode_GetsDirectRoutesViaItsAddress()
+    {
+        var plan = RoutePlanner.Plan(RoutingMode.Auto, Local, Subnet1, [Local, SameSubnet]);
+
+        Assert.Equal(
+            [
+                new PodRoute("node-2", IPNetwork.Parse("10.244.1.0/24"), IPAddress.Parse("192.168.1.2"), false),
+                new PodRoute("node-2", IPNetwork.Parse("fd00:10:244:1::/64"), IPAddress.Parse("fd00:1::2"), false),
+            ],
+            plan.Routes);
+        Assert.Empty(plan.Peers);
+        Assert.Empty(plan.Problems);
+    }
+
+    [Fact]
+    public void Auto_NodeOnAnotherSubnet_GoesThroughTheOverlay()
+    {
+        var plan = RoutePlanner.Plan(RoutingMode.Auto, Local, Subnet1, [Local, SameSubnet, OtherSubnet]);
+
+        var peer = Assert.Single(plan.Peers);
+        Assert.Equal("node-3", peer.Node);
+        Assert.Equal(IPAddress.Parse("192.168.2.3"), peer.Endpoint.Underlay);
+        Assert.Equal(IPAddress.Parse("10.244.9.0"), peer.Endpoint.AddressV4);
+        var overlay = plan.Routes.Where(r => r.Overlay).ToList();
+        Assert.Equal(
+            [
+                new PodRoute("node-3", IPNetwork.Parse("10.244.9.0/24"), IPAddress.Parse("10.244.9.0"), true),
+                new PodRoute("node-3", IPNetwork.Parse("fd00:10:244:9::/64"), peer.Endpoint.LinkLocalV6, true),
+            ],
+            overlay);
+        Assert.NotNull(plan.LocalEndpoint);
+        Assert.Equal(IPAddress.Parse("10.244.0.0"), plan.LocalEndpoint!.AddressV4);
+    }
+
+    [Fact]
+    public void Vxlan_EveryNodeGoesThroughTheOverlay()
+    {
+        var plan = RoutePlanner.Plan(RoutingMode.Vxlan, Local, Subnet1, [Local, SameSubnet, OtherSubnet]);
+
+        Assert.All(plan.Routes, r => Assert.True(r.Overlay));
+        Assert.Equal(["node-2", "node-3"], plan.Peers.Select(p => p.Node));
+        Assert.Equal(4, plan.Routes.Count);
+    }
+
+    [Fact]
+    public void Direct_NodeNotOnLink_IsReportedAndNotRouted()
+    {
+        var plan = RoutePlanner.Plan(RoutingMode.Direct, Local, Subnet1, [Local, SameSubnet, OtherSubnet]);
+
+        Assert.Null(plan.LocalEndpoint);
+        Assert.Empty(plan.Peers);
+        Assert.Equal(["node-2", "node-2"], plan.Routes.Select(r => r.Node));
+        Assert.Equal(2, plan.Problems.Count);
+        Assert.All(plan.Problems, p => Assert.Contains("node-3", p));
+    }
+
+    [Fact]
+    public void OverlappingPodRanges_AreRefusedWithoutStoppingTheOthers()
+    {
+        var clash = Node("node-0", ["192.168.1.9"], "10.244.1.0/25");
+        var plan = RoutePlanner.Plan(RoutingMode.Auto, Local, Subnet1, [Local, SameSubnet, clash, Node("node-4", ["192.168.1.4"], "10.244.0.128/25")]);
+
+        // node-0 sorts first, so node-2's range is the one that clashes; node-4's sits inside the local range.
+        Assert.Equal(["node-0", "node-2"], plan.Routes.Select(r => r.Node));
+        Assert.Equal(2, plan.Problems.Count);
+        Assert.Contains(plan.Problems, p => p.Contains("node-2") && p.Contains("10.244.1.0/25"));
+        Assert.Contains(plan.Problems, p => p.Contains("node-4") && p.Contains("node-1"));
+    }
+
+    [Fact]
+    public void NodeWithoutPodRanges_GetsNothingAndIsNotAProblem()
+    {
+        var plan = RoutePlanner.Plan(RoutingMode.Auto, Local, Subnet1, [Local, Node("node-5", ["192.168.2.5"])]);
+
+        Assert.Empty(plan.Routes);
+        Assert.Empty(plan.Peers);
+        Assert.Empty(plan.Problems);
+    }
+
+    [Fact]
+    public void OverlayNodeWithoutAnAddressOfTheUnderlayFamily_IsReported()
+    {
+        var plan = RoutePlanner.Plan(RoutingMode.Auto, Local, Subnet1, [Local, Node("node-6", ["fd00:2::6"], "10.244.6.0/24")]);
+
+        Assert.Empty(plan.Routes);
+        Assert.Contains("IPv4", Assert.Single(plan.Problems));
+    }
+
+    [Fact]
+    public void Plan_IsIndependentOfTheOrderNodesArriveIn()
+    {
+        var nodes = new[] { Local, SameSubnet, OtherSubnet, Node("node-0", ["192.168.1.9"], "10.244.1.0/25") };
+        var first = RoutePlanner.Plan(RoutingMode.Auto, Local, Subnet1, nodes);
+        var second = RoutePlanner.Plan(RoutingMode.Auto, Local, Subnet1, nodes.Reverse());
+
+        Assert.Equal(first.Routes, second.Routes);
+        Assert.Equal(first.Problems, second.Problems);
+    }
+
+    [Fact]
+    public void FromNode_ReadsPodCidrsAndInternalAddressFirst()
+    {
+        var problems = new List<string>();
+        var node = NodeAddressing.FromNode(new V1Node
+        {
+            Metadata = new V1ObjectMeta { Name = "node-7" },
+            Spec = new V1NodeSpec { PodCIDRs = ["10.244.7.0/24", "fd00:10:244:7::/64", "10.244.77.0/24", "10.244.7.1/24"] },
+            Status = new V1NodeStatus
+            {
+                Addresses =
+                [
+                    new V1NodeAddress { Type = "Hostname", Address = "node-7" },
+                    new V1NodeAddress { Type = "ExternalIP", Address = "203.0.113.7" },
+                    new V1NodeAddress { Type = "InternalIP", Address = "192.168.1.7" },
+                    new V1NodeAddress { Type = "InternalIP", Address = "not-an-ip" },
+                ],
+            },
+        }, problems);
+
+        Assert.Equal([IPNetwork.Parse("10.244.7.0/24"), IPNetwork.Parse("fd00:10:244:7::/64")], node.PodCidrs);
+        Assert.Equal([IPAddress.Parse("192.168.1.7"), IPAddress.Parse("203.0.113.7")], node.Addresses);
+        Assert.Equal(3, problems.Count);
+        Assert.Contains(problems, p => p.Contains("spec.podCIDRs[2]"));
+        Assert.Contains(problems, p => p.Contains("spec.podCIDRs[3]"));
+        Assert.Contains(problems, p => p.Contains("not-an-ip"));
+    }
+}
