@@ -5,6 +5,12 @@ using Patronus.Agent.Hosting.Interop;
 // directories) is the root's alone; the code also gives each file its mode explicitly.
 LibC.Umask(0b000_111_111);
 
+if (args is ["--help"] or ["-h"])
+{
+    Console.Out.Write(AgentOptions.Help());
+    return 0;
+}
+
 try
 {
     var app = AgentHost.Build(args);

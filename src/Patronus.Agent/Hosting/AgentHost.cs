@@ -11,6 +11,7 @@ using Patronus.Agent.Datapath;
 using Patronus.Agent.Endpoints;
 using Patronus.Agent.Telemetry;
 using Patronus.Agent.Pipeline;
+using Patronus.Agent.Routes;
 using Patronus.Agent.State;
 using Patronus.Agent.Status;
 using Patronus.Kubernetes.Informers;
@@ -75,6 +76,12 @@ public static class AgentHost
             AgentService.CreateSources(options, provider.GetRequiredService<ILoggerFactory>()),
             provider.GetRequiredService<ILoggerFactory>().CreateLogger<SourceSupervisor>()));
         services.AddSingleton<AgentReadiness>();
+        if (options.Routes.Enabled)
+        {
+            services.AddSingleton(provider => new RoutesFeature(options.Routes, options.NodeName, options.Netns,
+                provider.GetRequiredService<ClusterStore>(), provider.GetRequiredService<ILogger<RoutesFeature>>()));
+            services.AddHostedService<RoutesService>();
+        }
         services.AddSingleton<PolicyPipeline>();
         services.AddSingleton<StatusReporter>();
         services.AddSingleton<AgentRequestHandler>();

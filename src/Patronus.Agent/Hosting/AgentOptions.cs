@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Configuration;
 using Patronus.Agent.Client;
 using Patronus.Agent.Client.Spool;
+using Patronus.Agent.Routes;
 
 namespace Patronus.Agent.Hosting;
 
@@ -62,31 +63,54 @@ public sealed class AgentOptions
     /// <summary>How often removals the plugin queued in <see cref="Spool"/> while the agent was slow are applied.</summary>
     public TimeSpan SpoolInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Routes between nodes, masquerade and the node's conflist.</summary>
+    public RoutesOptions Routes { get; set; } = new();
+
     public string Source => Manifests is null ? "kubernetes" : "manifests";
 
+    /// <summary>Command-line options: the configuration key each sets, its default, and what it is for (--help prints them).</summary>
+    internal static readonly IReadOnlyList<(string Switch, string Key, string Default, string Description)> Documented =
+    [
+        ("--config", "config", "(none)", "JSON file of settings (keys as below); PATRONUS_AGENT_<KEY> environment variables and options override it"),
+        ("--kubeconfig", "kubeconfig", "(in-cluster service account)", "kubeconfig file to reach the API server"),
+        ("--manifests", "manifests", "(none)", "embedded mode: a folder of manifests instead of an API server"),
+        ("--socket", "socket", AgentClient.DefaultSocketPath, "unix socket for the plugin and the CLI"),
+        ("--database", "database", "/var/lib/patronus/k8s-sdwan.db", "SQLite database of endpoints"),
+        ("--spool", "spool", PendingRemovalSpool.DefaultDirectory, "folder where the plugin queues changes while the agent is away"),
+        ("--metrics-address", "metricsAddress", "127.0.0.1:9402", "ADDRESS:PORT for /metrics, /healthz, /readyz (port 0 picks one)"),
+        ("--node-name", "nodeName", "$NODE_NAME or the host name", "the Node this agent serves"),
+        ("--datapath", "datapath", "nftables", "policy enforcement: nftables, or none (compute only; also turns routing off)"),
+        ("--bridge", "bridge", "cni-bridge0", "the pods' bridge"),
+        ("--netns", "netns", "(the agent's own)", "network namespace file to program (labs and tests)"),
+        ("--cni-bin-dir", "cniBinDir", "/opt/cni/bin", "where the plugin is installed (reported by status)"),
+        ("--pod-wait-seconds", "podWaitSeconds", "5", "how long a registration waits for its pod to appear"),
+        ("--resync-seconds", "resyncSeconds", "600", "how often informers re-list everything"),
+        ("--socket-max-connections", "socketMaxConnections", "64", "concurrent connections on the socket"),
+        ("--socket-idle-timeout-seconds", "socketIdleTimeoutSeconds", "30", "idle connections are closed after this"),
+        ("--socket-request-timeout-seconds", "socketRequestTimeoutSeconds", "10", "a request must arrive whole within this"),
+        ("--spool-interval-seconds", "spoolIntervalSeconds", "5", "how often queued plugin changes are applied"),
+        ("--routing", "routing", "auto", "routes between nodes: auto (direct on a shared subnet, VXLAN beyond), direct, vxlan, or none"),
+        ("--cni-conf-template", "cniConfTemplate", "(none: no conflist written)", "conflist template; the node's pod ranges and MTU are filled in"),
+        ("--cni-conf-path", "cniConfPath", "/etc/cni/net.d/10-patronus.conflist", "where the node's conflist is written once the agent is ready"),
+        ("--cluster-cidr", "clusterCidr", "(none)", "the cluster's pod ranges, comma-separated (patronus-config cluster-cidr): never masqueraded"),
+        ("--service-cidr", "serviceCidr", "(none)", "the service ranges, comma-separated (patronus-config service-cidr): never masqueraded"),
+        ("--non-masquerade-cidrs", "nonMasqueradeCidrs", "(none)", "more destinations that keep pods' addresses, comma-separated"),
+        ("--masquerade", "masquerade", "true", "pod traffic leaving the cluster set takes the node's address"),
+        ("--log-level", "logLevel", "Information", "Trace, Debug, Information, Warning, Error or Critical"),
+    ];
+
     /// <summary>Command-line options and the configuration keys they set.</summary>
-    internal static readonly IReadOnlyDictionary<string, string> Switches = new Dictionary<string, string>
+    internal static readonly IReadOnlyDictionary<string, string> Switches = Documented.ToDictionary(o => o.Switch, o => o.Key);
+
+    /// <summary>The text of <c>patronus-agent --help</c>.</summary>
+    public static string Help()
     {
-        ["--config"] = "config",
-        ["--kubeconfig"] = "kubeconfig",
-        ["--manifests"] = "manifests",
-        ["--socket"] = "socket",
-        ["--database"] = "database",
-        ["--spool"] = "spool",
-        ["--metrics-address"] = "metricsAddress",
-        ["--node-name"] = "nodeName",
-        ["--datapath"] = "datapath",
-        ["--bridge"] = "bridge",
-        ["--netns"] = "netns",
-        ["--cni-bin-dir"] = "cniBinDir",
-        ["--pod-wait-seconds"] = "podWaitSeconds",
-        ["--resync-seconds"] = "resyncSeconds",
-        ["--socket-max-connections"] = "socketMaxConnections",
-        ["--socket-idle-timeout-seconds"] = "socketIdleTimeoutSeconds",
-        ["--socket-request-timeout-seconds"] = "socketRequestTimeoutSeconds",
-        ["--spool-interval-seconds"] = "spoolIntervalSeconds",
-        ["--log-level"] = "logLevel",
-    };
+        var sb = new System.Text.StringBuilder("Usage: patronus-agent [OPTIONS]\n\nThe Patronus node agent. Options (default in brackets):\n");
+        foreach (var (name, _, fallback, description) in Documented)
+            sb.Append($"  {name,-34} {description} [{fallback}]\n");
+        sb.Append("  --help                             print this and exit\n");
+        return sb.ToString();
+    }
 
     /// <summary>Checks the command line's shape: every option known, every option with a value.</summary>
     public static void CheckArguments(IReadOnlyList<string> args)
@@ -145,6 +169,7 @@ public sealed class AgentOptions
                 throw new AgentOptionsException($"option 'socketMaxConnections' is '{connections}'; expected a whole number of at least 1");
             options.SocketMaxConnections = max;
         }
+        ReadRoutes(options, configuration);
         return options;
 
         TimeSpan Positive(TimeSpan value, string key) =>
@@ -164,6 +189,49 @@ public sealed class AgentOptions
             if (!double.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds < 0)
                 throw new AgentOptionsException($"option '{key}' is '{value}'; expected a number of seconds");
             return TimeSpan.FromSeconds(seconds);
+        }
+    }
+
+    private static void ReadRoutes(AgentOptions options, IConfiguration configuration)
+    {
+        var routes = options.Routes;
+        var mode = configuration["routing"]?.Trim();
+        if (string.IsNullOrEmpty(mode))
+            routes.Enabled = options.Datapath != "none"; // a dry run touches nothing in the kernel
+        else if (mode == "none")
+            routes.Enabled = false;
+        else if (Enum.TryParse<RoutingMode>(mode, ignoreCase: true, out var parsed) && mode.All(char.IsLetter))
+            routes.Mode = parsed;
+        else
+            throw new AgentOptionsException($"option 'routing' is '{mode}'; expected auto, direct, vxlan or none");
+        if (configuration["cniConfTemplate"] is { Length: > 0 } template)
+        {
+            if (!File.Exists(template))
+                throw new AgentOptionsException($"option 'cni-conf-template': file '{template}' does not exist");
+            routes.CniConfTemplate = template;
+        }
+        if (configuration["cniConfPath"] is { Length: > 0 } path)
+            routes.CniConfPath = path;
+        routes.ClusterCidrs = Networks("clusterCidr");
+        routes.ServiceCidrs = Networks("serviceCidr");
+        routes.NonMasqueradeCidrs = Networks("nonMasqueradeCidrs");
+        if (configuration["masquerade"] is { Length: > 0 } masquerade)
+        {
+            routes.Masquerade = bool.TryParse(masquerade, out var on)
+                ? on
+                : throw new AgentOptionsException($"option 'masquerade' is '{masquerade}'; expected true or false");
+        }
+
+        List<IPNetwork> Networks(string key)
+        {
+            var list = new List<IPNetwork>();
+            foreach (var text in (configuration[key] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!Patronus.Agent.Networks.NetworkRanges.TryParseNetwork(text, out var network))
+                    throw new AgentOptionsException($"option '{key}': '{text}' is not a network in CIDR notation (such as 10.244.0.0/16, host bits zero)");
+                list.Add(network);
+            }
+            return list;
         }
     }
 }

@@ -1,4 +1,5 @@
 using Patronus.Agent.Pipeline;
+using Patronus.Agent.Routes;
 using Patronus.Agent.Telemetry;
 using Patronus.Kubernetes.Informers;
 
@@ -15,16 +16,19 @@ public sealed class AgentReadiness
     private readonly PolicyPipeline _pipeline;
     private readonly SourceSupervisor _sources;
 
-    public AgentReadiness(PolicyPipeline pipeline, SourceSupervisor sources, AgentMetrics metrics)
+    private readonly RoutesFeature? _routes;
+
+    public AgentReadiness(PolicyPipeline pipeline, SourceSupervisor sources, AgentMetrics metrics, RoutesFeature? routes = null)
     {
         _pipeline = pipeline;
         _sources = sources;
+        _routes = routes;
         metrics.Registry.AddBeforeCollectCallback(() => metrics.Ready.Set(IsReady ? 1 : 0));
     }
 
     /// <summary>Null when ready.</summary>
     public string? NotReadyReason =>
-        !_pipeline.IsReady ? "initial sync or datapath programming not done" : _sources.Problem;
+        !_pipeline.IsReady ? "initial sync or datapath programming not done" : _sources.Problem ?? _routes?.NotReadyReason;
 
     public bool IsReady => NotReadyReason is null;
 }

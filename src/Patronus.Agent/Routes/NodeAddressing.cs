@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using k8s.Models;
+using Patronus.Agent.Networks;
 
 namespace Patronus.Agent.Routes;
 
@@ -27,7 +28,7 @@ public sealed record NodeAddressing(string Name, IReadOnlyList<IPAddress> Addres
         for (var i = 0; i < texts.Count; i++)
         {
             var text = texts[i];
-            if (text is null || !IPNetwork.TryParse(text, out var cidr))
+            if (!NetworkRanges.TryParseNetwork(text, out var cidr))
             {
                 problems.Add($"Node {name}: spec.podCIDRs[{i}] '{text}' is not a network in CIDR notation (host bits must be zero)");
                 continue;

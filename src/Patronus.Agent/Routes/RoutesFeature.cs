@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Threading.Channels;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Patronus.Agent.Datapath.Nftables;
@@ -22,7 +23,9 @@ public sealed partial class RoutesFeature : IDisposable
     private readonly ClusterStore _store;
     private readonly ILogger _logger;
     private readonly NamespaceThread _thread;
-    private readonly SemaphoreSlim _wake = new(0);
+    // A Node change sets the flag; waiting for it never consumes it (a semaphore waiter abandoned by WhenAny would
+    // swallow the next signal), the loop clears it just before it reads the store.
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private NftablesSession? _nft;
     private RtNetlink? _netlink;
     private string? _lastMasquerade;
@@ -39,7 +42,7 @@ public sealed partial class RoutesFeature : IDisposable
         _store.Changed += change =>
         {
             if (change.Object is V1Node)
-                _wake.Release();
+                _wake.Writer.TryWrite(true);
         };
     }
 
@@ -56,29 +59,29 @@ public sealed partial class RoutesFeature : IDisposable
         await synced.WaitAsync(cancellationToken).ConfigureAwait(false);
         while (!cancellationToken.IsCancellationRequested)
         {
+            while (_wake.Reader.TryRead(out _))
+            {
+            }
             try
             {
                 Reconcile(agentReady.IsCompletedSuccessfully);
             }
-            catch (Exception e) when (e is NetlinkException or NftablesException or IOException or UnauthorizedAccessException or InvalidDataException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
+                // Whatever failed, the loop goes on: the next pass starts again from the whole set of Nodes.
                 _notReady = $"routes: {e.Message}";
                 Log.ProgrammingFailed(_logger, e.Message);
             }
             // Wake on a Node change, when the agent becomes ready (the conflist), or to check for drift.
-            var wait = _wake.WaitAsync(_notReady is null ? _options.Resync : TimeSpan.FromSeconds(1), cancellationToken);
-            var ready = agentReady.IsCompleted ? Task.Delay(Timeout.Infinite, cancellationToken) : agentReady;
-            try
-            {
-                await Task.WhenAny(wait, ready).ConfigureAwait(false);
-                await Task.Delay(50, cancellationToken).ConfigureAwait(false); // let a burst of Node events land
-            }
-            catch (OperationCanceledException)
-            {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_notReady is null ? _options.Resync : TimeSpan.FromSeconds(1));
+            var changed = _wake.Reader.WaitToReadAsync(timeout.Token).AsTask();
+            var ready = agentReady.IsCompleted ? Task.Delay(Timeout.Infinite, timeout.Token) : agentReady;
+            await Task.WhenAny(changed, ready).ConfigureAwait(false);
+            if (cancellationToken.IsCancellationRequested)
                 break;
-            }
-            while (_wake.CurrentCount > 0)
-                _wake.Wait(0, CancellationToken.None);
+            // Let a burst of Node events land before reading the store.
+            await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -173,6 +176,5 @@ public sealed partial class RoutesFeature : IDisposable
             });
         }
         _thread.Dispose();
-        _wake.Dispose();
     }
 }

@@ -198,6 +198,8 @@ internal sealed class LabCluster : IDisposable
                      "--socket", AgentSocket(node), "--database", AgentDatabase(node),
                      "--spool", AgentSpool(node),
                      "--metrics-address", "127.0.0.1:0", "--datapath", "nftables",
+                     // This one-shot lab routes between its nodes itself.
+                     "--routing", "none",
                  })
             start.ArgumentList.Add(argument);
         var agent = StartOnNode(node, start);

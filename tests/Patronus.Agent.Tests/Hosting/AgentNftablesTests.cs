@@ -121,7 +121,7 @@ public sealed class AgentNftablesTests : IDisposable
         _lab.Dispose();
     }
 
-    private string[] Arguments() => _paths.Arguments().Select(a => a == "none" ? "nftables" : a).Concat(["--netns", _lab.NodePath]).ToArray();
+    private string[] Arguments() => _paths.Arguments().Select(a => a == "none" ? "nftables" : a).Concat(["--netns", _lab.NodePath, "--routing", "none"]).ToArray();
 
     [Fact]
     public async Task Register_ReturnsWithThePolicyInTheKernel_AndPolicyChangesReachIt()

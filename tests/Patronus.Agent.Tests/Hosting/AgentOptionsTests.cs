@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Patronus.Agent.Hosting;
 
 namespace Patronus.Agent.Tests.Hosting;
@@ -17,6 +18,11 @@ public sealed class AgentOptionsTests : IDisposable
     [InlineData(new[] { "--manifests", "/m", "--kubeconfig", "/k" }, "'kubeconfig' and 'manifests' exclude each other")]
     [InlineData(new[] { "--kubeconfig", "/nonexistent/kubeconfig" }, "option 'kubeconfig': file '/nonexistent/kubeconfig' does not exist")]
     [InlineData(new[] { "--config", "/nonexistent/agent.json" }, "option 'config': file '/nonexistent/agent.json' does not exist")]
+    [InlineData(new[] { "--routing", "ospf" }, "option 'routing' is 'ospf'; expected auto, direct, vxlan or none")]
+    [InlineData(new[] { "--routing", "1" }, "option 'routing' is '1'")]
+    [InlineData(new[] { "--cluster-cidr", "10.244.0.1/16" }, "option 'clusterCidr': '10.244.0.1/16' is not a network")]
+    [InlineData(new[] { "--masquerade", "maybe" }, "option 'masquerade' is 'maybe'")]
+    [InlineData(new[] { "--cni-conf-template", "/nonexistent/t.conflist" }, "option 'cni-conf-template': file '/nonexistent/t.conflist' does not exist")]
     public void BadOption_IsRefusedNamingIt(string[] args, string expected)
     {
         var error = Assert.Throws<AgentOptionsException>(() => Build(args));
@@ -43,5 +49,32 @@ public sealed class AgentOptionsTests : IDisposable
     {
         using var app = AgentHost.Build(args.Contains("--datapath") ? args : [.. args, "--datapath=none"]);
         _ = (AgentOptions)app.Services.GetService(typeof(AgentOptions))!;
+    }
+
+    [Fact]
+    public void Help_ListsEveryOptionWithItsDefault()
+    {
+        var help = AgentOptions.Help();
+
+        foreach (var option in AgentOptions.Switches.Keys)
+            Assert.Contains(option, help);
+        Assert.Contains("--routing", help);
+        Assert.Contains("[auto]", help);
+        Assert.Contains("[/etc/cni/net.d/10-patronus.conflist]", help);
+    }
+
+    [Theory]
+    [InlineData(new string[0], true, Patronus.Agent.Routes.RoutingMode.Auto)]
+    [InlineData(new[] { "--routing", "vxlan" }, true, Patronus.Agent.Routes.RoutingMode.Vxlan)]
+    [InlineData(new[] { "--routing", "none" }, false, Patronus.Agent.Routes.RoutingMode.Auto)]
+    public void Routing_IsReadFromItsOption(string[] args, bool enabled, Patronus.Agent.Routes.RoutingMode mode)
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+            .AddCommandLine([.. args, "--cluster-cidr", "10.244.0.0/16, fd00:10:244::/56"], AgentOptions.Switches.ToDictionary()).Build();
+        var options = AgentOptions.From(configuration);
+
+        Assert.Equal(enabled, options.Routes.Enabled);
+        Assert.Equal(mode, options.Routes.Mode);
+        Assert.Equal([System.Net.IPNetwork.Parse("10.244.0.0/16"), System.Net.IPNetwork.Parse("fd00:10:244::/56")], options.Routes.ClusterCidrs);
     }
 }
