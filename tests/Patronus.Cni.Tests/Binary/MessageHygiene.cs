@@ -9,8 +9,8 @@ namespace Patronus.Cni.Tests.Binary;
 /// </summary>
 public static partial class MessageHygiene
 {
-    // The CNI and Kubernetes variable names are the only upper-case words with underscores a message may quote.
-    [GeneratedRegex(@"\b(CNI|K8S)_[A-Z_]+\b")]
+    // The CNI, Kubernetes and plugin variable names are the only upper-case words with underscores a message may quote.
+    [GeneratedRegex(@"\b(CNI|K8S|PATRONUS)_[A-Z_]+\b")]
     private static partial Regex KnownVariables();
 
     [GeneratedRegex(@"\b[A-Z][A-Za-z0-9]*_[A-Z][A-Za-z0-9_]*\b")]

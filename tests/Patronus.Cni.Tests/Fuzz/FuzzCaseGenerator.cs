@@ -42,6 +42,9 @@ public sealed class FuzzCaseGenerator
         "1e999", "-1e999", "1.5", "1e-9", "0.0", "-0", "80000000000", "800000",
     ];
 
+    /// <summary>Bytes that change a JSON document's structure rather than a value's text.</summary>
+    private static readonly byte[] Structural = "{}[]\",:\\0 "u8.ToArray();
+
     private static readonly string[] OddValues = ["null", "true", "false", "0", "\"x\"", "[]", "{}", "[1,\"a\",null]", "{\"a\":{}}", "\"\""];
 
     private readonly Random _random;
@@ -85,23 +88,24 @@ public sealed class FuzzCaseGenerator
         };
 
         var rawMutations = new List<Func<byte[], List<(int Start, int End)>, byte[]>>();
-        var count = 1 + _random.Next(3);
+        var count = _random.Next(10) switch { < 6 => 1, < 9 => 2, _ => 3 };
         for (var m = 0; m < count; m++)
         {
             switch (_random.Next(100))
             {
-                case < 14: root = DeleteKey(root, notes); break;
-                case < 28: root = Replace(root, notes, "type swap", () => Pick(OddValues)); break;
-                case < 40: root = Replace(root, notes, "odd string", () => JsonSerializer.Serialize(Pick(OddStrings))); break;
-                case < 50: root = Replace(root, notes, "odd number", () => Pick(OddNumbers)); break;
-                case < 53: root = Set(root, notes, "huge", "x", Huge()); break;
-                case < 56: root = Set(root, notes, "deep", Pick(["x", "ipam", "runtimeConfig", "prevResult"]), Deep()); break;
-                case < 63: root = Set(root, notes, "runtimeConfig", "runtimeConfig", RuntimeConfig()); break;
-                case < 67: root = Set(root, notes, "prevResult", "prevResult", PrevResult()); if (_random.Next(2) == 0) env["CNI_COMMAND"] = verb = "CHECK"; break;
-                case < 74: root = Set(root, notes, "ipam", "ipam", Ipam()); break;
-                case < 86: MutateEnvironment(env, notes); break;
-                case < 94: rawMutations.Add(FlipBytes(notes)); break;
-                case < 97: rawMutations.Add(InsertBytes(notes)); break;
+                case < 25: root = SetKnownField(root, notes); break;
+                case < 35: root = DeleteKey(root, notes); break;
+                case < 45: root = Replace(root, notes, "type swap", () => Pick(OddValues)); break;
+                case < 53: root = Replace(root, notes, "odd string", () => JsonSerializer.Serialize(Pick(OddStrings))); break;
+                case < 59: root = Replace(root, notes, "odd number", () => Pick(OddNumbers)); break;
+                case < 61: root = Set(root, notes, "huge", "x", Huge()); break;
+                case < 63: root = Set(root, notes, "deep", Pick(["x", "ipam", "runtimeConfig", "prevResult"]), Deep()); break;
+                case < 70: root = Set(root, notes, "runtimeConfig", "runtimeConfig", RuntimeConfig()); break;
+                case < 74: root = Set(root, notes, "prevResult", "prevResult", PrevResult()); if (_random.Next(2) == 0) env["CNI_COMMAND"] = verb = "CHECK"; break;
+                case < 80: root = Set(root, notes, "ipam", "ipam", Ipam()); break;
+                case < 94: MutateEnvironment(env, notes); break;
+                case < 98: rawMutations.Add(FlipBytes(notes)); break;
+                case < 99: rawMutations.Add(InsertBytes(notes)); break;
                 default: rawMutations.Add(Truncate(notes)); break;
             }
         }
@@ -160,6 +164,77 @@ public sealed class FuzzCaseGenerator
 
         Walk(root, "");
         return slots;
+    }
+
+    /// <summary>Fields the plugin reads, so a mutation lands where it means something more often than a random slot would.</summary>
+    private static readonly string[] KnownFields =
+    [
+        "cniVersion", "name", "type", "bridge", "bridge", "mtu", "mtu", "isGateway", "isDefaultGateway", "hairpinMode", "promiscMode",
+        "ipMasq", "vlan", "ipam.type", "ipam.subnet", "ipam.rangeStart", "ipam.gateway", "ipam.routes", "dns", "dns.nameservers",
+        "sdwan", "sdwan.enable_policy_enforcement", "sdwan.cluster_id", "sdwan.default_qos_class", "sdwan.database",
+        "runtimeConfig.bandwidth.ingressRate", "runtimeConfig.bandwidth.egressBurst", "runtimeConfig.ips", "runtimeConfig.mac",
+        "cni.dev/valid-attachments", "prevResult.ips",
+    ];
+
+    /// <summary>Values each field is most likely to be wrong with: the edges of what the kernel and the spec accept.</summary>
+    private static readonly Dictionary<string, string[]> FieldEdges = new()
+    {
+        ["bridge"] = ["\"x%d\"", "\"\"", "\"a b\"", "\"ééééééééé\"", "\".\"", "\"a/b\"", "\"a:b\"", "\"àb\"", "\"a\\u0001b\"", "\"pcni-bridge-too-long\"", "\"lo\""],
+        ["mtu"] = ["576", "1279", "1280", "67", "65536", "-1", "1e999", "1500.5"],
+        ["dns.nameservers"] = ["[\"abc\"]", "[\"10.0.0.1/8\"]", "[\"\"]", "[\"::1\",\"fe80::1%eth0\"]", "[1]"],
+        ["runtimeConfig.ips"] = ["[\"10.231.0.5/8\"]", "[\"10.231.0.5/24\"]", "[\"fd00:231::5/120\"]", "[\"10.231.0.5\",\"10.231.0.6\"]", "[\"10.9.9.9\"]"],
+        ["runtimeConfig.bandwidth.ingressRate"] = ["1", "7", "8", "80000000000", "-1", "9223372036854775807"],
+        ["runtimeConfig.bandwidth.egressBurst"] = ["1", "7", "8", "8000000000", "34359738360", "-1"],
+        ["ipam.type"] = ["\"patronus-cni\"", "\"pcni-copied-ipam\"", "\"host-local\"", "\"../x\"", "\"\""],
+        ["prevResult.ips"] = ["[{\"address\":\"10.9.0.2/24\",\"interface\":5}]", "[{\"address\":\"10.9.0.2/24\",\"interface\":-1}]", "[{\"address\":\"10.9.0.2/24\",\"interface\":0}]"],
+    };
+
+    private JsonNode SetKnownField(JsonNode root, List<string> notes)
+    {
+        if (root is not JsonObject o)
+            return root;
+        var field = Pick(KnownFields);
+        if (FieldEdges.TryGetValue(field, out var edges) && _random.Next(10) < 7)
+        {
+            o = SetPath(o, field, Pick(edges), notes);
+            return o;
+        }
+
+        var path = field.Split('.');
+        var parent = o;
+        foreach (var step in path[..^1])
+        {
+            if (parent[step] is not JsonObject next)
+                parent[step] = next = new JsonObject();
+            parent = next;
+        }
+
+        var value = _random.Next(4) switch
+        {
+            0 => Pick(OddNumbers),
+            1 => Pick(OddValues),
+            2 => "[" + JsonSerializer.Serialize(Pick(OddStrings)) + "]",
+            _ => JsonSerializer.Serialize(Pick(OddStrings)),
+        };
+        parent[path[^1]] = RawValue(value);
+        notes.Add($"field {string.Join('.', path)} = {Shorten(value)}");
+        return root;
+    }
+
+    private JsonObject SetPath(JsonObject root, string field, string value, List<string> notes)
+    {
+        var path = field.Split('.');
+        var parent = root;
+        foreach (var step in path[..^1])
+        {
+            if (parent[step] is not JsonObject next)
+                parent[step] = next = new JsonObject();
+            parent = next;
+        }
+
+        parent[path[^1]] = RawValue(value);
+        notes.Add($"field {field} = {Shorten(value)}");
+        return root;
     }
 
     private JsonNode DeleteKey(JsonNode root, List<string> notes)
@@ -288,7 +363,7 @@ public sealed class FuzzCaseGenerator
 
     private void MutateEnvironment(Dictionary<string, string> env, List<string> notes)
     {
-        var variable = Pick(["CNI_COMMAND", "CNI_IFNAME", "CNI_IFNAME", "CNI_CONTAINERID", "CNI_NETNS", "CNI_NETNS", "CNI_NETNS", "CNI_ARGS", "CNI_PATH", "unset"]);
+        var variable = Pick(["CNI_COMMAND", "CNI_IFNAME", "CNI_IFNAME", "CNI_IFNAME", "CNI_CONTAINERID", "CNI_NETNS", "CNI_NETNS", "CNI_NETNS", "CNI_NETNS", "CNI_ARGS", "CNI_PATH", "unset"]);
         string value;
         switch (variable)
         {
@@ -308,7 +383,7 @@ public sealed class FuzzCaseGenerator
                 value = Pick(["", "../../x", "a b", "é", new string('a', 900), "-x", "x;y", "pcni-fz-other", "a\u0001"]);
                 break;
             case "CNI_NETNS":
-                value = Pick([_world.Fifo, _world.RegularFile, _world.Directory, "/proc/self/ns/net", "/proc/thread-self/ns/net",
+                value = Pick([_world.Fifo, _world.Fifo, _world.RegularFile, _world.Directory, "/proc/self/ns/net", "/proc/self/ns/net", "/proc/thread-self/ns/net",
                     _world.NodePath, "/dev/null", "/proc/self/ns/mnt", "/var/run/netns/pcni-fz-does-not-exist", "relative/netns", "",
                     _world.OtherPodPath]);
                 break;
@@ -338,7 +413,7 @@ public sealed class FuzzCaseGenerator
             {
                 var at = random.Next(result.Length);
                 if (!spans.Any(s => at >= s.Start && at < s.End))
-                    result[at] = random.Next(3) switch { 0 => (byte)(result[at] ^ (1 << random.Next(8))), 1 => (byte)random.Next(256), _ => (byte)"{}[]\",:\\0 "[random.Next(11)] };
+                    result[at] = random.Next(3) switch { 0 => (byte)(result[at] ^ (1 << random.Next(8))), 1 => (byte)random.Next(256), _ => Structural[random.Next(Structural.Length)] };
             }
 
             return result;

@@ -10,7 +10,7 @@ namespace Patronus.Cni.Tests.Fuzz;
 [Collection("kernel")]
 public sealed class PluginFuzzTests(ITestOutputHelper output)
 {
-    private const int DefaultRuns = 300;
+    private const int DefaultRuns = 250;
     private const int DefaultSeed = 7;
 
     [Fact]

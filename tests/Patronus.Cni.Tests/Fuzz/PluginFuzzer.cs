@@ -129,6 +129,9 @@ public sealed class PluginFuzzer(FuzzWorld world, int seed, TimeSpan perRun)
             case "ADD":
                 if (!parsed || !json.TryGetProperty("cniVersion", out _) || !json.TryGetProperty("ips", out var ips) || ips.ValueKind != JsonValueKind.Array)
                     problems.Add("ADD succeeded without a result holding cniVersion and ips");
+                // The pod's interface belongs in a pod's namespace; in the node it would take over the node's routes.
+                if (world.Node.LinkNames().Contains(fuzzCase.IfName))
+                    problems.Add($"ADD succeeded and put \"{fuzzCase.IfName}\" in the node's namespace");
                 break;
             case "VERSION":
                 if (!parsed || !json.TryGetProperty("supportedVersions", out _))

@@ -95,10 +95,13 @@ public sealed class Node : IDisposable
 
     public string HostLinks() => Ns.Links();
 
-    /// <summary>The node's links, addresses and routes of both families: what "nothing changed in the node" compares.</summary>
+    /// <summary>
+    /// The node's links, IPv4 addresses and routes of both families: what "nothing changed in the node" compares.
+    /// Without what the kernel changes by itself meanwhile: link states, IPv6 duplicate address detection, carrier.
+    /// </summary>
     public string State() =>
-        Shell.Ip("-n", Ns.Name, "-o", "link", "show") + Shell.Ip("-n", Ns.Name, "-o", "addr", "show")
-        + Shell.Ip("-n", Ns.Name, "route", "show") + Shell.Ip("-n", Ns.Name, "-6", "route", "show");
+        string.Join(",", LinkNames()) + "\n" + Shell.Ip("-n", Ns.Name, "-4", "-o", "addr", "show")
+        + (Shell.Ip("-n", Ns.Name, "route", "show") + Shell.Ip("-n", Ns.Name, "-6", "route", "show")).Replace(" linkdown", "");
 
     /// <summary>Names of every link in the node's namespace.</summary>
     public IReadOnlyList<string> LinkNames() => LinkNamesOf(Ns);

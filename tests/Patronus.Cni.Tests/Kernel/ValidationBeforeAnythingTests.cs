@@ -51,7 +51,7 @@ public class ValidationBeforeAnythingTests
         { "mtu 1279 with an IPv6 range", "ADD", "", "mtu=1279", 7, "mtu (1279) is below 1280" },
         { "nameserver not an address", "ADD", "", "dns={\"nameservers\":[\"abc\"]}", 7, "dns.nameservers[0] \"abc\" is not an IP address" },
         { "requested address with a foreign prefix", "ADD", "", "runtimeConfig={\"ips\":[\"10.231.0.5/8\"]}", 7, "runtimeConfig.ips[0] \"10.231.0.5/8\"" },
-        { "1000 range sets", "ADD", "", "ipam.ranges=@sets:1000@", 7, "ipam.ranges holds 1000 range sets" },
+        { "1000 range sets", "ADD", "", "ipam.ranges=@sets:1000@", 7, "ipam.ranges: 1000 range sets" },
         { "prevResult interface index past the end", "ADD", "", "prevResult={\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"x\"}],\"ips\":[{\"address\":\"10.9.0.2/24\",\"interface\":5}]}", 7, "prevResult.ips[0].interface (5)" },
         { "prevResult interface index negative", "ADD", "", "prevResult={\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"x\"}],\"ips\":[{\"address\":\"10.9.0.2/24\",\"interface\":-1}]}", 7, "prevResult.ips[0].interface (-1)" },
         { "config nested 100 deep", "ADD", "", "x=" + new string('[', 100) + new string(']', 100), 6, "not valid JSON" },
