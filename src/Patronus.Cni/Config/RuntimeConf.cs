@@ -145,6 +145,12 @@ public sealed record BandwidthLimits(long IngressRate, long IngressBurst, long E
             return;
         }
 
+        // tc's TBF takes the burst in bytes as a 32-bit number, and the rate in bytes per second as 64-bit.
+        if (burst / 8 >= uint.MaxValue)
+        {
+            throw f.Invalid(burstField, $"({burst} bits) exceeds the kernel's limit of {(long)uint.MaxValue * 8} bits");
+        }
+
         // tc's token bucket counts whole bytes: rates and bursts are in bits, so below 8 they are nothing.
         if (rate < 8)
         {
@@ -154,12 +160,6 @@ public sealed record BandwidthLimits(long IngressRate, long IngressBurst, long E
         if (burst < 8)
         {
             throw f.Invalid(burstField, $"({burst}) must be at least 8 bits (tc counts the bucket in whole bytes)");
-        }
-
-        // tc's TBF takes the burst in bytes as a 32-bit number, and the rate in bytes per second as 64-bit.
-        if (burst / 8 >= uint.MaxValue)
-        {
-            throw f.Invalid(burstField, $"({burst} bits) exceeds the kernel's limit of {(long)uint.MaxValue * 8} bits");
         }
 
         var microseconds = (double)(burst / 8) * 1_000_000 / (rate / 8);

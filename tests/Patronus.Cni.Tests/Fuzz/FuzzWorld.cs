@@ -98,13 +98,18 @@ public sealed class FuzzWorld : IDisposable
 
     public IReadOnlyList<(string Name, string Json)> BaseConfigs { get; }
 
-    /// <summary>Addresses some IPAM (ours: a file per address; host-local: a file named by the address) still holds.</summary>
+    /// <summary>
+    /// Addresses some IPAM still holds: ours keeps an entry per address in <c>dataDir/network/addresses/</c>,
+    /// host-local a file named by the address in <c>dataDir/network/</c>. Network folders are not entries, even
+    /// when a mutated network name ("0", "0.2.0") reads as an address.
+    /// </summary>
     public IReadOnlyList<string> HeldAddresses() =>
         !System.IO.Directory.Exists(DataDir)
             ? []
             : System.IO.Directory.EnumerateFileSystemEntries(DataDir, "*", SearchOption.AllDirectories)
-                .Where(p => (Path.GetFileName(Path.GetDirectoryName(p)) == "addresses")
-                    || System.Net.IPAddress.TryParse(Path.GetFileName(p), out _))
+                .Where(p => !System.IO.Directory.Exists(p)
+                    && (Path.GetFileName(Path.GetDirectoryName(p)) == "addresses"
+                        || (Path.GetFileName(p).IndexOfAny(['.', ':']) > 0 && System.Net.IPAddress.TryParse(Path.GetFileName(p), out _))))
                 .ToList();
 
     public void Dispose()

@@ -53,7 +53,8 @@ public sealed class PluginFuzzer(FuzzWorld world, int seed, TimeSpan perRun)
         {
             var fuzzCase = generator.Next(i);
             report.Runs++;
-            report.Verbs[fuzzCase.Verb] = report.Verbs.GetValueOrDefault(fuzzCase.Verb) + 1;
+            var verb = fuzzCase.Verb.All(char.IsAsciiLetterUpper) && fuzzCase.Verb.Length > 0 ? fuzzCase.Verb : JsonSerializer.Serialize(fuzzCase.Verb);
+            report.Verbs[verb] = report.Verbs.GetValueOrDefault(verb) + 1;
             var outcome = Plugin.Run(fuzzCase.Environment, fuzzCase.Stdin, world.Node.Ns.Name, timeout: perRun, cage: cage);
             var problems = Judge(fuzzCase, outcome, report);
             if (cage.ForksRefused > 0)
@@ -118,6 +119,9 @@ public sealed class PluginFuzzer(FuzzWorld world, int seed, TimeSpan perRun)
                 problems.Add($"error code {n} is not one the spec defines");
             if (!json.TryGetProperty("msg", out var msg) || msg.ValueKind != JsonValueKind.String || msg.GetString()!.Length == 0)
                 problems.Add("the error has no msg");
+            // The plugin's last-resort handler: an exception nobody anticipated, which is a bug whatever the input.
+            else if (msg.GetString()!.Contains("an unexpected failure", StringComparison.Ordinal))
+                problems.Add("an exception no code path anticipated reached the last-resort handler");
             if (!json.TryGetProperty("cniVersion", out var v) || v.ValueKind != JsonValueKind.String)
                 problems.Add("the error has no cniVersion");
             return problems;
@@ -130,7 +134,8 @@ public sealed class PluginFuzzer(FuzzWorld world, int seed, TimeSpan perRun)
                 if (!parsed || !json.TryGetProperty("cniVersion", out _) || !json.TryGetProperty("ips", out var ips) || ips.ValueKind != JsonValueKind.Array)
                     problems.Add("ADD succeeded without a result holding cniVersion and ips");
                 // The pod's interface belongs in a pod's namespace; in the node it would take over the node's routes.
-                if (world.Node.LinkNames().Contains(fuzzCase.IfName))
+                // (A bridge may carry that name: a config can call its bridge "eth0".)
+                if (world.Node.LinkNames().Contains(fuzzCase.IfName) && !Bridges().Contains(fuzzCase.IfName))
                     problems.Add($"ADD succeeded and put \"{fuzzCase.IfName}\" in the node's namespace");
                 break;
             case "VERSION":
@@ -189,10 +194,13 @@ public sealed class PluginFuzzer(FuzzWorld world, int seed, TimeSpan perRun)
     /// <summary>Links in the node other than lo; bridges are shared by every pod of a network and may stay, like the reference plugin's.</summary>
     private List<string> ExtraNodeLinks(bool includeBridges)
     {
-        HashSet<string> bridges = includeBridges ? [] : Shell.Ip("-n", world.Node.Ns.Name, "-o", "link", "show", "type", "bridge")
-            .Split('\n').Select(l => l.Split(':', 3)).Where(p => p.Length > 1).Select(p => p[1].Trim().Split('@')[0]).ToHashSet();
+        HashSet<string> bridges = includeBridges ? [] : Bridges();
         return world.Node.LinkNames().Where(l => l != "lo" && !bridges.Contains(l)).ToList();
     }
+
+    private HashSet<string> Bridges() =>
+        Shell.Ip("-n", world.Node.Ns.Name, "-o", "link", "show", "type", "bridge")
+            .Split('\n').Select(l => l.Split(':', 3)).Where(p => p.Length > 1).Select(p => p[1].Trim().Split('@')[0]).ToHashSet();
 
     private static string Shorten(string s) => s.Length <= 600 ? s : s[..600] + $"...({s.Length} chars)";
 }
