@@ -92,6 +92,7 @@ public sealed class AgentClient
             throw new AgentUnavailableException($"patronus-agent is not reachable at {SocketPath}: {Describe(e)}", e);
         }
 
+        // Once connected, a failure leaves it open whether the agent read (and acted on) the request: requestSent.
         try
         {
             socket.SendTimeout = RemainingMilliseconds(timeout, deadline);
@@ -104,11 +105,11 @@ public sealed class AgentClient
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
         {
-            throw new AgentUnavailableException($"patronus-agent at {SocketPath} did not answer '{request.Op}' within {timeout.TotalSeconds:0.#} s", e);
+            throw new AgentUnavailableException($"patronus-agent at {SocketPath} did not answer '{request.Op}' within {timeout.TotalSeconds:0.#} s", e, requestSent: true);
         }
         catch (SocketException e)
         {
-            throw new AgentUnavailableException($"patronus-agent at {SocketPath} dropped the connection during '{request.Op}': {Describe(e)}", e);
+            throw new AgentUnavailableException($"patronus-agent at {SocketPath} dropped the connection during '{request.Op}': {Describe(e)}", e, requestSent: true);
         }
     }
 
@@ -130,7 +131,7 @@ public sealed class AgentClient
             socket.ReceiveTimeout = RemainingMilliseconds(timeout, deadline);
             var read = socket.Receive(buffer, length, buffer.Length - length, SocketFlags.None);
             if (read == 0)
-                throw new AgentUnavailableException($"patronus-agent at {SocketPath} closed the connection before answering");
+                throw new AgentUnavailableException($"patronus-agent at {SocketPath} closed the connection before answering", requestSent: true);
             length += read;
         }
     }

@@ -12,7 +12,9 @@ namespace Patronus.Cni.Commands;
 /// ADD, as a story: check the config and the namespace, ensure the bridge, create the veth, get addresses,
 /// configure the container side, the gateway and the shaping, register the endpoint with the node agent
 /// (which puts the pod's NetworkPolicy in force), print the result. A failure on the way undoes
-/// what was done: the veth (and with it the container end) is deleted and the addresses released.
+/// what was done, in DEL's order: the veth (and with it the container end) and the ifb are deleted, an endpoint
+/// the agent may have taken is withdrawn, and only then are the addresses released, so the next pod given
+/// one of them never meets this pod's policy.
 /// </summary>
 public static class AddCommand
 {
@@ -27,6 +29,7 @@ public static class AddCommand
         var hostName = HostVethName.For(env.ContainerId, env.IfName);
         var success = false;
         var allocated = false;
+        var registered = false;
         try
         {
             var (host, container) = VethSetup.Create(node, pod, podNs, bridge, conf, hostName, env.IfName);
@@ -36,6 +39,12 @@ public static class AddCommand
             if (ipam.Ips.Count == 0)
             {
                 throw new CniException(CniErrorCode.InvalidNetworkConfig, $"ipam: IPAM \"{conf.Ipam!.Type}\" returned no addresses");
+            }
+
+            // The built-in IPAM's ranges were checked before anything was made; a delegated IPAM's family shows only now.
+            if (ipam.Ips.FirstOrDefault(ip => ip.IsIPv6) is { } v6)
+            {
+                conf.RequireMtuForIpv6($"address {v6.Cidr} from ipam.type \"{conf.Ipam!.Type}\"");
             }
 
             ContainerSetup.Configure(pod, container, ipam, conf);
@@ -51,7 +60,9 @@ public static class AddCommand
 
             if (conf.Sdwan is { } sdwan)
             {
-                AgentRegistration.Register(env, sdwan, host, container, ipam.Ips);
+                // "registered" is set even when Register throws: the agent may have stored the endpoint before it
+                // failed to confirm the policy (a refusal, a dropped connection), and then Undo withdraws it.
+                AgentRegistration.Register(env, sdwan, host, container, ipam.Ips, out registered);
             }
 
             var result = BuildResult(env, conf, bridge, host, container, ipam);
@@ -62,12 +73,12 @@ public static class AddCommand
         {
             if (!success)
             {
-                Undo(node, env, hostName, addresses, allocated);
+                Undo(node, env, conf, hostName, addresses, allocated, registered);
             }
         }
     }
 
-    private static void Undo(RtNetlink node, CniEnvironment env, string hostName, IAddressSource addresses, bool allocated)
+    private static void Undo(RtNetlink node, CniEnvironment env, NetConf conf, string hostName, IAddressSource addresses, bool allocated, bool registered)
     {
         // Best effort: the original failure is what the runtime must see, not a failure of the cleanup.
         try
@@ -77,6 +88,11 @@ public static class AddCommand
         }
         catch (Exception)
         {
+        }
+
+        if (registered && conf.Sdwan is { } sdwan)
+        {
+            AgentRegistration.Unregister(env, sdwan);
         }
 
         if (allocated)

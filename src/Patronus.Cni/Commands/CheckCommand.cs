@@ -20,16 +20,12 @@ public static class CheckCommand
             throw new CniException(CniErrorCode.IncompatibleVersion, $"CHECK needs cniVersion 0.4.0 or later; the config says {conf.CniVersion}");
         }
 
-        if (!NetnsPath.Exists(env.NetNs!))
-        {
-            throw new CniException(CniErrorCode.ContainerUnknown, $"CNI_NETNS \"{env.NetNs}\" does not exist");
-        }
-
+        using var podNs = NetnsPath.TryOpen(env.NetNs!)
+            ?? throw new CniException(CniErrorCode.ContainerUnknown, $"CNI_NETNS \"{env.NetNs}\" does not exist");
         var prev = conf.PrevResult
             ?? throw new CniException(CniErrorCode.InvalidNetworkConfig, "prevResult is required for CHECK");
         var addresses = AddressSources.For(conf, env);
 
-        using var podNs = NetNs.OpenPath(env.NetNs!);
         using var node = RtNetlink.Open();
         using var pod = RtNetlink.OpenInFromThisThread(podNs);
 

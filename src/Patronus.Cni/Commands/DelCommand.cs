@@ -8,10 +8,14 @@ using Patronus.Netlink;
 namespace Patronus.Cni.Commands;
 
 /// <summary>
-/// DEL: release the addresses and delete the host veth (the container end goes with it) and the ifb.
-/// Everything already gone is success: the namespace, the interface, the allocation, a DEL repeated
-/// (SPEC.md: "Plugins should generally complete a DEL action without error even if some resources are missing").
-/// The veth is found by its name in the node's namespace, so the pod's namespace is never needed.
+/// DEL: delete the host veth (the container end goes with it) and the ifb, withdraw the endpoint from the node
+/// agent, release the addresses. Everything already gone is success: the namespace, the interface, the
+/// allocation, a DEL repeated (SPEC.md: "Plugins should generally complete a DEL action without error even if
+/// some resources are missing"). The veth is found by its name in the node's namespace, so <c>CNI_NETNS</c> is
+/// never opened: whatever it names now (nothing, a stale mount point, a FIFO) the attachment is cleaned up by
+/// container id and interface name. The agent's state never fails DEL: a removal it cannot take or queue is
+/// logged and left for later (<see cref="AgentRegistration.Unregister"/>). The order keeps policy safe: the
+/// pod is cut off first, its policy goes next, and its addresses are free for another pod only after that.
 /// DEL returns once the kernel has unlisted the veth (names, addresses, routes, bridge port free for the
 /// next ADD), not after the RCU barrier the kernel waits for before it frees the device (README: DEL).
 /// </summary>
@@ -19,11 +23,11 @@ public static class DelCommand
 {
     public static byte[] Run(CniEnvironment env, NetConf conf)
     {
-        if (env.NetNs is { } path)
+        var addresses = AddressSources.For(conf, env);
+        using (var node = RtNetlink.Open())
         {
-            // A path that exists but is not a network namespace is the runtime's mistake worth reporting;
-            // a path that no longer exists is the normal case after a node restart.
-            NetnsPath.Exists(path);
+            VethSetup.DeleteUnlistedIfPresent(node, HostVethName.For(env.ContainerId, env.IfName), "veth");
+            VethSetup.DeleteUnlistedIfPresent(node, HostVethName.IfbFor(env.ContainerId, env.IfName), "ifb");
         }
 
         if (conf.Sdwan is { } sdwan)
@@ -31,11 +35,7 @@ public static class DelCommand
             AgentRegistration.Unregister(env, sdwan);
         }
 
-        AddressSources.For(conf, env).Release();
-
-        using var node = RtNetlink.Open();
-        VethSetup.DeleteUnlistedIfPresent(node, HostVethName.For(env.ContainerId, env.IfName), "veth");
-        VethSetup.DeleteUnlistedIfPresent(node, HostVethName.IfbFor(env.ContainerId, env.IfName), "ifb");
+        addresses.Release();
         return [];
     }
 }

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Patronus.Cni.Config;
+using Patronus.Cni.Diagnostics;
+using Patronus.Cni.Ipam;
 using Patronus.Cni.Spec;
 using Patronus.Netlink;
 
@@ -18,7 +20,7 @@ public static class Invocation
         {
             var env = CniEnvironment.Read(getEnv);
             input = ReadAll(stdin);
-            var output = Dispatch(env, input);
+            var output = Dispatch(env, input, getEnv);
             stdout.Write(output);
             stdout.Flush();
             return 0;
@@ -33,26 +35,24 @@ public static class Invocation
             var code = e.Errno is 11 or 16 ? CniErrorCode.TryAgainLater : CniErrorCode.IoFailure;
             return Fail(stdout, input, code, e.Message, null);
         }
-        catch (IOException e)
-        {
-            return Fail(stdout, input, CniErrorCode.IoFailure, e.Message, null);
-        }
         catch (Exception e)
         {
-            // Anything unexpected comes from the system underneath (the kernel, the file system): the
-            // spec's "I/O failure" with the message, but never the stack trace.
-            return Fail(stdout, input, CniErrorCode.IoFailure, $"{e.GetType().Name}: {e.Message}", null);
+            // Anything else comes from the system underneath (the kernel, the file system): the spec's "I/O
+            // failure", in words from the errno. Never the stack trace, the exception's type or its Message,
+            // which this build strips to a resource key (see SystemErrorText).
+            return Fail(stdout, input, CniErrorCode.IoFailure, $"{getEnv("CNI_COMMAND")} failed: {SystemErrorText.Describe(e)}", null);
         }
     }
 
-    private static byte[] Dispatch(CniEnvironment env, byte[] input)
+    private static byte[] Dispatch(CniEnvironment env, byte[] input, Func<string, string?> getEnv)
     {
         if (env.Command == CniCommand.Version)
         {
             return VersionCommand.Run(input);
         }
 
-        using var conf = new ParsedConf(NetConf.Parse(input));
+        DelegatedIpam.RefuseIfDelegatedToByItself(getEnv);
+        using var conf = new ParsedConf(NetConf.Parse(input, forRemoval: env.Command == CniCommand.Del));
         return env.Command switch
         {
             CniCommand.Add => AddCommand.Run(env, conf.Value),
@@ -66,8 +66,16 @@ public static class Invocation
 
     private static int Fail(Stream stdout, byte[] input, CniErrorCode code, string message, string? details)
     {
-        stdout.Write(CniJson.WriteError(VersionForError(input), code, message, details));
-        stdout.Flush();
+        try
+        {
+            stdout.Write(CniJson.WriteError(VersionForError(input), code, message, details));
+            stdout.Flush();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException)
+        {
+            // Stdout is gone (the runtime stopped reading): the exit code still says it failed.
+        }
+
         return 1;
     }
 
@@ -80,13 +88,15 @@ public static class Invocation
             if (doc.RootElement.ValueKind == JsonValueKind.Object
                 && doc.RootElement.TryGetProperty("cniVersion", out var v)
                 && v.ValueKind == JsonValueKind.String
-                && CniVersion.IsSupported(v.GetString()!))
+                && v.GetString() is { } version
+                && CniVersion.IsSupported(version))
             {
-                return v.GetString()!;
+                return version;
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
         {
+            // Not JSON, or "cniVersion" is not text: the error goes out in the latest version.
         }
 
         return CniVersion.Latest;

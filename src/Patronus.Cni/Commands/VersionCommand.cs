@@ -15,18 +15,11 @@ public static class VersionCommand
         var version = CniVersion.Latest;
         if (input.AsSpan().Trim(" \t\r\n"u8).Length > 0)
         {
-            try
+            using var doc = CniJson.ParseDocument(input, "VERSION input on stdin");
+            if (doc.RootElement.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("cniVersion", out var v) && v.ValueKind == JsonValueKind.String)
             {
-                using var doc = JsonDocument.Parse(input);
-                if (doc.RootElement.ValueKind == JsonValueKind.Object
-                    && doc.RootElement.TryGetProperty("cniVersion", out var v) && v.ValueKind == JsonValueKind.String)
-                {
-                    version = CniVersion.IsSupported(v.GetString()!) ? v.GetString()! : CniVersion.Latest;
-                }
-            }
-            catch (JsonException e)
-            {
-                throw new CniException(CniErrorCode.DecodeFailure, $"VERSION input on stdin is not valid JSON: {e.Message}");
+                version = CniVersion.IsSupported(v.GetString()!) ? v.GetString()! : CniVersion.Latest;
             }
         }
 

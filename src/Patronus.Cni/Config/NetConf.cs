@@ -42,19 +42,15 @@ public sealed class NetConf
     /// <summary>Keeps the parsed document alive: <see cref="IpamConf.Raw"/> points into it.</summary>
     public required JsonDocument Document { get; init; }
 
-    public static NetConf Parse(byte[] stdin)
+    /// <summary>
+    /// Parses and validates the config. With <paramref name="forRemoval"/> (DEL) only what removal reads must be
+    /// valid: the version, name, type, <c>ipam</c> and <c>sdwan</c>. The settings that shape what ADD makes
+    /// (bridge, MTU, DNS, runtimeConfig, prevResult, ...) are left at their defaults when they do not pass, so an
+    /// attachment made under an older, laxer version of the plugin can always be removed.
+    /// </summary>
+    public static NetConf Parse(byte[] stdin, bool forRemoval = false)
     {
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(stdin, new JsonDocumentOptions { AllowTrailingCommas = false, MaxDepth = 64 });
-        }
-        catch (JsonException e)
-        {
-            throw new CniException(CniErrorCode.DecodeFailure,
-                $"network configuration on stdin is not valid JSON: {e.Message}");
-        }
-
+        var doc = CniJson.ParseDocument(stdin, "network configuration on stdin");
         var root = doc.RootElement;
         var f = new JsonFields("");
         if (root.ValueKind != JsonValueKind.Object)
@@ -67,9 +63,59 @@ public sealed class NetConf
         var name = f.ReqString(root, "name");
         var type = f.ReqString(root, "type");
 
+        Creation creation;
+        try
+        {
+            creation = ParseCreation(root, version);
+        }
+        catch (CniException) when (forRemoval)
+        {
+            creation = new Creation(DefaultBridge, false, false, null, false, false, null, RuntimeConf.Empty, null);
+        }
+
+        IpamConf? ipam = null;
+        if (f.OptObject(root, "ipam") is { } ipamElement)
+        {
+            ipam = new IpamConf(f.ReqString(ipamElement, "type", "ipam"), ipamElement);
+        }
+
+        var sdwan = f.OptObject(root, "sdwan") is { } sdwanElement ? SdwanConf.Parse(sdwanElement) : null;
+        var valid = ParseAttachments(root, "cni.dev/valid-attachments") ?? ParseAttachments(root, "cni.dev/attachments");
+
+        return new NetConf
+        {
+            ValidAttachments = valid,
+            CniVersion = version,
+            Name = name,
+            Type = type,
+            Bridge = creation.Bridge,
+            IsGateway = creation.IsGateway,
+            IsDefaultGateway = creation.IsDefaultGateway,
+            Mtu = creation.Mtu,
+            HairpinMode = creation.Hairpin,
+            PromiscMode = creation.Promisc,
+            Ipam = ipam,
+            Dns = creation.Dns,
+            Sdwan = sdwan,
+            Runtime = creation.Runtime,
+            PrevResult = creation.PrevResult,
+            RawBytes = stdin,
+            Document = doc,
+        };
+    }
+
+    private sealed record Creation(
+        string Bridge, bool IsGateway, bool IsDefaultGateway, int? Mtu, bool Hairpin, bool Promisc,
+        CniDns? Dns, RuntimeConf Runtime, CniResult? PrevResult);
+
+    private static Creation ParseCreation(JsonElement root, string version)
+    {
+        var f = new JsonFields("");
         var bridge = f.OptString(root, "bridge") ?? DefaultBridge;
         ValidateIfName(bridge, "bridge");
 
+        // 576 is the least every IPv4 host must take (RFC 791; the kernel's own floor is 68); IPv6 needs 1280,
+        // checked once the addresses' families are known (RequireMtuForIpv6).
         var mtu = f.OptInt(root, "mtu");
         if (mtu is < MinMtu or > MaxMtu)
         {
@@ -100,39 +146,29 @@ public sealed class NetConf
         var isDefaultGateway = f.OptBool(root, "isDefaultGateway") ?? false;
         var isGateway = (f.OptBool(root, "isGateway") ?? false) || isDefaultGateway;
 
-        IpamConf? ipam = null;
-        if (f.OptObject(root, "ipam") is { } ipamElement)
+        var dns = f.OptObject(root, "dns") is { } dnsElement ? CniJson.ReadDns(dnsElement, "dns") : null;
+        for (var i = 0; i < (dns?.Nameservers.Count ?? 0); i++)
         {
-            ipam = new IpamConf(f.ReqString(ipamElement, "type", "ipam"), ipamElement);
+            // resolv.conf takes addresses only; a name there is silently useless to the pod.
+            CniJson.ParseAddress(dns!.Nameservers[i], $"dns.nameservers[{i}]");
         }
 
-        var dns = f.OptObject(root, "dns") is { } dnsElement ? CniJson.ReadDns(dnsElement, "dns") : null;
-        var sdwan = f.OptObject(root, "sdwan") is { } sdwanElement ? SdwanConf.Parse(sdwanElement) : null;
         var runtime = f.OptObject(root, "runtimeConfig") is { } rc ? RuntimeConf.Parse(rc) : RuntimeConf.Empty;
-        var prev = f.OptObject(root, "prevResult") is { } pr ? CniJson.ReadResult(pr, "prevResult", version) : null;
+        var prev = f.OptObject(root, "prevResult") is { } pr ? CniJson.ReadResult(pr, "prevResult", version, interfaceIndexesMustResolve: true) : null;
+        return new Creation(bridge, isGateway, isDefaultGateway, mtu, hairpin, promisc, dns, runtime, prev);
+    }
 
-        var valid = ParseAttachments(root, "cni.dev/valid-attachments") ?? ParseAttachments(root, "cni.dev/attachments");
+    /// <summary>IPv6 needs links of at least 1280 bytes (RFC 8200, section 5); the kernel refuses IPv6 on a smaller one.</summary>
+    public const int MinIpv6Mtu = 1280;
 
-        return new NetConf
+    /// <summary>Code 7 when <see cref="Mtu"/> is too small for IPv6 and <paramref name="ipv6Source"/> (a range, an address) is IPv6.</summary>
+    public void RequireMtuForIpv6(string ipv6Source)
+    {
+        if (Mtu is < MinIpv6Mtu)
         {
-            ValidAttachments = valid,
-            CniVersion = version,
-            Name = name,
-            Type = type,
-            Bridge = bridge,
-            IsGateway = isGateway,
-            IsDefaultGateway = isDefaultGateway,
-            Mtu = mtu,
-            HairpinMode = hairpin,
-            PromiscMode = promisc,
-            Ipam = ipam,
-            Dns = dns,
-            Sdwan = sdwan,
-            Runtime = runtime,
-            PrevResult = prev,
-            RawBytes = stdin,
-            Document = doc,
-        };
+            throw new CniException(CniErrorCode.InvalidNetworkConfig,
+                $"mtu ({Mtu}) is below {MinIpv6Mtu}, the least IPv6 allows, and {ipv6Source} is IPv6");
+        }
     }
 
     private static List<(string, string)>? ParseAttachments(JsonElement root, string key)
@@ -157,13 +193,9 @@ public sealed class NetConf
 
     private static void ValidateIfName(string name, string field)
     {
-        try
+        if (InterfaceName.Problem(name, field) is { } problem)
         {
-            CniEnvironment.ValidateIfName(name, field);
-        }
-        catch (CniException e)
-        {
-            throw new CniException(CniErrorCode.InvalidNetworkConfig, e.Message);
+            throw new CniException(CniErrorCode.InvalidNetworkConfig, problem);
         }
     }
 }

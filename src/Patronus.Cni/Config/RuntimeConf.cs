@@ -17,17 +17,34 @@ public sealed record RuntimeConf(
 {
     public static readonly RuntimeConf Empty = new(null, [], null, new Dictionary<string, string>());
 
+    /// <summary>
+    /// The <c>ips</c> given with a prefix length (CONVENTIONS.md writes them as "10.10.0.1/24"). The address is
+    /// what is requested; the prefix, when given, must be the one of the range the address falls in, since that
+    /// is the prefix the interface gets (host-local drops it silently, which hides a typo such as /8 for /24).
+    /// </summary>
+    public IReadOnlyList<RequestedPrefix> IpPrefixes { get; init; } = [];
+
     public static RuntimeConf Parse(JsonElement e)
     {
         var f = new JsonFields("runtimeConfig");
         var bandwidth = f.OptObject(e, "bandwidth") is { } bw ? BandwidthLimits.Parse(bw) : null;
 
         var ips = new List<IPAddress>();
+        var prefixes = new List<RequestedPrefix>();
         var i = 0;
         foreach (var text in f.OptStrings(e, "ips") ?? [])
         {
             var field = $"runtimeConfig.ips[{i++}]";
-            ips.Add(text.Contains('/') ? CniJson.ParseAddressWithPrefix(text, field).Address : CniJson.ParseAddress(text, field));
+            if (text.Contains('/'))
+            {
+                var (address, prefix) = CniJson.ParseAddressWithPrefix(text, field);
+                ips.Add(address);
+                prefixes.Add(new RequestedPrefix(address, prefix, field, text));
+            }
+            else
+            {
+                ips.Add(CniJson.ParseAddress(text, field));
+            }
         }
 
         byte[]? mac = null;
@@ -50,7 +67,7 @@ public sealed record RuntimeConf(
             }
         }
 
-        return new RuntimeConf(bandwidth, ips, mac, annotations);
+        return new RuntimeConf(bandwidth, ips, mac, annotations) { IpPrefixes = prefixes };
     }
 
     /// <summary>A unicast Ethernet address written as six hex pairs separated by ':' or '-'.</summary>
@@ -108,18 +125,56 @@ public sealed record BandwidthLimits(long IngressRate, long IngressBurst, long E
         return v < 0 ? throw f.Invalid($"runtimeConfig.bandwidth.{name}", $"({v}) must not be negative") : v;
     }
 
+    /// <summary>
+    /// The longest a burst may take to send at its rate. tbf keeps the bucket as a time in psched ticks in 32 bits;
+    /// with the kernel's 64 ns ticks (15.625 per microsecond; 16 here, to stay clear of rounding) that is 2^32 / 16 µs.
+    /// </summary>
+    public const long MaxBucketMicroseconds = uint.MaxValue / 16;
+
     private static void Validate(JsonFields f, string direction, long rate, long burst)
     {
+        var rateField = $"runtimeConfig.bandwidth.{direction}Rate";
+        var burstField = $"runtimeConfig.bandwidth.{direction}Burst";
         if ((rate == 0) != (burst == 0))
         {
-            throw f.Invalid($"runtimeConfig.bandwidth.{direction}{(rate == 0 ? "Rate" : "Burst")}",
-                $"must be set when {direction}{(rate == 0 ? "Burst" : "Rate")} is set");
+            throw f.Invalid(rate == 0 ? rateField : burstField, $"must be set when {direction}{(rate == 0 ? "Burst" : "Rate")} is set");
+        }
+
+        if (rate == 0)
+        {
+            return;
         }
 
         // tc's TBF takes the burst in bytes as a 32-bit number, and the rate in bytes per second as 64-bit.
         if (burst / 8 >= uint.MaxValue)
         {
-            throw f.Invalid($"runtimeConfig.bandwidth.{direction}Burst", $"({burst} bits) exceeds the kernel's limit of {(long)uint.MaxValue * 8} bits");
+            throw f.Invalid(burstField, $"({burst} bits) exceeds the kernel's limit of {(long)uint.MaxValue * 8} bits");
+        }
+
+        // tc's token bucket counts whole bytes: rates and bursts are in bits, so below 8 they are nothing.
+        if (rate < 8)
+        {
+            throw f.Invalid(rateField, $"({rate}) must be at least 8 bits per second (tc shapes whole bytes)");
+        }
+
+        if (burst < 8)
+        {
+            throw f.Invalid(burstField, $"({burst}) must be at least 8 bits (tc counts the bucket in whole bytes)");
+        }
+
+        var microseconds = (double)(burst / 8) * 1_000_000 / (rate / 8);
+        if (microseconds < 1)
+        {
+            throw f.Invalid(burstField, $"({burst} bits) drains in under a microsecond at {direction}Rate {rate}: tc needs a bucket that lasts at least 1 µs at the rate");
+        }
+
+        if (microseconds > MaxBucketMicroseconds)
+        {
+            throw f.Invalid(burstField,
+                $"({burst} bits) takes {microseconds / 1_000_000:0} s to send at {direction}Rate {rate}: tc's token bucket lasts at most {MaxBucketMicroseconds / 1_000_000} s at the rate");
         }
     }
 }
+
+/// <summary>An entry of <c>runtimeConfig.ips</c> written with a prefix length, kept to check it against the range.</summary>
+public sealed record RequestedPrefix(IPAddress Address, int PrefixLength, string Field, string Text);

@@ -1,6 +1,7 @@
 using Patronus.Agent.Client;
 using Patronus.Agent.Client.Protocol;
 using Patronus.Cni.Config;
+using Patronus.Cni.Diagnostics;
 using Patronus.Cni.Spec;
 using Patronus.Netlink;
 
@@ -19,7 +20,11 @@ internal static class AgentRegistration
 
     private static readonly TimeSpan CourtesyTimeout = TimeSpan.FromSeconds(2);
 
-    public static void Register(CniEnvironment env, SdwanConf sdwan, Link host, Link container, IEnumerable<CniIpConfig> ips)
+    /// <summary>
+    /// Registers the endpoint. <paramref name="reachedAgent"/> tells whether the agent may now know the endpoint
+    /// (it answered, or it took the request and then failed): a failed ADD must then withdraw it.
+    /// </summary>
+    public static void Register(CniEnvironment env, SdwanConf sdwan, Link host, Link container, IEnumerable<CniIpConfig> ips, out bool reachedAgent)
     {
         var endpoint = new EndpointRegistration(
             env.ContainerId,
@@ -32,26 +37,44 @@ internal static class AgentRegistration
             container.MacText,
             host.Name);
         var client = new AgentClient(sdwan.AgentSocket, sdwan.AgentSpoolDirectory);
+        reachedAgent = true;
         try
         {
             client.Register(endpoint, sdwan.EnablePolicyEnforcement ? EnforcedTimeout : CourtesyTimeout);
         }
-        catch (AgentUnavailableException e) when (sdwan.EnablePolicyEnforcement)
+        catch (AgentUnavailableException e)
         {
-            throw new CniException(CniErrorCode.TryAgainLater,
-                $"sdwan.enable_policy_enforcement is on and the pod's policy could not be put in force: {e.Message}");
+            reachedAgent = e.RequestSent;
+            if (sdwan.EnablePolicyEnforcement)
+            {
+                throw new CniException(CniErrorCode.TryAgainLater,
+                    $"sdwan.enable_policy_enforcement is on and the pod's policy could not be put in force: {e.Message}");
+            }
+
+            // Not enforcing: the pod works without the agent, which learns of it at its next start.
         }
         catch (AgentRejectedException e) when (sdwan.EnablePolicyEnforcement)
         {
             throw new CniException(CniErrorCode.TryAgainLater, $"patronus-agent refused the endpoint: {e.Message}");
         }
-        catch (Exception e) when (!sdwan.EnablePolicyEnforcement && e is AgentUnavailableException or AgentRejectedException or AgentProtocolException)
+        catch (AgentProtocolException) when (sdwan.EnablePolicyEnforcement)
         {
-            // Not enforcing: the pod works without the agent, which learns of it at its next start.
+            // The exception's text may hold the JSON reader's resource key; what matters is that the reply was not one.
+            throw new CniException(CniErrorCode.TryAgainLater,
+                $"patronus-agent at {sdwan.AgentSocket} answered the registration with something that is not a reply; the pod's policy is not known to be in force");
+        }
+        catch (Exception e) when (!sdwan.EnablePolicyEnforcement && e is AgentRejectedException or AgentProtocolException)
+        {
+            // Not enforcing: the pod works without the agent's consent.
         }
     }
 
-    /// <summary>Removes the endpoint, or queues the removal for the agent's return: DEL never fails because the agent is down.</summary>
+    /// <summary>
+    /// Removes the endpoint, or queues the removal for the agent's return, and never fails: DEL and a failed ADD
+    /// must release what they own whatever the agent's state. A removal that can be neither handed over nor
+    /// queued is logged on stderr (the runtime keeps the plugin's stderr in its log) for the operator or a later
+    /// GC to finish: the agent may list the endpoint until then.
+    /// </summary>
     public static void Unregister(CniEnvironment env, SdwanConf sdwan)
     {
         try
@@ -62,9 +85,11 @@ internal static class AgentRegistration
         {
             // The agent answered but did not take the removal (it may never have known the endpoint): nothing to undo.
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
-            throw new CniException(CniErrorCode.IoFailure, $"sdwan.agent_spool_dir: could not queue the endpoint removal in {sdwan.AgentSpoolDirectory}: {e.Message}");
+            PluginLog.Warning(
+                $"endpoint {env.ContainerId}/{env.IfName}: patronus-agent at {sdwan.AgentSocket} is not reachable and the removal could not be queued in sdwan.agent_spool_dir {sdwan.AgentSpoolDirectory} ({SystemErrorText.Describe(e)}); "
+                + "the agent may keep the endpoint until a removal reaches it: repeat DEL once the folder is usable, or remove the endpoint from the agent");
         }
     }
 }

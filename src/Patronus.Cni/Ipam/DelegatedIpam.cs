@@ -13,6 +13,14 @@ namespace Patronus.Cni.Ipam;
 /// </summary>
 public sealed class DelegatedIpam(NetConf conf, CniEnvironment env) : IAddressSource
 {
+    /// <summary>
+    /// How many patronus-cni processes run above this one, each having started the next as its IPAM plugin.
+    /// Set for every IPAM plugin started; patronus-cni refuses to run at all when it is above zero (see
+    /// <see cref="RefuseIfDelegatedToByItself"/>), so a delegation back to itself that the path check misses (a
+    /// copy of the binary under another name) stops after one level instead of forking without end.
+    /// </summary>
+    public const string DepthVariable = "PATRONUS_CNI_DELEGATION_DEPTH";
+
     private readonly string executable = Find(conf.Ipam!.Type, env.Path);
 
     public CniResult Allocate()
@@ -25,7 +33,8 @@ public sealed class DelegatedIpam(NetConf conf, CniEnvironment env) : IAddressSo
         }
         catch (JsonException e)
         {
-            throw new CniException(CniErrorCode.IoFailure, $"IPAM plugin \"{conf.Ipam!.Type}\" printed a result that is not JSON: {e.Message}");
+            throw new CniException(CniErrorCode.IoFailure,
+                $"ipam.type \"{conf.Ipam!.Type}\" printed a result that is not JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})");
         }
     }
 
@@ -60,12 +69,34 @@ public sealed class DelegatedIpam(NetConf conf, CniEnvironment env) : IAddressSo
         }
     }
 
-    /// <summary>SPEC.md: the runtime "must ... search CNI_PATH"; a plugin name holding '/' would escape it.</summary>
+    /// <summary>
+    /// Run first thing by every verb but VERSION: a patronus-cni started by patronus-cni as its IPAM plugin is a
+    /// config that delegates back to the plugin, and would otherwise start the next one, and so on.
+    /// </summary>
+    public static void RefuseIfDelegatedToByItself(Func<string, string?> getEnv)
+    {
+        if (int.TryParse(getEnv(DepthVariable), out var depth) && depth > 0)
+        {
+            throw new CniException(CniErrorCode.InvalidNetworkConfig,
+                $"patronus-cni was started as the IPAM plugin of patronus-cni ({DepthVariable}={depth}): ipam.type must name an IPAM plugin, not patronus-cni itself");
+        }
+    }
+
+    /// <summary>
+    /// SPEC.md: the runtime "must ... search CNI_PATH"; a plugin name holding '/' would escape it. A plugin that is
+    /// patronus-cni itself (by name, or a symlink or hard link to this executable under another name) is refused:
+    /// it would run this same config again, as its own IPAM, without end.
+    /// </summary>
     public static string Find(string type, IReadOnlyList<string> path)
     {
-        if (type.Contains('/') || type is "." or "..")
+        if (type.Contains('/') || type is "." or ".." || type.Any(char.IsControl))
         {
             throw new CniException(CniErrorCode.InvalidNetworkConfig, $"ipam.type \"{type}\" must be a plugin name, not a path");
+        }
+
+        if (type == "patronus-cni")
+        {
+            throw SelfDelegation(type, "names");
         }
 
         if (path.Count == 0)
@@ -79,13 +110,16 @@ public sealed class DelegatedIpam(NetConf conf, CniEnvironment env) : IAddressSo
             var candidate = Path.Combine(dir, type);
             if (File.Exists(candidate))
             {
-                return candidate;
+                return ExecutableIdentity.IsSelf(candidate) ? throw SelfDelegation(type, $"is {candidate}, which leads to") : candidate;
             }
         }
 
         throw new CniException(CniErrorCode.InvalidNetworkConfig,
             $"ipam.type: plugin \"{type}\" was not found in CNI_PATH ({string.Join(":", path)})");
     }
+
+    private static CniException SelfDelegation(string type, string how) =>
+        new(CniErrorCode.InvalidNetworkConfig, $"ipam.type \"{type}\" {how} patronus-cni itself; it must name an IPAM plugin such as patronus-ipam or host-local");
 
     private byte[] Exec(string command)
     {
@@ -97,10 +131,23 @@ public sealed class DelegatedIpam(NetConf conf, CniEnvironment env) : IAddressSo
             UseShellExecute = false,
         };
         start.Environment["CNI_COMMAND"] = command;
+        start.Environment[DepthVariable] = ((int.TryParse(Environment.GetEnvironmentVariable(DepthVariable), out var depth) ? depth : 0) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
         // The rest of the environment (CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME, CNI_ARGS, CNI_PATH) is
         // inherited unchanged, as the spec asks of a delegating plugin.
-        using var process = Process.Start(start)
-            ?? throw new CniException(CniErrorCode.IoFailure, $"could not start IPAM plugin {executable}");
+        Process process;
+        try
+        {
+            process = Process.Start(start)
+                ?? throw new CniException(CniErrorCode.IoFailure, $"ipam.type \"{conf.Ipam!.Type}\": could not start {executable}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            // Not executable, not a program, or no process left to start it in: the errno says which.
+            throw new CniException(CniErrorCode.IoFailure,
+                $"ipam.type \"{conf.Ipam!.Type}\": could not start {executable}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(e.NativeErrorCode)}");
+        }
+
+        using var _ = process;
         var stderrTask = process.StandardError.ReadToEndAsync();
         try
         {
@@ -126,7 +173,7 @@ public sealed class DelegatedIpam(NetConf conf, CniEnvironment env) : IAddressSo
 
     private CniException ToError(byte[] stdout, string stderr, int exitCode, string command)
     {
-        var who = $"IPAM plugin \"{conf.Ipam!.Type}\" {command}";
+        var who = $"ipam.type \"{conf.Ipam!.Type}\" ({executable}): {command}";
         try
         {
             using var doc = JsonDocument.Parse(stdout);

@@ -18,6 +18,16 @@ namespace Patronus.Cni.Ipam;
 /// </remarks>
 public sealed class IpamConfig
 {
+    /// <summary>
+    /// Range sets of one address family a network may have. Each set gives every pod one address, so this is
+    /// how many addresses of a family a pod gets: dual stack needs one of each, and a handful covers any real use,
+    /// while a thousand would hand every pod a thousand addresses.
+    /// </summary>
+    public const int MaxRangeSetsPerFamily = 4;
+
+    /// <summary>Ranges one set may hold: every ADD may walk them all, and the overlap check compares each pair.</summary>
+    public const int MaxRangesPerSet = 256;
+
     /// <summary>Where allocations live when the config names no <c>dataDir</c>: one folder per network name.</summary>
     public const string DefaultDataDir = "/var/lib/patronus/ipam";
 
@@ -40,7 +50,11 @@ public sealed class IpamConfig
 
     public IReadOnlyList<IpamRoute> Routes { get; }
 
-    public static IpamConfig Parse(JsonElement ipam, string networkName)
+    /// <summary>
+    /// Parses and validates the section. <paramref name="forRemoval"/> (DEL) skips the limits on range sets and
+    /// ranges: they protect what ADD hands out, and an attachment made before they existed must still be released.
+    /// </summary>
+    public static IpamConfig Parse(JsonElement ipam, string networkName, bool forRemoval = false)
     {
         ValidateNetworkName(networkName);
         if (ipam.ValueKind != JsonValueKind.Object)
@@ -58,12 +72,17 @@ public sealed class IpamConfig
         {
             if (ranges.ValueKind != JsonValueKind.Array)
                 throw WrongType("ipam.ranges", "an array of range sets", ranges);
+            // Counted before any is parsed: a huge list is refused without the work of reading it.
+            if (!forRemoval && ranges.GetArrayLength() is var count && count > 2 * MaxRangeSetsPerFamily)
+                throw TooManySets(count, "");
             var setIndex = 0;
             foreach (var set in ranges.EnumerateArray())
             {
                 var setPath = $"ipam.ranges[{setIndex}]";
                 if (set.ValueKind != JsonValueKind.Array)
                     throw WrongType(setPath, "an array of ranges", set);
+                if (!forRemoval && set.GetArrayLength() > MaxRangesPerSet)
+                    throw Invalid(setPath, $"{set.GetArrayLength()} ranges; a range set holds at most {MaxRangesPerSet}");
                 var list = new List<IpamRange>();
                 var rangeIndex = 0;
                 foreach (var range in set.EnumerateArray())
@@ -83,6 +102,8 @@ public sealed class IpamConfig
 
         if (sets.Count == 0)
             throw Invalid("ipam.ranges", "no address range is configured (set ipam.subnet or ipam.ranges)");
+        foreach (var family in sets.GroupBy(s => s.Family).Where(g => !forRemoval && g.Count() > MaxRangeSetsPerFamily))
+            throw TooManySets(sets.Count, $", {family.Count()} of them {FamilyName(family.Key)}");
         ValidateRangeSets(sets);
 
         return new IpamConfig(networkName, ParseDataDir(ipam), sets, ParseRoutes(ipam));
@@ -242,6 +263,9 @@ public sealed class IpamConfig
             throw WrongType(path, "a string", value);
         return value.GetString();
     }
+
+    private static CniException TooManySets(int count, string ofFamily) =>
+        Invalid("ipam.ranges", $"{count} range sets{ofFamily}; a network has at most {MaxRangeSetsPerFamily} per address family, as each set gives every pod one address");
 
     private static string FamilyName(AddressFamily family) => family == AddressFamily.InterNetwork ? "IPv4" : "IPv6";
 

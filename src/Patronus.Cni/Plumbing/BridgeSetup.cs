@@ -1,4 +1,5 @@
 using Patronus.Cni.Config;
+using Patronus.Cni.Diagnostics;
 using Patronus.Cni.Spec;
 using Patronus.Netlink;
 
@@ -93,9 +94,18 @@ public static class BridgeSetup
 
     private static void EnsureSysctl(string key, string value)
     {
-        if (Sysctl.Read(key) != value)
+        try
         {
-            Sysctl.Write(key, value);
+            if (Sysctl.Read(key) != value)
+            {
+                Sysctl.Write(key, value);
+            }
+        }
+        catch (IOException e)
+        {
+            // Sysctl wraps the framework's exception, whose text is a resource key in this build: the errno says it.
+            throw new CniException(CniErrorCode.IoFailure,
+                $"isGateway: cannot set {key.Replace('/', '.')} to {value} in the node's namespace: {SystemErrorText.Describe(e.InnerException ?? e)}");
         }
     }
 }

@@ -1,58 +1,33 @@
-using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
 using Patronus.Cni.Spec;
+using Patronus.Netlink;
 
 namespace Patronus.Cni.Plumbing;
 
-/// <summary>Checks that <c>CNI_NETNS</c> names a network namespace before anything is created for it.</summary>
-public static partial class NetnsPath
+/// <summary>
+/// Opens the namespace <c>CNI_NETNS</c> names, for ADD and CHECK. It must be a network namespace (a FIFO, a
+/// regular file or a device there is refused at once, never opened for reading: see <see cref="NetNs.OpenPath"/>)
+/// and not the plugin's own: the runtime runs the plugin in the node's namespace, and a pod interface put there
+/// would take over the node's default route. DEL never opens it (it cleans up by container id and interface name).
+/// </summary>
+public static class NetnsPath
 {
-    // linux/nsfs.h: NS_GET_NSTYPE = _IO(0xb7, 0x3); sched.h: CLONE_NEWNET.
-    private const nuint NsGetNsType = 0xb703;
-    private const int CloneNewNet = 0x40000000;
+    /// <summary>Opens the pod's namespace for ADD; missing, not a network namespace, or the node's own is code 4.</summary>
+    public static NetNs Open(string path) =>
+        TryOpen(path) ?? throw new CniException(CniErrorCode.InvalidEnvironment, $"CNI_NETNS \"{path}\" does not exist");
 
-    /// <summary>True when the path exists and is a network namespace; false when it does not exist.</summary>
-    public static bool Exists(string path)
+    /// <summary>Like <see cref="Open"/>, but a path that does not exist gives null (CHECK reports that as code 3).</summary>
+    public static NetNs? TryOpen(string path)
     {
-        SafeFileHandle handle;
+        NetNs ns;
         try
         {
-            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+            ns = NetNs.OpenPath(path);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (NetlinkException e) when (e.IsNotFound)
         {
-            return false;
+            return null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CniException(CniErrorCode.InvalidEnvironment, $"CNI_NETNS \"{path}\" cannot be opened: {e.Message}");
-        }
-
-        using (handle)
-        {
-            var type = Ioctl(handle, NsGetNsType);
-            if (type != CloneNewNet)
-            {
-                throw new CniException(CniErrorCode.InvalidEnvironment,
-                    $"CNI_NETNS \"{path}\" is not a network namespace");
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>Opens the pod's namespace for ADD and CHECK; missing or not a network namespace is code 4.</summary>
-    public static Patronus.Netlink.NetNs Open(string path)
-    {
-        try
-        {
-            return Patronus.Netlink.NetNs.OpenPath(path);
-        }
-        catch (Patronus.Netlink.NetlinkException e) when (e.IsNotFound)
-        {
-            throw new CniException(CniErrorCode.InvalidEnvironment, $"CNI_NETNS \"{path}\" does not exist");
-        }
-        catch (Patronus.Netlink.NetlinkException e)
+        catch (NetlinkException e)
         {
             throw new CniException(CniErrorCode.InvalidEnvironment, $"CNI_NETNS \"{path}\" cannot be opened: {e.Message}");
         }
@@ -60,8 +35,22 @@ public static partial class NetnsPath
         {
             throw new CniException(CniErrorCode.InvalidEnvironment, $"CNI_NETNS \"{path}\" is not a network namespace");
         }
-    }
 
-    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
-    private static partial int Ioctl(SafeFileHandle fd, nuint request);
+        try
+        {
+            using var own = NetNs.Current();
+            if (ns.IsSameNamespaceAs(own))
+            {
+                throw new CniException(CniErrorCode.InvalidEnvironment,
+                    $"CNI_NETNS \"{path}\" is the plugin's own network namespace (the node's); a pod needs a namespace of its own");
+            }
+        }
+        catch
+        {
+            ns.Dispose();
+            throw;
+        }
+
+        return ns;
+    }
 }

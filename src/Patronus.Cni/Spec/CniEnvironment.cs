@@ -12,7 +12,7 @@ public sealed record CniEnvironment(
     CniArgs Args,
     IReadOnlyList<string> Path)
 {
-    public const int MaxIfNameLength = 15;
+    public const int MaxIfNameLength = InterfaceName.MaxBytes;
 
     public static CniEnvironment Read(Func<string, string?> get)
     {
@@ -77,19 +77,12 @@ public sealed record CniEnvironment(
         }
     }
 
-    /// <summary>Linux's rule for interface names (dev_valid_name), which the spec repeats.</summary>
+    /// <summary>Linux's rule for interface names (see <see cref="InterfaceName"/>), which the spec repeats.</summary>
     public static void ValidateIfName(string name, string field)
     {
-        if (name.Length > MaxIfNameLength)
+        if (InterfaceName.Problem(name, field) is { } problem)
         {
-            throw new CniException(CniErrorCode.InvalidEnvironment,
-                $"{field} \"{name}\" is {name.Length} characters long; Linux allows at most {MaxIfNameLength}");
-        }
-
-        if (name is "." or ".." || name.Any(c => c is '/' or ':' || char.IsWhiteSpace(c)))
-        {
-            throw new CniException(CniErrorCode.InvalidEnvironment,
-                $"{field} \"{name}\" is not a valid interface name (no '/', ':', whitespace, '.' or '..')");
+            throw new CniException(CniErrorCode.InvalidEnvironment, problem);
         }
     }
 }

@@ -166,11 +166,114 @@ public static class CniJson
         return stream.ToArray();
     }
 
+    /// <summary>Nesting deeper than any CNI document needs; deeper input is refused rather than walked.</summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>
+    /// Parses a JSON document from <paramref name="what"/> (for messages: "network configuration on stdin") and
+    /// makes sure every string and key in it is text: UTF-8 throughout, and no escaped unpaired surrogate
+    /// (<c>"\ud800"</c>), which the reader accepts and only a later read of that string would trip over.
+    /// Every failure is code 6 and says where.
+    /// </summary>
+    public static JsonDocument ParseDocument(byte[] input, string what)
+    {
+        if (FirstInvalidUtf8(input) is { } offset)
+        {
+            throw new CniException(CniErrorCode.DecodeFailure, $"{what} is not valid UTF-8 (byte {offset} is not part of a UTF-8 character)");
+        }
+
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(input, new JsonDocumentOptions { AllowTrailingCommas = false, MaxDepth = MaxDepth });
+        }
+        catch (JsonException e)
+        {
+            // The exception's own message is a resource key in this build; its position is what a person needs.
+            throw new CniException(CniErrorCode.DecodeFailure,
+                $"{what} is not valid JSON, or nests deeper than {MaxDepth} levels (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})");
+        }
+
+        try
+        {
+            RequireText(doc.RootElement, "", what);
+        }
+        catch
+        {
+            doc.Dispose();
+            throw;
+        }
+
+        return doc;
+    }
+
+    private static long? FirstInvalidUtf8(ReadOnlySpan<byte> input)
+    {
+        for (var at = 0; at < input.Length;)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(input[at..], out _, out var consumed) != System.Buffers.OperationStatus.Done)
+            {
+                return at;
+            }
+
+            at += consumed;
+        }
+
+        return null;
+    }
+
+    private static void RequireText(JsonElement e, string path, string what)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in e.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = property.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        throw new CniException(CniErrorCode.DecodeFailure,
+                            $"{(path.Length == 0 ? what : path)}: a key holds an escaped unpaired surrogate (\\uD800-\\uDFFF standing alone), which is not text");
+                    }
+
+                    RequireText(property.Value, path.Length == 0 ? name : $"{path}.{name}", what);
+                }
+
+                break;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in e.EnumerateArray())
+                {
+                    RequireText(item, $"{path}[{i++}]", what);
+                }
+
+                break;
+            case JsonValueKind.String:
+                try
+                {
+                    e.GetString();
+                }
+                catch (InvalidOperationException)
+                {
+                    throw new CniException(CniErrorCode.DecodeFailure,
+                        $"{(path.Length == 0 ? what : path)} holds an escaped unpaired surrogate (\\uD800-\\uDFFF standing alone), which is not text");
+                }
+
+                break;
+        }
+    }
+
     /// <summary>
     /// Reads a result of any version from 0.3.0 to 1.1.0 (a <c>prevResult</c>, or what a delegated IPAM
-    /// plugin printed). <paramref name="field"/> names where it came from in error messages.
+    /// plugin printed). <paramref name="field"/> names where it came from in error messages. With
+    /// <paramref name="interfaceIndexesMustResolve"/> (a <c>prevResult</c>), every <c>ips[].interface</c> must be an
+    /// index into <c>interfaces</c>, as the spec defines it; an IPAM plugin's result has no interfaces to check against.
     /// </summary>
-    public static CniResult ReadResult(JsonElement e, string field, string fallbackVersion)
+    public static CniResult ReadResult(JsonElement e, string field, string fallbackVersion, bool interfaceIndexesMustResolve = false)
     {
         var f = new JsonFields(field);
         f.RequireObject(e, field);
@@ -199,7 +302,14 @@ public static class CniJson
                 f.RequireObject(item, p);
                 var (address, prefix) = ParseAddressWithPrefix(f.ReqString(item, "address", p), $"{p}.address");
                 var gw = f.OptString(item, "gateway", p) is { } g ? ParseAddress(g, $"{p}.gateway") : null;
-                ips.Add(new CniIpConfig(address, prefix, gw, f.OptInt(item, "interface", p)));
+                var index = f.OptInt(item, "interface", p);
+                if (interfaceIndexesMustResolve && index is { } n && (n < 0 || n >= interfaces.Count))
+                {
+                    throw new CniException(CniErrorCode.InvalidNetworkConfig,
+                        $"{p}.interface ({n}) names no entry of {field}.interfaces, which has {interfaces.Count}");
+                }
+
+                ips.Add(new CniIpConfig(address, prefix, gw, index));
             }
         }
 

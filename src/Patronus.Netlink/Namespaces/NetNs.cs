@@ -28,14 +28,34 @@ public sealed class NetNs : IDisposable
 
     public int Fd => _handle.Fd;
 
-    /// <summary>Opens a namespace file; a file that is not a network namespace is refused with a clear message.</summary>
+    /// <summary>
+    /// Opens a namespace file; a file that is not a network namespace is refused with a clear message
+    /// (<see cref="ArgumentException"/>), and never blocks or has side effects on the way: the path is first
+    /// named with O_PATH (so a FIFO, a device or a socket is not opened at all) and only a file on nsfs is then
+    /// opened for real, through that very descriptor, and asked its namespace type.
+    /// </summary>
     public static NetNs OpenPath(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var raw = Libc.Open(path, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        var raw = Libc.Open(path, Libc.O_PATH | Libc.O_CLOEXEC, 0);
         if (raw < 0)
         {
             throw NetlinkException.FromLastError("open", $"network namespace {path}");
+        }
+
+        using (var named = new FileDescriptorHandle(raw))
+        {
+            if (FileSystemType(named) != Libc.NSFS_MAGIC)
+            {
+                throw new ArgumentException($"{path} is not a namespace file (expected {NamedDirectory}/<name> or /proc/<pid>/ns/net)", nameof(path));
+            }
+
+            // Reopening /proc/self/fd/N opens the inode the O_PATH descriptor holds, not whatever the path names by now.
+            raw = Libc.Open($"/proc/self/fd/{named.Fd}", Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_NOCTTY | Libc.O_CLOEXEC, 0);
+            if (raw < 0)
+            {
+                throw NetlinkException.FromLastError("open", $"network namespace {path}");
+            }
         }
 
         var handle = new FileDescriptorHandle(raw);
@@ -54,6 +74,34 @@ public sealed class NetNs : IDisposable
         }
 
         return new NetNs(handle, path);
+    }
+
+    /// <summary>
+    /// True when both files are the same network namespace. Namespaces are inodes of nsfs, so the same
+    /// namespace reached through different paths (/proc/self/ns/net, a bind mount under /var/run/netns) has
+    /// the same device and inode numbers.
+    /// </summary>
+    public bool IsSameNamespaceAs(NetNs other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return Identity(_handle) == Identity(other._handle);
+    }
+
+    private static unsafe (ulong Device, ulong Inode) Identity(FileDescriptorHandle handle)
+    {
+        var buffer = stackalloc byte[Libc.StatBufferSize];
+        if (Libc.FStat(handle, buffer) != 0)
+        {
+            throw NetlinkException.FromLastError("stat", "network namespace file");
+        }
+
+        return (*(ulong*)buffer, *(ulong*)(buffer + 8));
+    }
+
+    private static unsafe long FileSystemType(FileDescriptorHandle handle)
+    {
+        var buffer = stackalloc byte[Libc.StatBufferSize];
+        return Libc.FStatFs(handle, buffer) == 0 ? *(long*)buffer : -1;
     }
 
     /// <summary>The calling thread's network namespace.</summary>

@@ -81,6 +81,7 @@ public class BadInputTests : IDisposable
         Assert.True(code == outcome.ErrorCode, $"{name}: expected code {code}, got {outcome}");
         Assert.True(outcome.Message.Contains(message, StringComparison.Ordinal), $"{name}: expected \"{message}\" in {outcome}");
         Assert.DoesNotContain("   at ", outcome.Stdout + outcome.Stderr);
+        MessageHygiene.AssertClean(outcome.Message + outcome.Stderr, $"{name}: the output");
     }
 
     [Theory]

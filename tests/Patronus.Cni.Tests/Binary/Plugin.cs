@@ -28,7 +28,10 @@ public static class Plugin
     });
 
 
-    public sealed record Outcome(int ExitCode, string Stdout, string Stderr)
+    /// <summary>How long a run may take before it counts as hung: the plugin never waits on anything unbounded.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+
+    public sealed record Outcome(int ExitCode, string Stdout, string Stderr, bool TimedOut = false)
     {
         public JsonElement Json => JsonDocument.Parse(Stdout).RootElement;
 
@@ -36,20 +39,40 @@ public static class Plugin
 
         public string Message => Json.GetProperty("msg").GetString()!;
 
-        public override string ToString() => $"exit {ExitCode}\n{Stdout}\n{Stderr}";
+        public override string ToString() => $"exit {ExitCode}{(TimedOut ? " (timed out, killed)" : "")}\n{Stdout}\n{Stderr}";
     }
 
-    /// <summary>Runs the plugin; with <paramref name="nodeNs"/> it runs inside that namespace (as the runtime would on a node).</summary>
-    public static Outcome Run(IReadOnlyDictionary<string, string> env, string stdin, string? nodeNs = null, string? binary = null)
+    /// <summary>
+    /// Runs the plugin; with <paramref name="nodeNs"/> it runs inside that namespace (as the runtime would on a node).
+    /// A run that outlives <paramref name="timeout"/> is killed with everything it started and reported as timed out.
+    /// With <paramref name="cage"/> the run and all its descendants live in that pids cgroup.
+    /// </summary>
+    public static Outcome Run(IReadOnlyDictionary<string, string> env, string stdin, string? nodeNs = null, string? binary = null,
+        TimeSpan? timeout = null, PidsCage? cage = null) =>
+        Run(env, System.Text.Encoding.UTF8.GetBytes(stdin), nodeNs, binary, timeout, cage);
+
+    public static Outcome Run(IReadOnlyDictionary<string, string> env, byte[] stdin, string? nodeNs = null, string? binary = null,
+        TimeSpan? timeout = null, PidsCage? cage = null)
     {
         if (StaleReason.Value is { } reason)
         {
             throw new InvalidOperationException(reason);
         }
 
-        var start = nodeNs is null
-            ? new ProcessStartInfo(binary ?? Path)
-            : new ProcessStartInfo("nsenter", [$"--net=/var/run/netns/{nodeNs}", binary ?? Path]);
+        var command = new List<string>();
+        if (nodeNs is not null)
+        {
+            command.AddRange(["nsenter", $"--net=/var/run/netns/{nodeNs}"]);
+        }
+
+        command.Add(binary ?? Path);
+        if (cage is not null)
+        {
+            // The shell joins the cage and then becomes the command, so nothing it starts runs outside it.
+            command.InsertRange(0, ["sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", cage.ProcsFile]);
+        }
+
+        var start = new ProcessStartInfo(command[0], command.Skip(1));
         start.RedirectStandardInput = start.RedirectStandardOutput = start.RedirectStandardError = true;
         start.UseShellExecute = false;
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("CNI_", StringComparison.Ordinal)).ToList())
@@ -63,18 +86,33 @@ public static class Plugin
         }
 
         using var p = Process.Start(start)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        try
+        var feed = Task.Run(() =>
         {
-            p.StandardInput.Write(stdin);
-            p.StandardInput.Close();
-        }
-        catch (IOException)
+            try
+            {
+                p.StandardInput.BaseStream.Write(stdin);
+                p.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // The plugin rejected its environment and exited before reading stdin (EPIPE): its stdout says why.
+            }
+        });
+        if (!p.WaitForExit(timeout ?? DefaultTimeout))
         {
-            // The plugin rejected its environment and exited before reading stdin (EPIPE): its stdout says why.
+            p.Kill(entireProcessTree: true);
+            cage?.KillAll();
+            p.WaitForExit();
+            return new Outcome(-1, Drained(stdout), Drained(stderr), TimedOut: true);
         }
-        var stdout = p.StandardOutput.ReadToEnd();
+
         p.WaitForExit();
-        return new Outcome(p.ExitCode, stdout, stderr.Result);
+        feed.Wait(TimeSpan.FromSeconds(5));
+        return new Outcome(p.ExitCode, stdout.Result, stderr.Result);
     }
+
+    /// <summary>What a killed run printed, if its pipes closed; its descendants may still hold them open.</summary>
+    private static string Drained(Task<string> stream) => stream.Wait(TimeSpan.FromSeconds(5)) ? stream.Result : "";
 }

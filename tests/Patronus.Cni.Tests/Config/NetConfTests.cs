@@ -105,4 +105,49 @@ public class NetConfTests
         Assert.Equal(code, e.Code);
         Assert.Contains(message, e.Message);
     }
+
+    [Theory]
+    [InlineData(1, 8000, 0, 0, "runtimeConfig.bandwidth.ingressRate (1) must be at least 8")]
+    [InlineData(8000, 7, 0, 0, "runtimeConfig.bandwidth.ingressBurst (7) must be at least 8")]
+    [InlineData(0, 0, 80_000_000_000, 8, "runtimeConfig.bandwidth.egressBurst (8 bits) drains in under a microsecond")]
+    [InlineData(0, 0, 8, 8_000_000_000, "runtimeConfig.bandwidth.egressBurst (8000000000 bits) takes 1000000000 s")]
+    public void Parse_BandwidthOutsideWhatTcCanShape_IsCode7(long ingressRate, long ingressBurst, long egressRate, long egressBurst, string message)
+    {
+        var member = $"\"runtimeConfig\":{{\"bandwidth\":{{\"ingressRate\":{ingressRate},\"ingressBurst\":{ingressBurst},\"egressRate\":{egressRate},\"egressBurst\":{egressBurst}}}}}";
+        var error = Assert.Throws<CniException>(() => Parse(Minimal[..^1] + "," + member + "}"));
+        Assert.Equal(CniErrorCode.InvalidNetworkConfig, error.Code);
+        Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public void Parse_BandwidthAtTheEdgesTcTakes_IsAccepted()
+    {
+        // 1 byte/s with a 1-byte bucket (a second), and 1 byte per microsecond's worth of bucket.
+        var c = Parse(Minimal[..^1] + ""","runtimeConfig":{"bandwidth":{"ingressRate":8,"ingressBurst":8,"egressRate":8000000,"egressBurst":8}}}""");
+        Assert.Equal(8, c.Runtime.Bandwidth!.IngressRate);
+    }
+
+    [Theory]
+    [InlineData("""["abc"]""", "dns.nameservers[0] \"abc\" is not an IP address")]
+    [InlineData("""["10.0.0.1","10.0.0.0/8"]""", "dns.nameservers[1] \"10.0.0.0/8\" is not an IP address")]
+    public void Parse_NameserverNotAnAddress_IsCode7(string nameservers, string message)
+    {
+        var error = Assert.Throws<CniException>(() => Parse(Minimal[..^1] + $$$""","dns":{"nameservers":{{{nameservers}}}}}"""));
+        Assert.Equal(CniErrorCode.InvalidNetworkConfig, error.Code);
+        Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public void Parse_ForRemoval_LeavesWhatOnlyAddUsesAtItsDefaults()
+    {
+        // An attachment made under an older, laxer plugin must still be removable: DEL reads only what it needs.
+        var json = Minimal[..^1] + ""","bridge":"x%d","mtu":10,"dns":{"nameservers":["abc"]},"runtimeConfig":{"bandwidth":{"ingressRate":1,"ingressBurst":1}}}""";
+        Assert.Throws<CniException>(() => Parse(json));
+        var c = NetConf.Parse(Encoding.UTF8.GetBytes(json), forRemoval: true);
+        Assert.Equal("cni-bridge0", c.Bridge);
+        Assert.Null(c.Mtu);
+        Assert.True(c.Ipam!.IsBuiltIn);
+        var broken = Assert.Throws<CniException>(() => NetConf.Parse(Encoding.UTF8.GetBytes(Minimal.Replace("\"name\":\"n\",", "")), forRemoval: true));
+        Assert.Contains("name is required", broken.Message);
+    }
 }

@@ -140,4 +140,27 @@ public class IpamConfigTests
         Assert.Equal(CniErrorCode.InvalidNetworkConfig, error.Code);
         Assert.StartsWith("name: ", error.Message);
     }
+
+    [Theory]
+    [InlineData(5, 0, "ipam.ranges: 5 range sets, 5 of them IPv4; a network has at most 4 per address family")]
+    [InlineData(4, 5, "ipam.ranges: 9 range sets; a network has at most 4 per address family")]
+    public void Parse_MoreRangeSetsThanAFamilyNeeds_IsCode7(int ipv4Sets, int ipv6Sets, string message)
+    {
+        var sets = Enumerable.Range(0, ipv4Sets).Select(i => $"[{{\"subnet\":\"10.{i}.0.0/24\"}}]")
+            .Concat(Enumerable.Range(0, ipv6Sets).Select(i => $"[{{\"subnet\":\"fd00:{i}::/64\"}}]"));
+        var json = $"{{\"ranges\":[{string.Join(",", sets)}]}}";
+        var error = Assert.Throws<CniException>(() => Parse(json));
+        Assert.Equal(CniErrorCode.InvalidNetworkConfig, error.Code);
+        Assert.Contains(message, error.Message);
+
+        using var document = JsonDocument.Parse(json);
+        Assert.Equal(ipv4Sets + ipv6Sets, IpamConfig.Parse(document.RootElement.Clone(), "net1", forRemoval: true).RangeSets.Count);
+    }
+
+    [Fact]
+    public void Parse_FourSetsOfEachFamily_IsAccepted()
+    {
+        var sets = Enumerable.Range(0, 4).Select(i => $"[{{\"subnet\":\"10.{i}.0.0/24\"}}],[{{\"subnet\":\"fd00:{i}::/64\"}}]");
+        Assert.Equal(8, Parse($"{{\"ranges\":[{string.Join(",", sets)}]}}").RangeSets.Count);
+    }
 }

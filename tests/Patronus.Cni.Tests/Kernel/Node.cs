@@ -41,14 +41,15 @@ public sealed class Node : IDisposable
         return pod;
     }
 
-    public Plugin.Outcome Invoke(string command, string containerId, string? netns, string ifName = "eth0", string? conf = null, string? args = null)
+    public Plugin.Outcome Invoke(string command, string containerId, string? netns, string ifName = "eth0", string? conf = null, string? args = null,
+        string cniPath = "/usr/lib/cni", TimeSpan? timeout = null, PidsCage? cage = null)
     {
         var env = new Dictionary<string, string>
         {
             ["CNI_COMMAND"] = command,
             ["CNI_CONTAINERID"] = containerId,
             ["CNI_IFNAME"] = ifName,
-            ["CNI_PATH"] = "/usr/lib/cni",
+            ["CNI_PATH"] = cniPath,
         };
         if (netns is not null)
         {
@@ -60,7 +61,7 @@ public sealed class Node : IDisposable
             env["CNI_ARGS"] = args;
         }
 
-        return Plugin.Run(env, conf ?? Conf, Ns.Name);
+        return Plugin.Run(env, conf ?? Conf, Ns.Name, timeout: timeout, cage: cage);
     }
 
     public JsonElement Add(string containerId, TestNetns pod, string ifName = "eth0")
@@ -94,10 +95,26 @@ public sealed class Node : IDisposable
 
     public string HostLinks() => Ns.Links();
 
+    /// <summary>
+    /// The node's links, IPv4 addresses and routes of both families: what "nothing changed in the node" compares.
+    /// Without what the kernel changes by itself meanwhile: link states, IPv6 duplicate address detection, carrier.
+    /// </summary>
+    public string State() =>
+        string.Join(",", LinkNames()) + "\n" + Shell.Ip("-n", Ns.Name, "-4", "-o", "addr", "show")
+        + (Shell.Ip("-n", Ns.Name, "route", "show") + Shell.Ip("-n", Ns.Name, "-6", "route", "show")).Replace(" linkdown", "");
+
+    /// <summary>Names of every link in the node's namespace.</summary>
+    public IReadOnlyList<string> LinkNames() => LinkNamesOf(Ns);
+
+    public static IReadOnlyList<string> LinkNamesOf(TestNetns ns) =>
+        ns.Links().Split('\n').Select(l => l.Split(':', 3)).Where(p => p.Length > 1)
+            .Select(p => p[1].Trim().Split('@')[0]).ToList();
+
     /// <summary>Host veths the plugin made (pat + 12 hex digits).</summary>
-    public IReadOnlyList<string> OurVeths() =>
-        HostLinks().Split('\n').Select(l => l.Split(':', 3)).Where(p => p.Length > 1)
-            .Select(p => p[1].Trim().Split('@')[0]).Where(n => n.StartsWith("pat", StringComparison.Ordinal)).ToList();
+    public IReadOnlyList<string> OurVeths() => LinkNames().Where(n => n.StartsWith("pat", StringComparison.Ordinal)).ToList();
+
+    /// <summary>Ifbs the plugin made for egress shaping (pib + 12 hex digits).</summary>
+    public IReadOnlyList<string> OurIfbs() => LinkNames().Where(n => n.StartsWith("pib", StringComparison.Ordinal)).ToList();
 
     /// <summary>Addresses the IPAM store holds as claimed (one file per address).</summary>
     public IReadOnlyList<string> ClaimedAddresses()

@@ -84,4 +84,35 @@ public class CniJsonTests
         var json = Encoding.UTF8.GetString(CniJson.WriteError("1.0.0", CniErrorCode.InvalidNetworkConfig, "mtu bad", "d"));
         Assert.Equal("""{"cniVersion":"1.0.0","code":7,"msg":"mtu bad","details":"d"}""", Compact(Encoding.UTF8.GetBytes(json)));
     }
+
+    [Theory]
+    [InlineData(new byte[] { (byte)'{', (byte)'"', (byte)'a', 0xff, (byte)'"', (byte)':', (byte)'1', (byte)'}' }, "is not valid UTF-8 (byte 3 ")]
+    [InlineData(new byte[] { (byte)'{', (byte)'"', 0xc3, (byte)'"', (byte)':', (byte)'1', (byte)'}' }, "is not valid UTF-8 (byte 2 ")]
+    [InlineData(new byte[] { (byte)'{', (byte)'x' }, "is not valid JSON, or nests deeper than 64 levels (line 1, byte 2)")]
+    public void ParseDocument_NotUtf8OrNotJson_IsCode6WithWhere(byte[] input, string message)
+    {
+        var error = Assert.Throws<CniException>(() => CniJson.ParseDocument(input, "stdin"));
+        Assert.Equal(CniErrorCode.DecodeFailure, error.Code);
+        Assert.Contains(message, error.Message);
+    }
+
+    [Theory]
+    [InlineData("""{"a":{"b":["x","\ud800"]}}""", "a.b[1] holds an escaped unpaired surrogate")]
+    [InlineData("""{"a":{"\udc00":1}}""", "a: a key holds an escaped unpaired surrogate")]
+    [InlineData("""["\ud800"]""", "[0] holds an escaped unpaired surrogate")]
+    public void ParseDocument_UnpairedSurrogateEscape_IsCode6NamingThePath(string json, string message)
+    {
+        var error = Assert.Throws<CniException>(() => CniJson.ParseDocument(Encoding.UTF8.GetBytes(json), "stdin"));
+        Assert.Equal(CniErrorCode.DecodeFailure, error.Code);
+        Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public void ParseDocument_PairedSurrogateEscapeAndDeepNesting_AreFine()
+    {
+        using var pair = CniJson.ParseDocument(Encoding.UTF8.GetBytes("""{"a":"\ud83d\ude00"}"""), "stdin");
+        Assert.Equal("😀", pair.RootElement.GetProperty("a").GetString());
+        using var deep = CniJson.ParseDocument(Encoding.UTF8.GetBytes(new string('[', 64) + new string(']', 64)), "stdin");
+        Assert.Throws<CniException>(() => CniJson.ParseDocument(Encoding.UTF8.GetBytes(new string('[', 65) + new string(']', 65)), "stdin"));
+    }
 }

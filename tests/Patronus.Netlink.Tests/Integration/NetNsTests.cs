@@ -1,3 +1,5 @@
+using Patronus.Testing;
+
 namespace Patronus.Netlink.Tests.Integration;
 
 public sealed class NetNsTests
@@ -70,6 +72,46 @@ public sealed class NetNsTests
         {
             File.Delete(path);
         }
+    }
+
+    [Fact]
+    public async Task OpenPath_OnAFifo_RefusesAtOnceWithoutOpeningIt()
+    {
+        // Opening a FIFO for reading blocks until a writer comes; a namespace path must never do that.
+        var path = Path.Combine(Path.GetTempPath(), $"pnl-fifo-{Guid.NewGuid():N}");
+        Shell.Run("mkfifo", path);
+        try
+        {
+            var open = Task.Run(() => Assert.Throws<ArgumentException>(() => NetNs.OpenPath(path)));
+            Assert.True(await Task.WhenAny(open, Task.Delay(TimeSpan.FromSeconds(10))) == open, "OpenPath blocked on a FIFO");
+            Assert.Contains($"{path} is not a namespace file", (await open).Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData("/dev/null")]
+    [InlineData("/tmp")]
+    public void OpenPath_OnADeviceOrFolder_SaysItIsNotANamespace(string path)
+    {
+        var error = Assert.Throws<ArgumentException>(() => NetNs.OpenPath(path));
+        Assert.Contains($"{path} is not a namespace file", error.Message);
+    }
+
+    [Fact]
+    public void IsSameNamespaceAs_TellsTheSameNamespaceByAnyPathFromAnother()
+    {
+        using var test = new TestNamespace();
+        using var viaMount = NetNs.OpenPath(NetworkNamespace.PathOf(test.Name));
+        using var current = NetNs.Current();
+        using var viaProc = NetNs.OpenPath("/proc/self/ns/net");
+
+        Assert.True(test.Ns.IsSameNamespaceAs(viaMount));
+        Assert.True(current.IsSameNamespaceAs(viaProc));
+        Assert.False(test.Ns.IsSameNamespaceAs(current));
     }
 
     [Fact]

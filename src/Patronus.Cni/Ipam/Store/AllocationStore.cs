@@ -235,7 +235,7 @@ internal sealed class AllocationStore(string networkDirectory)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CniException(CniErrorCode.IoFailure, $"ipam: cannot create data folder {Directory}: {e.Message}", null, e);
+            throw new CniException(CniErrorCode.IoFailure, $"ipam: cannot create data folder {Directory}: {Diagnostics.SystemErrorText.Describe(e)}", null, e);
         }
     }
 
