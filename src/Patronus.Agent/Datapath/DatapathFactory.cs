@@ -46,7 +46,7 @@ public static partial class DatapathFactory
         {
             throw new EbpfUnavailableException("libbpf (libbpf.so.1, Debian package libbpf1) is not installed");
         }
-        catch (Exception e) when (e is BpfException or FileNotFoundException or InvalidOperationException)
+        catch (Exception e) when (e is BpfException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             throw new EbpfUnavailableException(e.Message);
         }
