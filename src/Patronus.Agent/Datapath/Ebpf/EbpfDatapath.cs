@@ -14,11 +14,13 @@ namespace Patronus.Agent.Datapath.Ebpf;
 /// Enforces compiled endpoint policies with TC programs on every pod's host-side veth (bpf/patronus_lxc.c)
 /// and maps pinned in a bpffs. Kernel work runs on a dedicated thread in the target network namespace.
 ///
-/// A change never shows a packet half a policy: an endpoint's new rules are written under fresh rule set ids
-/// first, then its endpoints map element is replaced (atomic per element), and the old rule sets are
-/// removed only after an RCU grace period, when no running program can still be reading them. Maps and
+/// A change never shows a packet half a policy. A direction that becomes isolated, and every endpoint at
+/// Reconcile, gets a rule set under a fresh id, filled before its endpoints map element is replaced (atomic
+/// per element). A direction that stays isolated is edited in place, in an order that keeps every lookup
+/// whole (see <see cref="EditDirection"/>). Whatever no packet may reach any more (rule sets, port classes)
+/// is removed only after an RCU grace period, when no running program can still be reading it. Maps and
 /// programs stay in the kernel when the agent stops; the next agent reuses the pinned maps, replaces the
-/// programs in place and reconciles with the same swap, so enforcement has no gap.
+/// programs in place and reconciles with the fresh-id swap, so enforcement has no gap.
 /// </summary>
 public sealed partial class EbpfDatapath : IPolicyDatapath, IDisposable
 {
@@ -28,7 +30,7 @@ public sealed partial class EbpfDatapath : IPolicyDatapath, IDisposable
     private readonly ILogger _logger;
     private readonly RcuBarrier _barrier;
 
-    private sealed record InstalledDirection(uint Ruleset, uint Counter, CompiledRuleset Rules);
+    private sealed record InstalledDirection(uint Ruleset, uint Counter, CompiledRuleset Rules, PortClasses Classes);
 
     private sealed record InstalledEndpoint(IReadOnlyList<IPAddress> Addresses, InstalledDirection? Ingress, InstalledDirection? Egress)
     {
@@ -94,7 +96,7 @@ public sealed partial class EbpfDatapath : IPolicyDatapath, IDisposable
             var entries = 0;
             foreach (var rules in compiled)
             {
-                var endpoint = Install(Claim(rules, owners), previous: null);
+                var endpoint = Install(Claim(rules, owners), previous: null, garbage: []);
                 installed[rules.Endpoint] = endpoint;
                 entries += (endpoint.Ingress?.Rules.EntryCount ?? 0) + (endpoint.Egress?.Rules.EntryCount ?? 0);
             }
@@ -137,6 +139,7 @@ public sealed partial class EbpfDatapath : IPolicyDatapath, IDisposable
                         owners.Remove(address);
 
             var retired = new List<InstalledDirection>();
+            var garbage = new List<(uint Ruleset, PortEntry Port)>();
             var gone = new HashSet<IPAddress>();
             foreach (var endpoint in removed.Distinct())
                 if (installed.Remove(endpoint, out var old))
@@ -147,7 +150,7 @@ public sealed partial class EbpfDatapath : IPolicyDatapath, IDisposable
             foreach (var rules in compiled)
             {
                 installed.TryGetValue(rules.Endpoint, out var old);
-                var now = Install(Claim(rules, owners), old);
+                var now = Install(Claim(rules, owners), old, garbage);
                 installed[rules.Endpoint] = now;
                 if (old is null)
                     continue;
@@ -161,11 +164,13 @@ public sealed partial class EbpfDatapath : IPolicyDatapath, IDisposable
                 _object.Endpoints.Delete(MapEncoding.Address(address));
             RefreshNodeAddresses();
 
-            if (retired.Count > 0)
+            if (retired.Count > 0 || garbage.Count > 0)
             {
                 _barrier.Wait();
                 foreach (var direction in retired)
                     DeleteEntries(direction);
+                foreach (var (ruleset, port) in garbage)
+                    _object.PortRules.Delete(MapEncoding.PortKey(ruleset, port));
             }
             _installed = installed;
             _owners.Clear();
@@ -192,13 +197,14 @@ public sealed partial class EbpfDatapath : IPolicyDatapath, IDisposable
     });
 
     /// <summary>
-    /// Writes an endpoint: the rule sets that changed under fresh ids, then its endpoints map elements (each
-    /// replaced in one step). A direction whose rules did not change keeps its rule set.
+    /// Writes an endpoint: each isolated direction's rule set (new, or edited in place), then its endpoints map
+    /// elements, each replaced in one step. Port entries that no peer entry can reach once the caller has
+    /// waited for a grace period go to <paramref name="garbage"/>.
     /// </summary>
-    private InstalledEndpoint Install(EndpointRules rules, InstalledEndpoint? previous)
+    private InstalledEndpoint Install(EndpointRules rules, InstalledEndpoint? previous, List<(uint Ruleset, PortEntry Port)> garbage)
     {
-        var ingress = InstallDirection(rules.Ingress, previous?.Ingress);
-        var egress = InstallDirection(rules.Egress, previous?.Egress);
+        var ingress = InstallDirection(rules.Ingress, previous?.Ingress, garbage);
+        var egress = InstallDirection(rules.Egress, previous?.Egress, garbage);
         var endpoint = new InstalledEndpoint(rules.Addresses, ingress, egress);
         var value = MapEncoding.EndpointValue(endpoint.Value);
         foreach (var address in rules.Addresses)
@@ -206,21 +212,53 @@ public sealed partial class EbpfDatapath : IPolicyDatapath, IDisposable
         return endpoint;
     }
 
-    private InstalledDirection? InstallDirection(DirectionRules? rules, InstalledDirection? previous)
+    private InstalledDirection? InstallDirection(DirectionRules? rules, InstalledDirection? previous, List<(uint Ruleset, PortEntry Port)> garbage)
     {
         if (rules is null)
             return null;
-        var compiled = RulesetCompiler.Compile(rules);
         var counter = CounterFor(rules.Counter);
-        if (previous is not null && previous.Counter == counter
-            && previous.Rules.Peers.SequenceEqual(compiled.Peers) && previous.Rules.Ports.SequenceEqual(compiled.Ports))
-            return previous;
+        if (previous is not null)
+        {
+            var classes = previous.Classes.Copy();
+            if (RulesetCompiler.Compile(rules, classes) is { } recompiled)
+                return EditDirection(previous, recompiled, classes, counter, garbage);
+        }
+        var fresh = new PortClasses();
+        var compiled = RulesetCompiler.Compile(rules, fresh)
+            ?? throw new InvalidOperationException($"{rules.Comment}: more than {ushort.MaxValue} distinct port sets");
         var ruleset = _nextRuleset++;
-        foreach (var peer in compiled.Peers)
-            _object.PeerRules.Update(MapEncoding.PeerKey(ruleset, peer), MapEncoding.PeerValue(peer));
         foreach (var port in compiled.Ports)
             _object.PortRules.Update(MapEncoding.PortKey(ruleset, port), MapEncoding.PortValue());
-        return new InstalledDirection(ruleset, counter, compiled);
+        foreach (var peer in compiled.Peers)
+            _object.PeerRules.Update(MapEncoding.PeerKey(ruleset, peer), MapEncoding.PeerValue(peer));
+        return new InstalledDirection(ruleset, counter, compiled, fresh);
+    }
+
+    /// <summary>
+    /// Edits a rule set in place, touching only entries that differ, in an order that keeps every packet's
+    /// lookup whole. The peer entries of one compile never overlap, so while old and new entries coexist an
+    /// address matches at most one of each, and whichever wins gives that address's old or its new admission,
+    /// never a mix. Port classes never change content while referenced (a changed port set is a new class), so
+    /// a new class's ports are written before any peer entry names it, and an abandoned class's ports go only
+    /// after a grace period (the caller's), when no packet can still hold its number.
+    /// </summary>
+    private InstalledDirection EditDirection(InstalledDirection previous, CompiledRuleset compiled, PortClasses classes, uint counter, List<(uint Ruleset, PortEntry Port)> garbage)
+    {
+        var ruleset = previous.Ruleset;
+        var oldPorts = previous.Rules.Ports.ToHashSet();
+        var newPorts = compiled.Ports.ToHashSet();
+        foreach (var port in compiled.Ports.Where(p => !oldPorts.Contains(p)))
+            _object.PortRules.Update(MapEncoding.PortKey(ruleset, port), MapEncoding.PortValue());
+
+        var oldPeers = previous.Rules.Peers.ToHashSet();
+        foreach (var peer in compiled.Peers.Where(p => !oldPeers.Contains(p)))
+            _object.PeerRules.Update(MapEncoding.PeerKey(ruleset, peer), MapEncoding.PeerValue(peer));
+        var newPrefixes = compiled.Peers.Select(p => (p.Family, p.Start, p.PrefixLength)).ToHashSet();
+        foreach (var peer in previous.Rules.Peers.Where(p => !newPrefixes.Contains((p.Family, p.Start, p.PrefixLength))))
+            _object.PeerRules.Delete(MapEncoding.PeerKey(ruleset, peer));
+
+        garbage.AddRange(previous.Rules.Ports.Where(p => !newPorts.Contains(p)).Select(p => (ruleset, p)));
+        return new InstalledDirection(ruleset, counter, compiled, classes);
     }
 
     private void DeleteEntries(InstalledDirection direction)

@@ -58,6 +58,24 @@ public sealed class RulesetCompilerTests
     }
 
     [Fact]
+    public void Recompile_WithTheSameClasses_OneRuleMoved_ChangesOnlyItsEntries()
+    {
+        DirectionPolicy Policy(int lastPort) => new(true, ["ns/p"], Enumerable.Range(0, 1000).Select(i =>
+            new AllowRule(new RuleOrigin("ns", $"p{i}", 0, 0), [new CidrMatch(new IPNetwork(new IPAddress([10, 99, (byte)(i / 250), (byte)(i % 250 + 1)]), 32), [])],
+                [new PortMatch(Protocol.Tcp, i == 999 ? lastPort : 10000 + i, i == 999 ? lastPort : 10000 + i)])).ToList());
+        var classes = new PortClasses();
+        var before = RulesetCompiler.Compile(Rules(Policy(5301)), classes)!;
+        var after = RulesetCompiler.Compile(Rules(Policy(5302)), classes)!;
+
+        Assert.Equal(1, after.Peers.Except(before.Peers).Count());
+        Assert.Equal(1, after.Ports.Except(before.Ports).Count());
+        Assert.Equal(1, before.Ports.Except(after.Ports).Count());
+        // The moved rule's port set is a new class: the old class's entries never change while something may point at them.
+        var moved = after.Peers.Except(before.Peers).Single();
+        Assert.DoesNotContain(moved.PortClass, before.Peers.Select(p => p.PortClass));
+    }
+
+    [Fact]
     public void RandomPolicies_LookupAgreesWithTheCompiledPolicy()
     {
         var random = new Random(12);
@@ -132,11 +150,10 @@ public sealed class RulesetCompilerTests
         return new IPAddress(bytes);
     }
 
-    private static CompiledRuleset Compile(DirectionPolicy policy)
-    {
-        var rules = EndpointRules.From(new EndpointPolicy(new EndpointId("ns", "pod"), [IPAddress.Parse("10.9.9.9")], policy, DirectionPolicy.Open));
-        return RulesetCompiler.Compile(rules.Ingress!);
-    }
+    private static CompiledRuleset Compile(DirectionPolicy policy) => RulesetCompiler.Compile(Rules(policy));
+
+    private static DirectionRules Rules(DirectionPolicy policy) =>
+        EndpointRules.From(new EndpointPolicy(new EndpointId("ns", "pod"), [IPAddress.Parse("10.9.9.9")], policy, DirectionPolicy.Open)).Ingress!;
 
     /// <summary>The programs' lookup: longest peer prefix, then (unless any port) the longest port prefix of its class.</summary>
     private static bool Admits(CompiledRuleset compiled, IPAddress address, Protocol? protocol, int port)

@@ -14,7 +14,14 @@ namespace Patronus.Agent.Datapath.Ebpf.Rules;
 /// </summary>
 internal static class RulesetCompiler
 {
-    public static CompiledRuleset Compile(DirectionRules rules)
+    public static CompiledRuleset Compile(DirectionRules rules) => Compile(rules, new PortClasses())!;
+
+    /// <summary>
+    /// Compiles with the port class numbers of <paramref name="classes"/>: a port set seen before keeps its
+    /// number, so recompiling after a small change yields mostly the same entries (and an in-place edit of the
+    /// rule set touches only those that differ). Null when the rule set has run out of class numbers.
+    /// </summary>
+    public static CompiledRuleset? Compile(DirectionRules rules, PortClasses classes)
     {
         if (rules.AllowAll)
             return new CompiledRuleset(
@@ -22,9 +29,17 @@ internal static class RulesetCompiler
                 []);
         var peers = new List<PeerEntry>();
         var ports = new List<PortEntry>();
-        var classes = new Dictionary<string, ushort>();
-        AddFamily(AddressFamily.InterNetwork, rules.Peers4, rules.Ports4, peers, ports, classes);
-        AddFamily(AddressFamily.InterNetworkV6, rules.Peers6, rules.Ports6, peers, ports, classes);
+        var used = new HashSet<string>();
+        try
+        {
+            AddFamily(AddressFamily.InterNetwork, rules.Peers4, rules.Ports4, peers, ports, classes, used);
+            AddFamily(AddressFamily.InterNetworkV6, rules.Peers6, rules.Ports6, peers, ports, classes, used);
+        }
+        catch (PortClassesExhaustedException)
+        {
+            return null;
+        }
+        classes.KeepOnly(used);
         return new CompiledRuleset(peers, ports);
     }
 
@@ -34,7 +49,8 @@ internal static class RulesetCompiler
         IReadOnlyList<PortBox> boxes,
         List<PeerEntry> peers,
         List<PortEntry> ports,
-        Dictionary<string, ushort> classes)
+        PortClasses classes,
+        HashSet<string> used)
     {
         var bits = family == AddressFamily.InterNetwork ? 32 : 128;
         var max = family == AddressFamily.InterNetwork ? (UInt128)uint.MaxValue : UInt128.MaxValue;
@@ -70,7 +86,7 @@ internal static class RulesetCompiler
             if (active.ContainsKey(-1))
                 admission = (0, true);
             else if (active.Count > 0)
-                admission = (ClassOf(active.Keys.Select(i => boxes[i]), ports, classes), false);
+                admission = (ClassOf(active.Keys.Select(i => boxes[i]), ports, classes, used), false);
 
             if (pending is { } p && admission is { } a && p.Last + 1 == first && p.Class == a.Class && p.AnyPort == a.AnyPort)
             {
@@ -100,8 +116,8 @@ internal static class RulesetCompiler
         }
     }
 
-    /// <summary>The class admitting exactly these boxes' ports; a new class (and its port entries) the first time a port set is seen.</summary>
-    private static ushort ClassOf(IEnumerable<PortBox> active, List<PortEntry> ports, Dictionary<string, ushort> classes)
+    /// <summary>The class admitting exactly these boxes' ports, with its port entries the first time this compile uses it.</summary>
+    private static ushort ClassOf(IEnumerable<PortBox> active, List<PortEntry> ports, PortClasses classes, HashSet<string> used)
     {
         var ranges = active
             .GroupBy(b => b.Protocol)
@@ -109,15 +125,11 @@ internal static class RulesetCompiler
             .SelectMany(g => MergePorts(g.Select(b => (b.FirstPort, b.LastPort))).Select(r => (Protocol: g.Key, r.First, r.Last)))
             .ToList();
         var signature = string.Join(';', ranges.Select(r => $"{(int)r.Protocol}:{r.First}-{r.Last}"));
-        if (classes.TryGetValue(signature, out var existing))
-            return existing;
-        if (classes.Count >= ushort.MaxValue)
-            throw new InvalidOperationException($"more than {ushort.MaxValue} distinct port sets in one direction's rules");
-        var id = (ushort)(classes.Count + 1);
-        classes[signature] = id;
-        foreach (var (protocol, first, last) in ranges)
-            foreach (var (start, length) in Prefixes((UInt128)first, (UInt128)last, 16))
-                ports.Add(new PortEntry(id, protocol, (int)start, length));
+        var id = classes.NumberOf(signature);
+        if (used.Add(signature))
+            foreach (var (protocol, first, last) in ranges)
+                foreach (var (start, length) in Prefixes((UInt128)first, (UInt128)last, 16))
+                    ports.Add(new PortEntry(id, protocol, (int)start, length));
         return id;
     }
 
@@ -160,3 +172,41 @@ internal static class RulesetCompiler
         }
     }
 }
+
+/// <summary>
+/// The port class numbers of one rule set: a port set keeps its number for as long as the rule set uses it,
+/// and a number is never given to another port set, so a class's entries never change while a peer entry
+/// can point at them. 0 is not used (it stands for "any port").
+/// </summary>
+internal sealed class PortClasses
+{
+    private readonly Dictionary<string, ushort> _numbers = [];
+    private int _next = 1;
+
+    public PortClasses Copy()
+    {
+        var copy = new PortClasses { _next = _next };
+        foreach (var (signature, number) in _numbers)
+            copy._numbers[signature] = number;
+        return copy;
+    }
+
+    public ushort NumberOf(string signature)
+    {
+        if (_numbers.TryGetValue(signature, out var number))
+            return number;
+        if (_next > ushort.MaxValue)
+            throw new PortClassesExhaustedException();
+        number = (ushort)_next++;
+        _numbers[signature] = number;
+        return number;
+    }
+
+    public void KeepOnly(HashSet<string> used)
+    {
+        foreach (var signature in _numbers.Keys.Where(s => !used.Contains(s)).ToList())
+            _numbers.Remove(signature);
+    }
+}
+
+internal sealed class PortClassesExhaustedException : Exception;
