@@ -331,11 +331,14 @@ public sealed partial class EbpfDatapath : IPolicyDatapath, IDisposable
         }
         var ports = links.Where(l => l.MasterIndex == bridge.Index).Select(l => (l.Index, l.Name)).ToHashSet();
         _attached.IntersectWith(ports);
+        if (!replaceAll && ports.IsSubsetOf(_attached))
+            return;
+        var withClsact = netlink.QdiscList().Where(q => q.Kind == "clsact").Select(q => q.LinkIndex).ToHashSet();
         foreach (var port in ports)
         {
             if (!replaceAll && _attached.Contains(port))
                 continue;
-            _object.Attach(port.Index, port.Name);
+            _object.Attach(port.Index, port.Name, withClsact.Contains(port.Index));
             _attached.Add(port);
             Log.Attached(_logger, port.Name);
         }

@@ -115,11 +115,10 @@ internal sealed class LxcObject : IDisposable
     /// then a direct-action cls_bpf filter on each side, replacing in place whatever program an earlier load put
     /// there, so the device is never without one.
     /// </summary>
-    public void Attach(int ifIndex, string device)
+    /// <param name="hasClsact">The device has its clsact qdisc already: asking for it again only makes libbpf print the kernel's refusal on stderr.</param>
+    public void Attach(int ifIndex, string device, bool hasClsact)
     {
-        // A filter of ours means the clsact qdisc is there: asking for it again only makes libbpf print the
-        // kernel's "exclusivity flag on" refusal on stderr.
-        if (AttachedProgram(ifIndex, ingress: true) is null)
+        if (!hasClsact)
         {
             var hook = new TcHook { Size = (nuint)Marshal.SizeOf<TcHook>(), IfIndex = ifIndex, AttachPoint = TcAttachPoint.Ingress | TcAttachPoint.Egress };
             var created = LibBpf.TcHookCreate(ref hook);
@@ -142,18 +141,6 @@ internal sealed class LxcObject : IDisposable
             Priority = FilterPriority,
         };
         BpfException.Check(LibBpf.TcAttach(ref hook, ref options), $"attaching the {point.ToString().ToLowerInvariant()} program to {device}");
-    }
-
-    /// <summary>The id of the program attached on that side of the device, or null when ours is not there.</summary>
-    public static uint? AttachedProgram(int ifIndex, bool ingress)
-    {
-        var hook = new TcHook { Size = (nuint)Marshal.SizeOf<TcHook>(), IfIndex = ifIndex, AttachPoint = ingress ? TcAttachPoint.Ingress : TcAttachPoint.Egress };
-        var options = new TcOptions { Size = (nuint)Marshal.SizeOf<TcOptions>(), Handle = FilterHandle, Priority = FilterPriority };
-        var result = LibBpf.TcQuery(ref hook, ref options);
-        if (result == -BpfException.ENOENT || result == -BpfException.EINVAL)
-            return null;
-        BpfException.Check(result, $"querying the tc filter on interface {ifIndex}");
-        return options.ProgramId;
     }
 
     public void Dispose() => _object.Dispose();

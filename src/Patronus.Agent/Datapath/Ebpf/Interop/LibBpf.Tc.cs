@@ -45,8 +45,4 @@ internal static partial class LibBpf
 
     [LibraryImport(Library, EntryPoint = "bpf_tc_attach", SetLastError = true)]
     public static partial int TcAttach(ref TcHook hook, ref TcOptions options);
-
-    /// <summary>Fills in the program id of the filter with the given handle and priority; -ENOENT when there is none.</summary>
-    [LibraryImport(Library, EntryPoint = "bpf_tc_query", SetLastError = true)]
-    public static partial int TcQuery(ref TcHook hook, ref TcOptions options);
 }
