@@ -108,8 +108,12 @@ public sealed partial class EbpfDatapath : IPolicyDatapath, IDisposable
 
             // Whatever rule set no endpoint points at now is an earlier generation's: remove it once no program can be reading it.
             var live = installed.Values.SelectMany(e => new[] { e.Ingress?.Ruleset, e.Egress?.Ruleset }).OfType<uint>().ToHashSet();
-            _barrier.Wait();
-            var swept = Sweep(_object.PeerRules, live) + Sweep(_object.PortRules, live);
+            var stale = Stale(_object.PeerRules, live).Concat(Stale(_object.PortRules, live)).ToList();
+            if (stale.Count > 0)
+                _barrier.Wait();
+            foreach (var (map, key) in stale)
+                map.Delete(key);
+            var swept = stale.Count;
 
             _installed = installed;
             _owners.Clear();
@@ -269,14 +273,8 @@ public sealed partial class EbpfDatapath : IPolicyDatapath, IDisposable
             _object.PortRules.Delete(MapEncoding.PortKey(direction.Ruleset, port));
     }
 
-    private static int Sweep(BpfMap rules, HashSet<uint> live)
-    {
-        var swept = 0;
-        foreach (var key in rules.Keys())
-            if (!live.Contains(MapEncoding.RulesetOfKey(key)) && rules.Delete(key))
-                swept++;
-        return swept;
-    }
+    private static IEnumerable<(BpfMap Map, byte[] Key)> Stale(BpfMap rules, HashSet<uint> live) =>
+        rules.Keys().Where(key => !live.Contains(MapEncoding.RulesetOfKey(key))).Select(key => (rules, key));
 
     /// <summary>The drop counter of a (namespace, policy, direction), the same index for as long as the pinned maps live.</summary>
     private uint CounterFor(DropCounter counter)
