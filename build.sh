@@ -2,10 +2,12 @@
 # Restores, builds and publishes everything into artifacts/bin/:
 #   patronus-cni    NativeAOT, self-contained (copied onto nodes as is)
 #   patronus        the operator CLI (framework-dependent, in artifacts/lib/patronus)
-#   patronus-agent  the node agent (framework-dependent, in artifacts/lib/patronus-agent)
+#   patronus-agent  the node agent (framework-dependent, in artifacts/lib/patronus-agent), with the eBPF
+#                   datapath's programs (bpf/*.c compiled by clang -target bpf) in artifacts/lib/patronus-agent/bpf/
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+command -v clang >/dev/null || { echo "clang is needed to compile bpf/*.c: run scripts/install-prereqs.sh" >&2; exit 1; }
 dotnet restore Patronus.slnx -v q
 dotnet build Patronus.slnx -c Release --no-restore -v q -nologo
 mkdir -p artifacts/bin artifacts/lib

@@ -5,6 +5,9 @@ set -euo pipefail
 packages=(
   iproute2 nftables libnftables1 containernetworking-plugins podman runc
   wireguard-go wireguard-tools iperf3 busybox-static iputils-ping sqlite3 procps
+  # The eBPF datapath: clang/llvm compile bpf/*.c at build time (UAPI headers from linux-libc-dev, bpf_helpers.h
+  # from libbpf-dev); the agent loads them through libbpf1. bpftool: the tests read pinned maps with it.
+  clang llvm libbpf-dev libbpf1 linux-libc-dev bpftool
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -33,8 +33,14 @@ public sealed class AgentOptions
 
     public string NodeName { get; set; } = Environment.MachineName;
 
-    /// <summary>"nftables" enforces in the kernel; "none" computes policy without enforcing it (tests, dry runs).</summary>
+    /// <summary>
+    /// "nftables" or "ebpf" enforce in the kernel; "auto" takes ebpf where BPF can be loaded and falls back to
+    /// nftables (saying why) where it cannot; "none" computes policy without enforcing it (tests, dry runs).
+    /// </summary>
     public string Datapath { get; set; } = "nftables";
+
+    /// <summary>The bpffs where the eBPF datapath pins its maps and programs (a bpffs is mounted there if there is none).</summary>
+    public string Bpffs { get; set; } = "/sys/fs/bpf";
 
     /// <summary>Network namespace (a file such as /var/run/netns/node1) whose rules the nftables datapath programs; null is the agent's own (the node's, with hostNetwork). For labs and tests.</summary>
     public string? Netns { get; set; }
@@ -79,7 +85,8 @@ public sealed class AgentOptions
         ("--spool", "spool", PendingRemovalSpool.DefaultDirectory, "folder where the plugin queues changes while the agent is away"),
         ("--metrics-address", "metricsAddress", "127.0.0.1:9402", "ADDRESS:PORT for /metrics, /healthz, /readyz (port 0 picks one)"),
         ("--node-name", "nodeName", "$NODE_NAME or the host name", "the Node this agent serves"),
-        ("--datapath", "datapath", "nftables", "policy enforcement: nftables, or none (compute only; also turns routing off)"),
+        ("--datapath", "datapath", "nftables", "policy enforcement: nftables, ebpf, auto (eBPF where it can run, else nftables), or none (compute only; also turns routing off)"),
+        ("--bpffs", "bpffs", "/sys/fs/bpf", "the bpffs where the eBPF datapath pins its maps and programs (mounted if there is none)"),
         ("--bridge", "bridge", "cni-bridge0", "the pods' bridge"),
         ("--netns", "netns", "(the agent's own)", "network namespace file to program (labs and tests)"),
         ("--cni-bin-dir", "cniBinDir", "/opt/cni/bin", "where the plugin is installed (reported by status)"),
@@ -150,8 +157,9 @@ public sealed class AgentOptions
             throw new AgentOptionsException($"option 'netns': '{options.Netns}' does not exist (expected a network namespace file such as /var/run/netns/NAME)");
         options.CniBinDir = Text("cniBinDir", options.CniBinDir)!;
         options.Datapath = Text("datapath", options.Datapath)!;
-        if (options.Datapath is not ("nftables" or "none"))
-            throw new AgentOptionsException($"option 'datapath' is '{options.Datapath}'; expected nftables or none");
+        if (options.Datapath is not ("nftables" or "ebpf" or "auto" or "none"))
+            throw new AgentOptionsException($"option 'datapath' is '{options.Datapath}'; expected nftables, ebpf, auto or none");
+        options.Bpffs = Text("bpffs", options.Bpffs)!;
         if (Text("metricsAddress", null) is { } address)
         {
             if (!IPEndPoint.TryParse(address, out var endpoint) || endpoint.Port == 0 && !address.EndsWith(":0"))

@@ -1,6 +1,7 @@
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using Patronus.Agent.Client.Protocol;
+using Patronus.Agent.Datapath;
 using Patronus.Agent.Endpoints;
 using Patronus.Agent.Hosting;
 using Patronus.Agent.Pipeline;
@@ -9,7 +10,7 @@ using Patronus.Kubernetes.Store;
 namespace Patronus.Agent.Status;
 
 /// <summary>What `patronus status` shows, as this agent sees it now.</summary>
-public sealed class StatusReporter(AgentOptions options, EndpointRegistry registry, ClusterStore store, AgentReadiness readiness)
+public sealed class StatusReporter(AgentOptions options, EndpointRegistry registry, ClusterStore store, AgentReadiness readiness, IPolicyDatapath datapath)
 {
     public const string PluginName = "patronus-cni";
 
@@ -20,7 +21,8 @@ public sealed class StatusReporter(AgentOptions options, EndpointRegistry regist
         {
             NodeName = options.NodeName,
             Source = options.Source,
-            Datapath = options.Datapath,
+            // The one in force: with --datapath auto, the one the agent could start.
+            Datapath = DatapathFactory.NameOf(datapath) ?? options.Datapath,
             Ready = readiness.IsReady,
             Plugin = new PluginStatus { Path = plugin, Installed = File.Exists(plugin) },
             Bridge = Bridge(options.Bridge),

@@ -51,12 +51,14 @@ internal sealed class LabCluster : IDisposable
     private readonly LabTopology _topology;
     private readonly LabBinaries _binaries;
     private readonly TextWriter _log;
+    private readonly string _datapath;
 
-    private LabCluster(LabTopology topology, LabBinaries binaries, TextWriter log)
+    private LabCluster(LabTopology topology, LabBinaries binaries, TextWriter log, string datapath)
     {
         _topology = topology;
         _binaries = binaries;
         _log = log;
+        _datapath = datapath;
     }
 
     public IReadOnlyDictionary<LabPod, NetNs> Pods => _pods;
@@ -64,9 +66,10 @@ internal sealed class LabCluster : IDisposable
     public LabTopology Topology => _topology;
 
     /// <summary>Builds the whole lab: nodes, underlay, agents on the given manifests, then every pod through the plugin.</summary>
-    public static LabCluster Build(LabTopology topology, IReadOnlyList<string> manifestFiles, LabBinaries binaries, TextWriter log, CancellationToken cancellation)
+    /// <param name="datapath">The agents' --datapath: nftables or ebpf.</param>
+    public static LabCluster Build(LabTopology topology, IReadOnlyList<string> manifestFiles, LabBinaries binaries, TextWriter log, CancellationToken cancellation, string datapath = "nftables")
     {
-        var cluster = new LabCluster(topology, binaries, log);
+        var cluster = new LabCluster(topology, binaries, log, datapath);
         try
         {
             cluster.CreateNodes();
@@ -197,11 +200,17 @@ internal sealed class LabCluster : IDisposable
                      "--manifests", Path.Combine(_work, "manifests"), "--node-name", node.Name,
                      "--socket", AgentSocket(node), "--database", AgentDatabase(node),
                      "--spool", AgentSpool(node),
-                     "--metrics-address", "127.0.0.1:0", "--datapath", "nftables",
+                     "--metrics-address", "127.0.0.1:0", "--datapath", _datapath, "--bridge", Bridge,
                      // This one-shot lab routes between its nodes itself.
                      "--routing", "none",
                  })
             start.ArgumentList.Add(argument);
+        // The eBPF datapath pins its maps in a bpffs of the node's own, which outlives a killed agent (the restart drill).
+        if (_datapath == "ebpf")
+        {
+            start.ArgumentList.Add("--bpffs");
+            start.ArgumentList.Add(NodeBpffs(node.Name));
+        }
         var agent = StartOnNode(node, start);
         var logFile = Path.Combine(_work, $"agent-{node.Name}.log");
         _ = Task.Run(() => CopyLog(agent.StandardOutput, logFile));
@@ -239,6 +248,9 @@ internal sealed class LabCluster : IDisposable
         File.Exists(file) ? string.Join('\n', File.ReadLines(file).TakeLast(5)) : "(no output)";
 
     private string AgentSocket(LabNode node) => Path.Combine(_work, $"agent-{node.Name}.sock");
+
+    /// <summary>Where a node's agent mounts its bpffs (eBPF datapath only).</summary>
+    public string NodeBpffs(string nodeName) => Path.Combine(_work, $"bpffs-{nodeName}");
 
     private string AgentDatabase(LabNode node) => Path.Combine(_work, $"{node.Name}.db");
 
@@ -358,6 +370,17 @@ internal sealed class LabCluster : IDisposable
             catch (Exception e)
             {
                 _log.WriteLine($"lab: could not delete network namespace {name}: {e.Message}");
+            }
+        }
+        foreach (var node in _topology.Nodes)
+        {
+            try
+            {
+                LabMounts.Unmount(NodeBpffs(node.Name));
+            }
+            catch (LabException e)
+            {
+                _log.WriteLine($"lab: {e.Message}");
             }
         }
         if (Environment.GetEnvironmentVariable("PATRONUS_LAB_KEEP_LOGS") == "1")

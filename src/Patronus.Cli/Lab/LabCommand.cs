@@ -31,6 +31,12 @@ internal static class LabCommand
             DefaultValueFactory = _ => "table",
         };
         output.AcceptOnlyFromAmong("table", "json");
+        var datapath = new Option<string>("--datapath")
+        {
+            Description = "The agents' datapath: nftables (default) or ebpf.",
+            DefaultValueFactory = _ => "nftables",
+        };
+        datapath.AcceptOnlyFromAmong("nftables", "ebpf");
         var command = new Command("reach",
             "Like `policy reach`, but measured: wires every pod with its status.podIP into a network namespace with the real " +
             "patronus-cni, runs a real patronus-agent on the manifests, listens in every pod on the probed ports and connects " +
@@ -39,6 +45,7 @@ internal static class LabCommand
         command.Options.Add(files);
         command.Options.Add(ports);
         command.Options.Add(output);
+        command.Options.Add(datapath);
         command.SetAction((parse, cancellation) =>
         {
             var stderr = parse.InvocationConfiguration.Error;
@@ -53,12 +60,13 @@ internal static class LabCommand
                 probes.Add(probe);
             }
             var json = parse.GetValue(output) == "json";
-            return Task.Run(() => Reach(parse.GetValue(files)!, probes, json, parse.InvocationConfiguration.Output, stderr, cancellation), CancellationToken.None);
+            var chosen = parse.GetValue(datapath)!;
+            return Task.Run(() => Reach(parse.GetValue(files)!, probes, json, chosen, parse.InvocationConfiguration.Output, stderr, cancellation), CancellationToken.None);
         });
         return command;
     }
 
-    private static async Task<int> Reach(string[] files, List<Probe> probes, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    private static async Task<int> Reach(string[] files, List<Probe> probes, bool json, string datapath, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
     {
         if (!Environment.IsPrivilegedProcess)
         {
@@ -83,10 +91,10 @@ internal static class LabCommand
 
         // Ctrl-C and SIGTERM cancel the token (see Program.cs); the cluster is still torn down on the way out.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        stderr.WriteLine($"lab: building {topology.Nodes.Count} node(s) and {pods.Count} pod(s)");
+        stderr.WriteLine($"lab: building {topology.Nodes.Count} node(s) and {pods.Count} pod(s), datapath {datapath}");
         try
         {
-            using var cluster = LabCluster.Build(topology, files, binaries, stderr, stop.Token);
+            using var cluster = LabCluster.Build(topology, files, binaries, stderr, stop.Token, datapath);
             using var prober = new LabProber();
             var measurable = probes.Where(p => p.Protocol != Protocol.Sctp).ToList();
             prober.Listen(cluster.Pods, measurable);

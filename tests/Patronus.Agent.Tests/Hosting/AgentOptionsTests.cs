@@ -12,7 +12,7 @@ public sealed class AgentOptionsTests : IDisposable
     [Theory]
     [InlineData(new[] { "--frobnicate", "1" }, "unknown option '--frobnicate'")]
     [InlineData(new[] { "--socket" }, "option '--socket' needs a value")]
-    [InlineData(new[] { "--datapath", "ebpf" }, "option 'datapath' is 'ebpf'; expected nftables or none")]
+    [InlineData(new[] { "--datapath", "bpf" }, "option 'datapath' is 'bpf'; expected nftables, ebpf, auto or none")]
     [InlineData(new[] { "--metrics-address", "localhost" }, "option 'metrics-address' is 'localhost'")]
     [InlineData(new[] { "--pod-wait-seconds", "soon" }, "option 'podWaitSeconds' is 'soon'")]
     [InlineData(new[] { "--manifests", "/m", "--kubeconfig", "/k" }, "'kubeconfig' and 'manifests' exclude each other")]

@@ -21,20 +21,23 @@ public partial class AgentRestartTests
     private static readonly Probe Api = new(8080, Protocol.Tcp);
     private static readonly Probe Postgres = new(5432, Protocol.Tcp);
 
-    [Fact]
-    public async Task AgentKilledUnderTraffic_AllowedKeepsFlowing_DeniedStaysDenied_RulesConverge()
+    [Theory]
+    [InlineData("nftables")]
+    [InlineData("ebpf")]
+    public async Task AgentKilledUnderTraffic_AllowedKeepsFlowing_DeniedStaysDenied_RulesConverge(string datapath)
     {
         string[] files = [Repository.Path("examples/three-tier/cluster.yaml"), Repository.Path("examples/three-tier/policies.yaml")];
         var (_, pods) = LabCommand.Load(files, TextWriter.Null);
         var binaries = new LabBinaries(Path.GetDirectoryName(Repository.Artifact("patronus-cni"))!, Repository.Artifact("patronus-agent"));
-        using var cluster = LabCluster.Build(LabTopology.Plan(pods), files, binaries, TextWriter.Null, CancellationToken.None);
+        using var cluster = LabCluster.Build(LabTopology.Plan(pods), files, binaries, TextWriter.Null, CancellationToken.None, datapath);
         using var prober = new LabProber();
         prober.Listen(cluster.Pods, [Postgres]);
         var frontend = pods.Single(p => p.Id.Name == "frontend");
         var backend = pods.Single(p => p.Id.Name == "backend");
         var database = pods.Single(p => p.Id.Name == "database");
         var node = cluster.NodeNamespace(frontend.Node);
-        var rulesBefore = Ruleset(node);
+        string Rules() => datapath == "ebpf" ? EbpfMaps.Normalized(cluster.NodeBpffs(frontend.Node)) : Ruleset(node);
+        var rulesBefore = Rules();
 
         // A long-lived allowed connection (frontend -> backend:8080, the api port) that echoes every few milliseconds.
         using var server = cluster.Pods[backend].Run(() => Listen(Api.Port));
@@ -62,7 +65,7 @@ public partial class AgentRestartTests
         Assert.Equal(0, gotThrough);
         Assert.True(allowedWhileDead, "backend -> database:5432 (allowed) failed while the agent was dead");
         Assert.True(await prober.ReachesAsync(cluster.Pods[backend], database, Postgres, CancellationToken.None), "allowed traffic fails after the restart");
-        Assert.Equal(rulesBefore, Ruleset(node));
+        Assert.Equal(rulesBefore, Rules());
         connection.Dispose();
         server.Dispose();
         await echo.WaitAsync(TimeSpan.FromSeconds(5));

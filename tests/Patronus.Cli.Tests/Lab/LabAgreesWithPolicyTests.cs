@@ -5,40 +5,41 @@ namespace Patronus.Cli.Tests.Lab;
 
 /// <summary>
 /// What the policy engine computes is what the kernel enforces: for every case of the NetworkPolicy corpus,
-/// `patronus lab reach` (real pods, the real plugin and agent, nftables, packets over TCP and UDP) prints the
-/// same matrix as `patronus policy reach`.
+/// `patronus lab reach` (real pods, the real plugin and agent, packets over TCP and UDP) prints the same matrix
+/// as `patronus policy reach`, through either datapath: nftables and eBPF.
 /// </summary>
 [Collection(LabCollection.Name)]
 public class LabAgreesWithPolicyTests
 {
     private static readonly string[] Ports = ["--port", "80/TCP", "--port", "81/TCP", "--port", "80/UDP", "--port", "81/UDP"];
 
-    public static TheoryData<string> Corpus()
+    public static TheoryData<string, string> Corpus()
     {
-        var data = new TheoryData<string>();
-        foreach (var file in Directory.GetFiles(Repository.Path("tests/corpus/netpol"), "*.yaml").Order(StringComparer.Ordinal))
-            data.Add(System.IO.Path.GetFileName(file));
+        var data = new TheoryData<string, string>();
+        foreach (var datapath in new[] { "nftables", "ebpf" })
+            foreach (var file in Directory.GetFiles(Repository.Path("tests/corpus/netpol"), "*.yaml").Order(StringComparer.Ordinal))
+                data.Add(datapath, System.IO.Path.GetFileName(file));
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Corpus))]
-    public void LabReach_MeasuresWhatPolicyReachComputes(string corpusFile) =>
-        Agree("examples/policy/upstream-cluster.yaml", corpusFile);
+    public void LabReach_MeasuresWhatPolicyReachComputes(string datapath, string corpusFile) =>
+        Agree("examples/policy/upstream-cluster.yaml", datapath, corpusFile);
 
     /// <summary>The same with x, y and z on three nodes: pod traffic routed between node namespaces, egress enforced on one node and ingress on another.</summary>
     [Theory]
     [MemberData(nameof(Corpus))]
-    public void LabReach_OnThreeNodes_MeasuresWhatPolicyReachComputes(string corpusFile) =>
-        Agree("examples/policy/upstream-cluster-three-nodes.yaml", corpusFile);
+    public void LabReach_OnThreeNodes_MeasuresWhatPolicyReachComputes(string datapath, string corpusFile) =>
+        Agree("examples/policy/upstream-cluster-three-nodes.yaml", datapath, corpusFile);
 
-    private static void Agree(string cluster, string corpusFile)
+    private static void Agree(string cluster, string datapath, string corpusFile)
     {
         string[] files = ["-f", Repository.Path(cluster), "-f", Repository.Path($"tests/corpus/netpol/{corpusFile}")];
         var patronus = Repository.Artifact("patronus");
 
         var computed = Repository.Run(patronus, ["policy", "reach", .. files, .. Ports, "-o", "json"], TimeSpan.FromMinutes(1));
-        var measured = Repository.Run(patronus, ["lab", "reach", .. files, .. Ports, "-o", "json"], TimeSpan.FromMinutes(3));
+        var measured = Repository.Run(patronus, ["lab", "reach", .. files, .. Ports, "-o", "json", "--datapath", datapath], TimeSpan.FromMinutes(3));
 
         Assert.True(computed.Code == 0, $"policy reach failed ({computed.Code}): {computed.Error}");
         Assert.True(measured.Code == 0, $"lab reach failed ({measured.Code}): {measured.Error}");

@@ -1,0 +1,419 @@
+using System.Net.Sockets;
+using System.Text;
+using Patronus.Agent.Datapath.Ebpf;
+using Patronus.Agent.Tests.Datapath.Nftables;
+using Patronus.Policy.Compiled;
+using static Patronus.Agent.Tests.Datapath.Nftables.Policies;
+using static Patronus.Agent.Tests.Datapath.Nftables.PodSockets;
+
+namespace Patronus.Agent.Tests.Datapath.Ebpf;
+
+/// <summary>
+/// The eBPF datapath programmed into a real node namespace (programs on the pods' host veths, maps in a bpffs
+/// of the test's own), checked with real traffic between pod namespaces: the same cases as the nftables datapath's.
+/// </summary>
+public sealed class EbpfDatapathTests : IDisposable
+{
+    private readonly PodNetworkLab _lab = new("a", "b", "c");
+    private readonly TestBpffs _bpffs = new();
+    private PodNetworkLab.Pod A => _lab["a"];
+    private PodNetworkLab.Pod B => _lab["b"];
+    private PodNetworkLab.Pod C => _lab["c"];
+
+    private EbpfDatapath NewDatapath() => new(new EbpfDatapathOptions { NetworkNamespacePath = _lab.NodePath, Bpffs = _bpffs.Path, Bridge = "br0" });
+
+    public void Dispose()
+    {
+        _lab.Dispose();
+        _bpffs.Dispose();
+    }
+
+    [Fact]
+    public void Reconcile_NothingIsolated_AllTrafficFlowsAndProgramsSitOnEveryHostVeth()
+    {
+        using var datapath = NewDatapath();
+        datapath.Reconcile([Open(A), Open(B), Open(C)]);
+        using var echo = ListenTcp(B, 8080);
+
+        Assert.True(TcpConnects(A, B.V4, 8080));
+        Assert.True(UdpDelivers(A, B, 5353));
+        foreach (var pod in new[] { A, B, C })
+        {
+            var filters = PodNetworkLab.Run("ip", $"netns exec {_lab.Node} tc filter show dev {HostVeth(pod)} ingress") +
+                          PodNetworkLab.Run("ip", $"netns exec {_lab.Node} tc filter show dev {HostVeth(pod)} egress");
+            Assert.Contains("from_pod", filters);
+            Assert.Contains("to_pod", filters);
+            Assert.Contains("direct-action", filters);
+        }
+        Assert.True(File.Exists(Path.Combine(datapath.PinDirectory, "endpoints")));
+        Assert.True(File.Exists(Path.Combine(datapath.PinDirectory, "from_pod")));
+    }
+
+    [Fact]
+    public void IngressIsolated_AllowOnePeerOnOnePort_OnlyThatFlows()
+    {
+        using var datapath = NewDatapath();
+        datapath.Reconcile([Open(A), Endpoint(B, ingress: Isolated("allow-a", Allow("allow-a", [Host(A.V4)], [Tcp(8080)]))), Open(C)]);
+        using var allowed = ListenTcp(B, 8080);
+        using var other = ListenTcp(B, 8081);
+
+        Assert.True(TcpConnects(A, B.V4, 8080));
+        Assert.False(TcpConnects(A, B.V4, 8081, waitMs: 1000));
+        Assert.False(TcpConnects(C, B.V4, 8080, waitMs: 1000));
+        Assert.False(UdpDelivers(A, B, 8080, waitMs: 1000));
+    }
+
+    [Fact]
+    public void EgressIsolated_OnlyAllowedDestinationsReachable_ReturnTrafficOfInboundFlows()
+    {
+        using var datapath = NewDatapath();
+        datapath.Reconcile([Endpoint(A, egress: Isolated("dns-only", Allow("dns-only", [Host(C.V4)], [Udp(53)]))), Open(B), Open(C)]);
+        using var onB = ListenTcp(B, 8080);
+        using var onA = ListenTcp(A, 9090);
+
+        Assert.True(UdpDelivers(A, C, 53));
+        Assert.False(UdpDelivers(A, C, 54, waitMs: 1000));
+        Assert.False(TcpConnects(A, B.V4, 8080, waitMs: 1000));
+        // B opens a connection to A: A's answers are established traffic, admitted although A's egress is isolated.
+        Assert.True(EchoWorks(B, A.V4, 9090));
+    }
+
+    [Fact]
+    public void IpBlockWithExcept_ExceptedPeerIsDropped()
+    {
+        using var datapath = NewDatapath();
+        datapath.Reconcile([Open(A), Endpoint(B, ingress: Isolated("subnet", Allow("subnet", [Cidr("10.77.0.0/24", $"{C.V4}/32")], null))), Open(C)]);
+        using var echo = ListenTcp(B, 8080);
+
+        Assert.True(TcpConnects(A, B.V4, 8080));
+        Assert.True(UdpDelivers(A, B, 7000));
+        Assert.False(TcpConnects(C, B.V4, 8080, waitMs: 1000));
+    }
+
+    [Fact]
+    public void PortRange_AdmitsInsideDropsOutside()
+    {
+        using var datapath = NewDatapath();
+        datapath.Reconcile([Open(A), Endpoint(B, ingress: Isolated("range", Allow("range", null, [Tcp(8000, 8100)])))]);
+        using var inside = ListenTcp(B, 8100);
+        using var outside = ListenTcp(B, 8101);
+
+        Assert.True(TcpConnects(A, B.V4, 8100));
+        Assert.False(TcpConnects(A, B.V4, 8101, waitMs: 1000));
+    }
+
+    [Fact]
+    public void Ipv6_IngressIsolation_AppliesToV6Peers()
+    {
+        using var datapath = NewDatapath();
+        datapath.Reconcile([Open(A), Endpoint(B, ingress: Isolated("v6", Allow("v6", [Host(A.V6)], [Tcp(8080)]))), Open(C)]);
+        using var echo = ListenTcp(B, 8080, v6: true);
+
+        Assert.True(TcpConnects(A, B.V6, 8080));
+        Assert.False(TcpConnects(C, B.V6, 8080, waitMs: 1000));
+    }
+
+    [Fact]
+    public void Update_ChangesOnlyTheGivenEndpoint()
+    {
+        using var datapath = NewDatapath();
+        datapath.Reconcile([Endpoint(A, ingress: Isolated("deny-a", [])), Endpoint(B, ingress: Isolated("deny-b", [])), Open(C)]);
+        using var onA = ListenTcp(A, 8080);
+        using var onB = ListenTcp(B, 8080);
+        Assert.False(TcpConnects(C, B.V4, 8080, waitMs: 1000));
+
+        datapath.Update([Endpoint(B, ingress: Isolated("allow-c", Allow("allow-c", [Host(C.V4)], [Tcp(8080)])))], []);
+        Assert.True(TcpConnects(C, B.V4, 8080));
+        Assert.False(TcpConnects(A, B.V4, 8080, waitMs: 1000));
+        Assert.False(TcpConnects(C, A.V4, 8080, waitMs: 1000));
+
+        datapath.Update([], [Id("b")]);
+        Assert.True(TcpConnects(A, B.V4, 8080));
+        Assert.False(TcpConnects(C, A.V4, 8080, waitMs: 1000));
+
+        datapath.Update([Open(A)], []);
+        Assert.True(TcpConnects(C, A.V4, 8080));
+    }
+
+    [Fact]
+    public void Reconcile_ReplacesEverything()
+    {
+        using var datapath = NewDatapath();
+        datapath.Reconcile([Open(A), Endpoint(B, ingress: Isolated("deny-b", []))]);
+        using var onA = ListenTcp(A, 8080);
+        using var onB = ListenTcp(B, 8080);
+        Assert.False(TcpConnects(C, B.V4, 8080, waitMs: 1000));
+
+        datapath.Reconcile([Endpoint(A, ingress: Isolated("deny-a", [])), Open(B)]);
+        Assert.True(TcpConnects(C, B.V4, 8080));
+        Assert.False(TcpConnects(C, A.V4, 8080, waitMs: 1000));
+    }
+
+    [Fact]
+    public void DropCounters_CountAndAttribute()
+    {
+        using var datapath = NewDatapath();
+        datapath.Reconcile([
+            Open(A),
+            Endpoint(B, ingress: Isolated("only-a", Allow("only-a", [Host(A.V4)], null))),
+            Endpoint(C, ingress: Isolated(["p1", "p2"])),
+        ]);
+        using var echo = ListenTcp(B, 8080);
+        using var onC = ListenTcp(C, 8080);
+        Assert.False(TcpConnects(C, B.V4, 8080, waitMs: 1500));
+        Assert.False(TcpConnects(B, C.V4, 8080, waitMs: 300));
+
+        var counters = datapath.ReadDropCounters();
+        var single = Assert.Single(counters, c => c.Policy == "only-a");
+        Assert.Equal(("team", "ingress"), (single.Namespace, single.Direction));
+        Assert.True(single.Packets >= 1, $"expected drops counted, got {single.Packets}");
+        var joint = Assert.Single(counters, c => c.Policy == "");
+        Assert.True(joint.Packets >= 1);
+    }
+
+    [Fact]
+    public void Restart_AllowedConnectionKeepsFlowing_DeniedStaysDenied_CountersCarried()
+    {
+        var policies = new[] { Open(A), Endpoint(B, ingress: Isolated("only-a", Allow("only-a", [Host(A.V4)], [Tcp(8080)]))), Open(C) };
+        using var echo = ListenTcp(B, 8080);
+        using var client = Open(A.Namespace, AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+
+        var first = NewDatapath();
+        first.Reconcile(policies);
+        client.Connect(B.V4, 8080);
+        Assert.True(Echo(client, "before"), "echo before the restart");
+        Assert.False(TcpConnects(C, B.V4, 8080, waitMs: 1000), "C reached B before the restart");
+        var droppedBefore = first.ReadDropCounters().Single(c => c.Policy == "only-a").Packets;
+        Assert.True(droppedBefore > 0, "no drop counted before the restart");
+
+        // Traffic keeps going on the allowed connection through the whole restart.
+        var echoFailures = 0;
+        var echoes = 0;
+        using var stop = new CancellationTokenSource();
+        var traffic = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (!Echo(client, "tick"))
+                    Interlocked.Increment(ref echoFailures);
+                Interlocked.Increment(ref echoes);
+                Thread.Sleep(5);
+            }
+        });
+        traffic.Start();
+        WaitForEchoes(3);
+
+        // The agent goes away: the rules stay in the kernel.
+        first.Dispose();
+        Assert.False(TcpConnects(C, B.V4, 8080, waitMs: 1000));
+
+        using var second = NewDatapath();
+        second.Reconcile(policies);
+        WaitForEchoes(Volatile.Read(ref echoes) + 3);
+        stop.Cancel();
+        traffic.Join();
+        Assert.Equal(0, echoFailures);
+        Assert.True(Echo(client, "after"));
+        Assert.False(TcpConnects(C, B.V4, 8080, waitMs: 1000));
+        Assert.True(second.ReadDropCounters().Single(c => c.Policy == "only-a").Packets > droppedBefore);
+
+        void WaitForEchoes(int count)
+        {
+            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref echoes) >= count, TimeSpan.FromSeconds(30)), "the echo traffic stalled");
+        }
+    }
+
+    [Fact]
+    public void OverlappingRules_AcceptedByTheKernel_AndEnforcedAsTheirUnion()
+    {
+        using var datapath = NewDatapath();
+        var ingress = Isolated(["p1", "p2"],
+            Allow("p1", [Cidr("10.77.0.0/24")], [Tcp(8000, 8100)]),
+            Allow("p2", [Host(A.V4), Cidr("10.77.0.16/29")], [Tcp(8050, 8200), Udp(9000)]),
+            Allow("p2", [Cidr("10.77.0.12/30", "10.77.0.13/32")], null, rule: 1));
+        datapath.Reconcile([Open(A), Endpoint(B, ingress: ingress), Open(C)]);
+        using var low = ListenTcp(B, 8050);
+        using var high = ListenTcp(B, 8150);
+
+        Assert.True(TcpConnects(A, B.V4, 8150));
+        Assert.True(TcpConnects(C, B.V4, 8050));
+        Assert.False(TcpConnects(C, B.V4, 8150, waitMs: 1000));
+        Assert.True(UdpDelivers(A, B, 9000));
+        Assert.False(UdpDelivers(C, B, 9000, waitMs: 1000));
+    }
+
+    [Fact]
+    public void Update_AddressChange_MovesTheMapEntries()
+    {
+        using var datapath = NewDatapath();
+        var denyAll = Isolated("deny", []);
+        datapath.Reconcile([Open(A), new(Id("b"), [C.V4], denyAll, DirectionPolicy.Open)]);
+        using var onB = ListenTcp(B, 8080);
+        using var onC = ListenTcp(C, 8080);
+        Assert.False(TcpConnects(A, C.V4, 8080, waitMs: 1000));
+        Assert.True(TcpConnects(A, B.V4, 8080));
+
+        datapath.Update([new(Id("b"), [B.V4], denyAll, DirectionPolicy.Open)], []);
+        Assert.True(TcpConnects(A, C.V4, 8080));
+        Assert.False(TcpConnects(A, B.V4, 8080, waitMs: 1000));
+    }
+
+    [Fact]
+    public void EgressIsolated_CoversTrafficToTheNodeItself()
+    {
+        using var datapath = NewDatapath();
+        datapath.Reconcile([Endpoint(A, egress: Isolated("deny-out", [])), Open(B)]);
+        var node = new PodNetworkLab.Pod("node", _lab.Node, System.Net.IPAddress.Parse("10.77.0.1"), System.Net.IPAddress.Parse("fd77::1"));
+        using var onNode = ListenTcp(node, 8080);
+
+        Assert.False(TcpConnects(A, node.V4, 8080, waitMs: 1000));
+        Assert.True(TcpConnects(B, node.V4, 8080));
+    }
+
+    [Fact]
+    public void RepeatedReconcile_UnderTraffic_NeverOpensADeniedFlow()
+    {
+        using var datapath = NewDatapath();
+        var policies = new[] { Open(A), Endpoint(B, ingress: Isolated("only-a", Allow("only-a", [Host(A.V4)], [Udp(7000)]))), Open(C) };
+        datapath.Reconcile(policies);
+        using var receiver = Open(B.Namespace, AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        receiver.Bind(new System.Net.IPEndPoint(B.V4, 7000));
+        using var fromA = Open(A.Namespace, AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        using var fromC = Open(C.Namespace, AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        int fromAReceived = 0, fromCReceived = 0;
+        using var stop = new CancellationTokenSource();
+        var receiving = new Thread(() =>
+        {
+            var buffer = new byte[16];
+            receiver.ReceiveTimeout = 200;
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    var n = receiver.Receive(buffer);
+                    if (buffer[0] == (byte)'a') Interlocked.Increment(ref fromAReceived);
+                    if (buffer[0] == (byte)'c') Interlocked.Increment(ref fromCReceived);
+                }
+                catch (SocketException)
+                {
+                }
+            }
+        });
+        var sending = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                fromA.SendTo("a"u8.ToArray(), new System.Net.IPEndPoint(B.V4, 7000));
+                fromC.SendTo("c"u8.ToArray(), new System.Net.IPEndPoint(B.V4, 7000));
+                Thread.Sleep(1);
+            }
+        });
+        receiving.Start();
+        sending.Start();
+
+        for (var i = 0; i < 20; i++)
+            datapath.Reconcile(policies);
+        Thread.Sleep(300);
+        stop.Cancel();
+        receiving.Join();
+        sending.Join();
+
+        Assert.Equal(0, fromCReceived);
+        Assert.True(fromAReceived > 0);
+    }
+
+    [Fact]
+    public void Update_BeforeReconcile_IsRefused()
+    {
+        using var datapath = NewDatapath();
+        var error = Assert.Throws<InvalidOperationException>(() => datapath.Update([Open(A)], []));
+        Assert.Contains("Reconcile", error.Message);
+    }
+
+    /// <summary>PodNetworkLab names a pod's host veth after the last byte of its address.</summary>
+    private static string HostVeth(PodNetworkLab.Pod pod) => $"veth{pod.V4.GetAddressBytes()[3]}";
+
+    private static bool EchoWorks(PodNetworkLab.Pod from, System.Net.IPAddress to, int port)
+    {
+        using var socket = Open(from.Namespace, to.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        socket.Connect(to, port);
+        return Echo(socket, "hello");
+    }
+
+    private static bool Echo(Socket socket, string text)
+    {
+        var payload = Encoding.ASCII.GetBytes(text);
+        socket.Send(payload);
+        var buffer = new byte[payload.Length];
+        var received = 0;
+        socket.ReceiveTimeout = 2000;
+        try
+        {
+            while (received < buffer.Length)
+            {
+                var n = socket.Receive(buffer, received, buffer.Length - received, SocketFlags.None);
+                if (n == 0)
+                    return false;
+                received += n;
+            }
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+        return buffer.AsSpan().SequenceEqual(payload);
+    }
+}
+
+/// <summary>Pods on two nodes: their traffic is routed between the nodes, and judged on each pod's host veth.</summary>
+public sealed class EbpfRoutedTrafficTests : IDisposable
+{
+    private readonly PodNetworkLab _node1 = new(0, "a", "e");
+    private readonly PodNetworkLab _node2;
+    private readonly TestBpffs _bpffs1 = new();
+    private readonly TestBpffs _bpffs2 = new();
+
+    public EbpfRoutedTrafficTests()
+    {
+        try
+        {
+            _node2 = new PodNetworkLab(1, "d");
+            PodNetworkLab.Connect(_node1, _node2);
+        }
+        catch
+        {
+            _node1.Dispose();
+            _node2?.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        _node1.Dispose();
+        _node2.Dispose();
+        _bpffs1.Dispose();
+        _bpffs2.Dispose();
+    }
+
+    [Fact]
+    public void BetweenNodes_EgressEnforcedOnTheSourceNode_IngressOnTheDestinationNode()
+    {
+        var a = _node1["a"];
+        var e = _node1["e"];
+        var d = _node2["d"];
+        using var node1 = new EbpfDatapath(new EbpfDatapathOptions { NetworkNamespacePath = _node1.NodePath, Bpffs = _bpffs1.Path, Bridge = "br0" });
+        using var node2 = new EbpfDatapath(new EbpfDatapathOptions { NetworkNamespacePath = _node2.NodePath, Bpffs = _bpffs2.Path, Bridge = "br0" });
+        node1.Reconcile([Endpoint(a, egress: Isolated("a-out", Allow("a-out", [Host(d.V4)], [Tcp(8080)]))), Open(e)]);
+        node2.Reconcile([Endpoint(d, ingress: Isolated("d-in", Allow("d-in", [Host(a.V4)], [Tcp(8080), Tcp(8081)])))]);
+        using var open = ListenTcp(d, 8080);
+        using var other = ListenTcp(d, 8081);
+
+        Assert.True(TcpConnects(a, d.V4, 8080));
+        Assert.False(TcpConnects(a, d.V4, 8081, waitMs: 1000));
+        Assert.False(TcpConnects(e, d.V4, 8080, waitMs: 1000));
+
+        Assert.True(node1.ReadDropCounters().Single(c => c.Policy == "a-out").Packets > 0);
+        Assert.True(node2.ReadDropCounters().Single(c => c.Policy == "d-in").Packets > 0);
+    }
+}
