@@ -37,7 +37,8 @@ internal static class ProcessTable
         try
         {
             using var ns = NetNs.OpenPath(netnsPath);
-            return new FileInfo($"/proc/self/fd/{ns.Fd}").LinkTarget;
+            // The namespace file is a bind mount, so its own link names the mount point; a thread inside it sees the id.
+            return ns.Run(() => new FileInfo("/proc/thread-self/ns/net").LinkTarget);
         }
         catch (Exception e) when (e is NetlinkException or IOException or ArgumentException or UnauthorizedAccessException)
         {

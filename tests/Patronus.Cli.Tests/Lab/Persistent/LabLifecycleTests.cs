@@ -83,21 +83,24 @@ public sealed class LabLifecycleTests : IDisposable
         var name = LabCli.NewName();
         var directory = _cli.LabDirectory(name);
 
+        string progress;
         using (var up = _cli.Start("up", "-f", file, "--name", name))
         {
             // Killed once its agents are started, before it has wired the pods and finished.
             var deadline = DateTime.UtcNow + LabCli.Slow;
             while (LabCli.ProcessesMentioning(directory + "/").Count < 2)
             {
-                Assert.False(up.HasExited, $"lab up ended before it could be killed: {up.StandardError.ReadToEnd()}");
+                if (up.HasExited)
+                    Assert.Fail($"lab up ended before it could be killed: {up.StandardError.ReadToEnd()}");
                 Assert.True(DateTime.UtcNow < deadline, "lab up started no agents");
                 Thread.Sleep(20);
             }
             up.Kill();
             up.WaitForExit();
+            progress = up.StandardError.ReadToEnd();
         }
         var state = JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "state.json")))!;
-        Assert.Equal("building", (string?)state["phase"]);
+        Assert.True((string?)state["phase"] == "building", $"the lab was {state["phase"]} when lab up was killed; its output: {progress}");
         Assert.NotEmpty(LabCli.Namespaces(name));
         Assert.Equal(2, LabCli.ProcessesMentioning(directory + "/").Count);
         Assert.NotEqual(0, _cli.Run("status", "--name", name).Code);
@@ -129,10 +132,10 @@ public sealed class LabLifecycleTests : IDisposable
     [InlineData("clusters:\n- id: c\n  nodes: [{name: n1, subnet: S1}]\n", null, "clusters[0].nodes[0].subnet: \"S1\" is not a subnet name")]
     [InlineData("clusters:\n- id: c\n  podCIDR: 10.244.0.0/16\n  nodes: [{name: n1, podCIDRs: [10.1.0.0/24]}]\n", null, "clusters[0].nodes[0].podCIDRs[0]: 10.1.0.0/24 is not inside the cluster's pod range 10.244.0.0/16")]
     [InlineData("clusters:\n- id: c\n  nodes: [{name: n1}]\n  manifests: [apps.yaml]\n",
-        "{apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {nodeName: n1}, status: {podIP: 10.1.2.3}}",
+        "kind: Pod\napiVersion: v1\nmetadata: {name: a}\nspec: {nodeName: n1}\nstatus: {podIP: 10.1.2.3}\n",
         "cluster c: pod default/a: status.podIP 10.1.2.3 is not in the pod ranges of node n1")]
     [InlineData("clusters:\n- id: c\n  nodes: [{name: n1}]\n  manifests: [apps.yaml]\n",
-        "{apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {nodeName: n7}}",
+        "kind: Pod\napiVersion: v1\nmetadata: {name: a}\nspec: {nodeName: n7}\n",
         "spec.nodeName \"n7\" is not a node of cluster c")]
     [InlineData("clusters:\n- id: c\n  nodes: [{name: n1}]\n  manifests: [apps.yaml]\n",
         "apiVersion: v1\nkind: Pod\nmetadata: {name: [a]}\n",
