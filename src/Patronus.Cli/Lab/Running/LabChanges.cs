@@ -7,6 +7,7 @@ using Patronus.Cli.Lab.Nodes;
 using Patronus.Cli.Lab.Pods;
 using Patronus.Cli.Lab.State;
 using Patronus.Kubernetes.Manifests;
+using Patronus.Netlink;
 
 namespace Patronus.Cli.Lab.Running;
 
@@ -20,6 +21,8 @@ internal sealed class LabChanges(LabStore store, LabBinaries binaries, TextWrite
 {
     public async Task ApplyAsync(string lab, string? clusterId, IReadOnlyList<string> files, CancellationToken cancellation)
     {
+        // Checked before locking, so asking for a lab that is not there leaves no directory behind.
+        LabAccess.Load(store, lab);
         using var labLock = store.Lock(lab, TimeSpan.FromSeconds(60));
         var record = LabAccess.LoadUp(store, lab);
         var cluster = LabAccess.Cluster(record, clusterId);
@@ -69,7 +72,19 @@ internal sealed class LabChanges(LabStore store, LabBinaries binaries, TextWrite
         {
             cancellation.ThrowIfCancellationRequested();
             folder.Put(placement.Pod);
-            var pod = PodWiring.Add(journal, binaries, placement);
+            PodRecord pod;
+            try
+            {
+                pod = PodWiring.Add(journal, binaries, placement);
+            }
+            catch (Exception e) when (e is LabException or NetlinkException or IOException)
+            {
+                // No half-made pod: what ADD may have done is undone (DEL never fails for what is not there).
+                if (record.Pods.FirstOrDefault(p => p.Cluster == cluster.Id && p.Id == placement.Id) is { } partial)
+                    PodWiring.Remove(journal, binaries, placement.Node, partial);
+                folder.Remove("Pod", placement.Namespace, placement.Name);
+                throw new LabException($"pod {placement.Id} could not be wired, and was removed again: {e.Message}");
+            }
             folder.Put(PodWiring.WithStatus(placement.Pod, pod, placement.Node));
             Report(cluster.Id, placement.Pod, $"created on {pod.Node}: {string.Join(", ", pod.Ips)}");
         }
@@ -78,6 +93,8 @@ internal sealed class LabChanges(LabStore store, LabBinaries binaries, TextWrite
 
     public async Task DeleteAsync(string lab, string? clusterId, IReadOnlyList<string> files, CancellationToken cancellation)
     {
+        // Checked before locking, so asking for a lab that is not there leaves no directory behind.
+        LabAccess.Load(store, lab);
         using var labLock = store.Lock(lab, TimeSpan.FromSeconds(60));
         var record = LabAccess.LoadUp(store, lab);
         var cluster = LabAccess.Cluster(record, clusterId);

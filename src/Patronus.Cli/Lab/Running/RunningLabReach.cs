@@ -18,7 +18,9 @@ internal static class RunningLabReach
         LabOptions.RunAsync(stderr, async store =>
         {
             var lab = LabOptions.NameOrDefault(name);
-            // Under the lab's lock, so no apply or delete changes the cluster halfway through a measurement.
+            // Checked before locking, so asking for a lab that is not there leaves no directory behind; then under the
+            // lab's lock, so no apply or delete changes the cluster halfway through a measurement.
+            LabAccess.Load(store, lab);
             using var labLock = store.Lock(lab, TimeSpan.FromSeconds(60));
             var record = LabAccess.LoadUp(store, lab);
             var cluster = LabAccess.Cluster(record, clusterId);

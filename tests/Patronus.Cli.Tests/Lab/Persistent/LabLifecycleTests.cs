@@ -128,6 +128,41 @@ public sealed class LabLifecycleTests : IDisposable
         Assert.Empty(LabCli.ProcessesMentioning(_cli.LabDirectory(name) + "/"));
     }
 
+    [Fact]
+    public void ALabOfTwoClusters_ListsEach_AndCommandsChooseOneWithCluster()
+    {
+        var file = LabFile("""
+            clusters:
+            - {id: east, podCIDR: 10.244.0.0/16, serviceCIDR: 10.96.0.0/16, nodes: [{name: n1, gateway: true}], manifests: [apps.yaml]}
+            - {id: west, podCIDR: 10.248.0.0/16, serviceCIDR: 10.100.0.0/16, nodes: [{name: n1}, {name: n2}]}
+            """, TwoPods);
+        var name = LabCli.NewName();
+        _cli.Must("up", "-f", file, "--name", name);
+
+        var status = _cli.Status(name);
+        Assert.Equal(["east", "west"], status["clusters"]!.AsArray().Select(c => (string?)c!["id"]));
+        Assert.Equal($"{name}.west.n2", (string?)status["clusters"]![1]!["nodes"]![1]!["netns"]);
+        Assert.StartsWith("10.248.", (string?)status["clusters"]![1]!["nodes"]![0]!["podCIDRs"]![0]);
+        Assert.All(status["clusters"]![0]!["pods"]!.AsArray(), p => Assert.Equal("east", (string?)p!["cluster"]));
+        Assert.Empty(status["clusters"]![1]!["pods"]!.AsArray());
+        var node = JsonNode.Parse(File.ReadAllText(Path.Combine(_cli.LabDirectory(name), "east", "manifests", "node.n1.json")))!;
+        Assert.Equal("true", (string?)node["metadata"]!["labels"]!["patronus.io/gateway"]);
+
+        var pod = Path.Combine(_files, "west-pod.yaml");
+        File.WriteAllText(pod, "apiVersion: v1\nkind: Pod\nmetadata: {name: w}\nspec: {nodeName: n2, containers: [{name: w, image: busybox}]}\n");
+        var ambiguous = _cli.Run("apply", "--name", name, "-f", pod);
+        Assert.Equal(3, ambiguous.Code);
+        Assert.Contains("has clusters east, west: choose one with --cluster", ambiguous.Error);
+        Assert.Contains("west: pod/default/w created on n2", _cli.Must("apply", "--name", name, "--cluster", "west", "-f", pod));
+        var w = _cli.Status(name)["clusters"]![1]!["pods"]![0]!;
+        Assert.Equal("west", (string?)w["cluster"]);
+        Assert.StartsWith("10.248.1.", (string?)w["ips"]![0]);
+        Assert.Equal(0, _cli.Run("exec", "--name", name, "--cluster", "west", "w", "--", "true").Code);
+
+        _cli.Must("down", "--name", name);
+        _cli.AssertGone(name);
+    }
+
     [Theory]
     [InlineData("clusters:\n- id: c\n  nodes: [{name: n1, subnet: S1}]\n", null, "clusters[0].nodes[0].subnet: \"S1\" is not a subnet name")]
     [InlineData("clusters:\n- id: c\n  podCIDR: 10.244.0.0/16\n  nodes: [{name: n1, podCIDRs: [10.1.0.0/24]}]\n", null, "clusters[0].nodes[0].podCIDRs[0]: 10.1.0.0/24 is not inside the cluster's pod range 10.244.0.0/16")]
