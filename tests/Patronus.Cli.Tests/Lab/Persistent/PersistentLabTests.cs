@@ -82,6 +82,24 @@ public class PersistentLabTests(RunningLabFixture lab) : IClassFixture<RunningLa
     }
 
     [Fact]
+    public void Agents_AreDaemonsInTheirNodesNamespace_WithTheirOwnSession_AndOutputInTheirLog()
+    {
+        foreach (var node in lab.Status["clusters"]![0]!["nodes"]!.AsArray())
+        {
+            var directory = Path.Combine(lab.Cli.LabDirectory(lab.Name), "cluster-a", (string)node!["name"]!);
+            var pid = int.Parse(File.ReadAllText(Path.Combine(directory, "agent.pid")).Trim());
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var session = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[3]);
+
+            Assert.Equal(pid, session);
+            Assert.Equal(Path.Combine(directory, "agent.log"), new FileInfo($"/proc/{pid}/fd/1").LinkTarget);
+            Assert.Equal(Path.Combine(directory, "agent.log"), new FileInfo($"/proc/{pid}/fd/2").LinkTarget);
+            Assert.Equal("/dev/null", new FileInfo($"/proc/{pid}/fd/0").LinkTarget);
+            Assert.Equal((string)node["netns"]!, Patronus.Testing.Command.Run("ip", ["netns", "identify", pid.ToString()]).Stdout.Trim());
+        }
+    }
+
+    [Fact]
     public void Exec_RunsInThePodsNamespace_AndPassesTheExitCodeThrough()
     {
         var (code, output, error) = lab.Cli.Run("exec", "--name", lab.Name, "shop/client", "--", "ip", "-o", "addr", "show", "eth0");
