@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
 using Patronus.Kubernetes.Manifests;
@@ -12,7 +13,7 @@ namespace Patronus.Cli.Lab.ClusterState;
 /// is writing, renaming or removing one file, and each reaches the agents as one watch event. Writes go through a
 /// temporary name the agents do not read, then a rename: an agent never sees half an object.
 /// </summary>
-internal sealed class ClusterStateFolder(string directory)
+internal sealed partial class ClusterStateFolder(string directory)
 {
     public string Directory { get; } = directory;
 
@@ -51,6 +52,26 @@ internal sealed class ClusterStateFolder(string directory)
 
     public V1Node? Node(string name) =>
         Contains("Node", null, name) ? KubernetesJson.Deserialize<V1Node>(File.ReadAllText(FileOf("Node", null, name))) : null;
+
+    /// <summary>
+    /// Why an object cannot be stored (null when it can): names as the API server accepts them (DNS subdomains,
+    /// namespaces DNS labels), which also keeps every file inside the folder and every namespace name valid.
+    /// </summary>
+    public static string? Check(IKubernetesObject<V1ObjectMeta> obj)
+    {
+        var what = $"{obj.Kind} {(string.IsNullOrEmpty(obj.Metadata?.NamespaceProperty) ? "" : obj.Metadata.NamespaceProperty + "/")}{obj.Metadata?.Name}";
+        if (obj.Metadata?.Name is not { Length: > 0 and <= 253 } name || !Subdomain().IsMatch(name))
+            return $"{what}: metadata.name must be lower-case letters, digits, '-' and '.' (at most 253), starting and ending with a letter or digit";
+        if (obj.Metadata.NamespaceProperty is { Length: > 0 } ns && (ns.Length > 63 || !Label().IsMatch(ns)))
+            return $"{what}: metadata.namespace must be lower-case letters, digits and '-' (at most 63), starting and ending with a letter or digit";
+        return null;
+    }
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
+    private static partial Regex Subdomain();
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+    private static partial Regex Label();
 
     /// <summary>
     /// KIND.NAMESPACE.NAME.json (KIND.NAME.json for cluster-scoped kinds). Namespaces have no dots, so no two objects

@@ -34,7 +34,15 @@ internal static class LabOptions
         AllowMultipleArgumentsPerToken = false,
     };
 
-    public static string NameOrDefault(string? name) => name ?? LabNames.DefaultLab;
+    /// <summary>The lab's name, checked: it becomes a directory name and every namespace's prefix, so "../x" must never reach either.</summary>
+    /// <exception cref="LabConfigException">Not a lab name.</exception>
+    public static string NameOrDefault(string? name)
+    {
+        name ??= LabNames.DefaultLab;
+        if (LabNames.CheckLabName(name) is { } error)
+            throw new LabConfigException($"--name: {error}");
+        return name;
+    }
 
     /// <summary>Runs a lab command: root only, every known failure as one clear line on stderr, never a stack trace.</summary>
     public static async Task<int> RunAsync(TextWriter stderr, Func<LabStore, Task<int>> action)

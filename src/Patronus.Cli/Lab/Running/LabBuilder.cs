@@ -39,6 +39,7 @@ internal sealed class LabBuilder(LabStore store, LabBinaries binaries, TextWrite
         {
             var set = ManifestLoader.LoadFiles(cluster.Manifests);
             errors.AddRange(set.Errors.Select(e => $"cluster {cluster.Id}: {e}"));
+            errors.AddRange(set.Objects().Select(ClusterStateFolder.Check).OfType<string>().Select(e => $"cluster {cluster.Id}: {e}"));
             foreach (var node in set.Nodes.Where(n => plan.Cluster(cluster.Id)!.Node(n.Metadata.Name) is null))
                 log.WriteLine($"lab: cluster {cluster.Id}: Node {node.Metadata.Name} is not in {labFile}; it is written to the cluster state but gets no namespace");
             var placementErrors = new List<string>();

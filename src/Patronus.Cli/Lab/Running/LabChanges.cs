@@ -133,8 +133,9 @@ internal sealed class LabChanges(LabStore store, LabBinaries binaries, TextWrite
         if (missing.Count > 0)
             throw new LabConfigException(string.Join('\n', missing.Select(f => $"--file: {f} does not exist")));
         var set = ManifestLoader.LoadFiles(files);
-        if (set.Errors.Count > 0)
-            throw new LabConfigException(string.Join('\n', set.Errors) + "\nnothing was changed");
+        var errors = set.Errors.Select(e => e.ToString()).Concat(set.Objects().Select(ClusterStateFolder.Check).OfType<string>()).ToList();
+        if (errors.Count > 0)
+            throw new LabConfigException(string.Join('\n', errors) + "\nnothing was changed");
         foreach (var obj in set.Objects())
             if (obj is not (V1Namespace or V1Node) && string.IsNullOrEmpty(obj.Metadata.NamespaceProperty))
                 obj.Metadata.NamespaceProperty = "default";

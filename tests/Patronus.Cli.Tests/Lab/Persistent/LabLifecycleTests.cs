@@ -164,6 +164,28 @@ public sealed class LabLifecycleTests : IDisposable
     }
 
     [Theory]
+    [InlineData("down")]
+    [InlineData("status")]
+    [InlineData("reach")]
+    public void ANameThatIsNoLabName_IsRefused_BeforeAnythingIsTouched(string command)
+    {
+        // A name is a directory under the state root: "../x" would reach outside it.
+        var outside = Directory.CreateDirectory(Path.Combine("/tmp", $"keep-{Guid.NewGuid():N}")).FullName;
+        try
+        {
+            var (code, _, error) = _cli.Run(command, "--name", "../" + Path.GetFileName(outside));
+
+            Assert.Equal(1, code);
+            Assert.Contains("--name: \"../keep-", error);
+            Assert.True(Directory.Exists(outside));
+        }
+        finally
+        {
+            Directory.Delete(outside);
+        }
+    }
+
+    [Theory]
     [InlineData("clusters:\n- id: c\n  nodes: [{name: n1, subnet: S1}]\n", null, "clusters[0].nodes[0].subnet: \"S1\" is not a subnet name")]
     [InlineData("clusters:\n- id: c\n  podCIDR: 10.244.0.0/16\n  nodes: [{name: n1, podCIDRs: [10.1.0.0/24]}]\n", null, "clusters[0].nodes[0].podCIDRs[0]: 10.1.0.0/24 is not inside the cluster's pod range 10.244.0.0/16")]
     [InlineData("clusters:\n- id: c\n  nodes: [{name: n1}]\n  manifests: [apps.yaml]\n",
@@ -175,6 +197,9 @@ public sealed class LabLifecycleTests : IDisposable
     [InlineData("clusters:\n- id: c\n  nodes: [{name: n1}]\n  manifests: [apps.yaml]\n",
         "apiVersion: v1\nkind: Pod\nmetadata: {name: [a]}\n",
         "apps.yaml:1")]
+    [InlineData("clusters:\n- id: c\n  nodes: [{name: n1}]\n  manifests: [apps.yaml]\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: ../../escape, namespace: x}\n",
+        "Pod x/../../escape: metadata.name must be")]
     public void Up_WithABadLabFile_ExitsWithTheFieldInTheMessage_AndMakesNothing(string yaml, string? manifests, string expected)
     {
         var name = LabCli.NewName();
