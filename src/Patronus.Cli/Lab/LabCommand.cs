@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Net;
+using Patronus.Cli.Lab.Commands;
+using Patronus.Cli.Lab.Running;
 using Patronus.Cli.Policy;
 using Patronus.Cli.Reach;
 using Patronus.Kubernetes.Manifests;
@@ -13,14 +15,25 @@ internal static class LabCommand
 {
     public static Command Create()
     {
-        var command = new Command("lab", "Build a throwaway cluster of network namespaces on this machine (root) and measure it.");
+        var command = new Command("lab", "Clusters of network namespaces on this machine (root): build one and leave it running (up, status, " +
+            "apply, delete, exec, reach, down), or measure manifests in a throwaway one (reach -f).");
+        command.Subcommands.Add(LabUpCommand.Create());
+        command.Subcommands.Add(LabStatusCommand.Create());
+        command.Subcommands.Add(LabApplyCommand.Create());
+        command.Subcommands.Add(LabDeleteCommand.Create());
+        command.Subcommands.Add(LabExecCommand.Create());
         command.Subcommands.Add(CreateReach());
+        command.Subcommands.Add(LabDownCommand.Create());
         return command;
     }
 
     private static Command CreateReach()
     {
         var files = PolicyCommand.FilesOption();
+        // Without -f, reach measures a running lab (`lab up`) instead of building a throwaway one.
+        files.Required = false;
+        var name = LabOptions.Name();
+        var cluster = LabOptions.Cluster();
         var ports = new Option<string[]>("--port", "-p")
         {
             Description = "PORT[/PROTO] to probe (PROTO: TCP (default), UDP or SCTP); repeatable. Default: every port the pods declare.",
@@ -41,8 +54,11 @@ internal static class LabCommand
             "Like `policy reach`, but measured: wires every pod with its status.podIP into a network namespace with the real " +
             "patronus-cni, runs a real patronus-agent on the manifests, listens in every pod on the probed ports and connects " +
             "from every pod to every pod over TCP and UDP. Everything is removed afterwards, also on failure or Ctrl-C.\n" +
+            "Without -f, measures the running lab given by --name (and --cluster when it has several) the same way, leaving it running.\n" +
             PolicyCommand.ExitCodes);
         command.Options.Add(files);
+        command.Options.Add(name);
+        command.Options.Add(cluster);
         command.Options.Add(ports);
         command.Options.Add(output);
         command.Options.Add(datapath);
@@ -60,6 +76,8 @@ internal static class LabCommand
                 probes.Add(probe);
             }
             var json = parse.GetValue(output) == "json";
+            if (parse.GetValue(files) is not { Length: > 0 })
+                return Task.Run(() => RunningLabReach.RunAsync(parse.GetValue(name), parse.GetValue(cluster), probes, json, parse.InvocationConfiguration.Output, stderr, cancellation), CancellationToken.None);
             var chosen = parse.GetValue(datapath)!;
             return Task.Run(() => Reach(parse.GetValue(files)!, probes, json, chosen, parse.InvocationConfiguration.Output, stderr, cancellation), CancellationToken.None);
         });
@@ -109,7 +127,7 @@ internal static class LabCommand
                     measuring[p] = Task.FromResult(Array.Empty<bool[]>());
                     continue;
                 }
-                measuring[p] = Measure(cluster, prober, pods, probes[p], slots, stop.Token);
+                measuring[p] = Measure(cluster.Pods, prober, pods, probes[p], slots, stop.Token);
             }
             var allowed = await Task.WhenAll(measuring);
             var matrix = new ReachMatrix(pods.Select(p => p.Id).ToList(), probes, allowed, unavailable);
@@ -148,14 +166,14 @@ internal static class LabCommand
     }
 
     /// <summary>Every pair of every probe at once (bounded by <paramref name="slots"/>), since a denied probe costs a full timeout.</summary>
-    private static async Task<bool[][]> Measure(LabCluster cluster, LabProber prober, List<LabPod> pods, Probe probe, SemaphoreSlim slots, CancellationToken cancellation)
+    internal static async Task<bool[][]> Measure(IReadOnlyDictionary<LabPod, NetNs> sandboxes, LabProber prober, List<LabPod> pods, Probe probe, SemaphoreSlim slots, CancellationToken cancellation)
     {
         var rows = pods.Select(from => pods.Select(async to =>
         {
             await slots.WaitAsync(cancellation);
             try
             {
-                return await prober.ReachesAsync(cluster.Pods[from], to, probe, cancellation);
+                return await prober.ReachesAsync(sandboxes[from], to, probe, cancellation);
             }
             finally
             {

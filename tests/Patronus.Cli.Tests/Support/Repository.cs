@@ -19,9 +19,11 @@ internal static class Repository
         return path;
     }
 
-    public static (int Code, string Output, string Error) Run(string file, IEnumerable<string> arguments, TimeSpan timeout)
+    public static (int Code, string Output, string Error) Run(string file, IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
