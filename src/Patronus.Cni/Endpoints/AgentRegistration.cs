@@ -38,34 +38,46 @@ internal static class AgentRegistration
             host.Name);
         var client = new AgentClient(sdwan.AgentSocket, sdwan.AgentSpoolDirectory);
         reachedAgent = true;
+        if (!sdwan.EnablePolicyEnforcement)
+        {
+            // Not enforcing: the pod works without the agent. If the agent cannot be reached the registration waits
+            // in the spool, which the agent applies when it returns; reachedAgent stays true so that a failed ADD
+            // queues a removal after it, and the last word wins.
+            try
+            {
+                client.RegisterOrQueue(endpoint, CourtesyTimeout);
+            }
+            catch (Exception e) when (e is AgentRejectedException or AgentProtocolException)
+            {
+                // The agent answered and did not take it: the pod works without its consent.
+            }
+            catch (Exception e)
+            {
+                PluginLog.Warning(
+                    $"endpoint {env.ContainerId}/{env.IfName}: patronus-agent at {sdwan.AgentSocket} is not reachable and the registration could not be queued in sdwan.agent_spool_dir {sdwan.AgentSpoolDirectory} ({SystemErrorText.Describe(e)}); "
+                    + "the pod works, without policy until the agent learns of it");
+            }
+            return;
+        }
         try
         {
-            client.Register(endpoint, sdwan.EnablePolicyEnforcement ? EnforcedTimeout : CourtesyTimeout);
+            client.Register(endpoint, EnforcedTimeout);
         }
         catch (AgentUnavailableException e)
         {
             reachedAgent = e.RequestSent;
-            if (sdwan.EnablePolicyEnforcement)
-            {
-                throw new CniException(CniErrorCode.TryAgainLater,
-                    $"sdwan.enable_policy_enforcement is on and the pod's policy could not be put in force: {e.Message}");
-            }
-
-            // Not enforcing: the pod works without the agent, which learns of it at its next start.
+            throw new CniException(CniErrorCode.TryAgainLater,
+                $"sdwan.enable_policy_enforcement is on and the pod's policy could not be put in force: {e.Message}");
         }
-        catch (AgentRejectedException e) when (sdwan.EnablePolicyEnforcement)
+        catch (AgentRejectedException e)
         {
             throw new CniException(CniErrorCode.TryAgainLater, $"patronus-agent refused the endpoint: {e.Message}");
         }
-        catch (AgentProtocolException) when (sdwan.EnablePolicyEnforcement)
+        catch (AgentProtocolException)
         {
             // The exception's text may hold the JSON reader's resource key; what matters is that the reply was not one.
             throw new CniException(CniErrorCode.TryAgainLater,
                 $"patronus-agent at {sdwan.AgentSocket} answered the registration with something that is not a reply; the pod's policy is not known to be in force");
-        }
-        catch (Exception e) when (!sdwan.EnablePolicyEnforcement && e is AgentRejectedException or AgentProtocolException)
-        {
-            // Not enforcing: the pod works without the agent's consent.
         }
     }
 
