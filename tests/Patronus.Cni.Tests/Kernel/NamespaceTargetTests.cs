@@ -44,13 +44,21 @@ public sealed class NamespaceTargetTests : IDisposable
     private static Node NodeWithUplink()
     {
         var node = new Node(subnet6: null);
-        // A veth pair for an uplink: these machines have no dummy driver.
-        Shell.Ip("-n", node.Ns.Name, "link", "add", "pcniup0", "type", "veth", "peer", "name", "pcniup1");
-        Shell.Ip("-n", node.Ns.Name, "link", "set", "pcniup1", "up");
-        Shell.Ip("-n", node.Ns.Name, "link", "set", "pcniup0", "up");
-        Shell.Ip("-n", node.Ns.Name, "addr", "add", "192.0.2.2/24", "dev", "pcniup0");
-        Shell.Ip("-n", node.Ns.Name, "route", "add", "default", "via", "192.0.2.1");
-        return node;
+        try
+        {
+            // A veth pair for an uplink: these machines have no dummy driver.
+            Shell.Ip("-n", node.Ns.Name, "link", "add", "pcniup0", "type", "veth", "peer", "name", "pcniup1");
+            Shell.Ip("-n", node.Ns.Name, "link", "set", "pcniup1", "up");
+            Shell.Ip("-n", node.Ns.Name, "link", "set", "pcniup0", "up");
+            Shell.Ip("-n", node.Ns.Name, "addr", "add", "192.0.2.2/24", "dev", "pcniup0");
+            Shell.Ip("-n", node.Ns.Name, "route", "add", "default", "via", "192.0.2.1");
+            return node;
+        }
+        catch
+        {
+            node.Dispose();
+            throw;
+        }
     }
 
     [Theory]
