@@ -65,7 +65,14 @@ public static class AgentHost
 
         var services = builder.Services;
         services.AddSingleton(options);
-        services.AddSingleton(_ => new AgentDatabase(options.Database));
+        // The state is opened only under the instance lock, at start (not at Build): a second agent on the same
+        // database or socket waits here, before it has opened the one or bound the other (the socket server
+        // needs the database) or its HTTP server.
+        services.AddSingleton(provider =>
+        {
+            provider.GetRequiredService<InstanceLock>().Acquire();
+            return new AgentDatabase(options.Database);
+        });
         services.AddSingleton<EndpointRegistry>();
         services.AddSingleton<ClusterStore>();
         services.AddSingleton<AgentMetrics>();
@@ -93,8 +100,6 @@ public static class AgentHost
         overrides?.Invoke(services);
 
         var app = builder.Build();
-        // Before the database is opened or the socket bound: a second agent on the same state waits here.
-        app.Services.GetRequiredService<InstanceLock>().Acquire();
         // Fail at start, not at the first request, when the datapath cannot be made.
         try
         {

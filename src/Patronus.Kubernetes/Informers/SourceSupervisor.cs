@@ -78,10 +78,11 @@ public sealed partial class SourceSupervisor
 
             // A run that got somewhere before failing starts the backoff over.
             consecutive = source.Syncs > syncsAtStart ? 1 : consecutive + 1;
-            Volatile.Write(ref _failures[index], new Failure(source.Syncs, failure.Message));
             var delay = TimeSpan.FromMilliseconds(Math.Min(_maxBackoff.TotalMilliseconds, _initialBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(consecutive - 1, 16))));
             Log.SourceStopped(_logger, source.ToString() ?? "source", failure.GetType().Name, failure.Message, delay.TotalMilliseconds);
+            // Counted before it shows in Problem: whoever sees readiness fall finds the failure counted.
             SourceFailed?.Invoke(source, failure);
+            Volatile.Write(ref _failures[index], new Failure(source.Syncs, failure.Message));
             try
             {
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);

@@ -34,12 +34,13 @@ public sealed class AgentOptionsTests : IDisposable
     public void ConfigFile_SuppliesSettings_AndTheCommandLineWins()
     {
         var config = Path.Combine(_paths.Root, "agent.json");
-        File.WriteAllText(config, $$"""{"socket": "/from/file.sock", "nodeName": "from-file", "bridge": "br-file"}""");
+        var socket = Path.Combine(_paths.Root, "from-file.sock");
+        File.WriteAllText(config, $$"""{"socket": "{{socket}}", "nodeName": "from-file", "bridge": "br-file"}""");
 
         using var app = AgentHost.Build(["--config", config, "--manifests", _paths.Manifests, "--database", _paths.Database, "--datapath", "none", "--node-name", "from-args"]);
         var options = (AgentOptions)app.Services.GetService(typeof(AgentOptions))!;
 
-        Assert.Equal("/from/file.sock", options.Socket);
+        Assert.Equal(socket, options.Socket);
         Assert.Equal("from-args", options.NodeName);
         Assert.Equal("br-file", options.Bridge);
         Assert.Equal(9402, options.MetricsAddress.Port);
