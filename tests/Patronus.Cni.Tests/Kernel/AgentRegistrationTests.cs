@@ -48,6 +48,10 @@ public sealed class AgentRegistrationTests : IDisposable
 
         Assert.Single(node.OurVeths());
         Assert.True(Shell.Ping(pod.Name, "10.231.0.1"));
+        // The agent learns of the pod when it returns: the registration waits in the spool.
+        var queued = Assert.Single(new Patronus.Agent.Client.Spool.PendingRemovalSpool(Spool).ReadRegistrations());
+        Assert.Equal("pcni-agent-2", queued.Registration!.ContainerId);
+        Assert.Empty(new Patronus.Agent.Client.Spool.PendingRemovalSpool(Spool).ReadAll());
     }
 
     [Fact]
