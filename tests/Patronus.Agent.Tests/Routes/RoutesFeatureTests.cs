@@ -8,7 +8,7 @@ using Patronus.Testing;
 namespace Patronus.Agent.Tests.Routes;
 
 /// <summary>The routes feature driven by Node events, programming a real node namespace.</summary>
-public sealed class RoutesFeatureTests : IAsyncDisposable
+public sealed class RoutesFeatureTests : IAsyncLifetime
 {
     private readonly OwnedNamespaces _namespaces = new();
     private readonly string _node;
@@ -37,13 +37,23 @@ public sealed class RoutesFeatureTests : IAsyncDisposable
 
     private string Conflist => Path.Combine(_dir, "net.d", "10-patronus.conflist");
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // IAsyncLifetime, not IAsyncDisposable: xUnit 2 does not call DisposeAsync of IAsyncDisposable test classes.
+    public async Task DisposeAsync()
     {
-        _stop.Cancel();
-        await _running;
-        _feature.Dispose();
-        _namespaces.Dispose();
-        Directory.Delete(_dir, recursive: true);
+        try
+        {
+            _stop.Cancel();
+            await _running;
+        }
+        finally
+        {
+            // Whatever the feature did, the namespaces go: a test must never leave any behind.
+            _namespaces.Dispose();
+            _feature.Dispose();
+            Directory.Delete(_dir, recursive: true);
+        }
     }
 
     private void Apply(ResourceEventType type, string name, string address, params string[] cidrs) =>
