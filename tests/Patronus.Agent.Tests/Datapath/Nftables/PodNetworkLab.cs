@@ -205,7 +205,20 @@ public static class PodSockets
     {
         var target = v6 ? to.V6 : to.V4;
         using var receiver = Open(to.Namespace, target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        receiver.Bind(new IPEndPoint(target, port));
+        // The previous probe's receiver on this port may still be closing: .NET defers the close of a socket
+        // whose canceled receive the event loop has not retired yet, and a bind meanwhile gets EADDRINUSE.
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                receiver.Bind(new IPEndPoint(target, port));
+                break;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse && attempt < 100)
+            {
+                Thread.Sleep(20);
+            }
+        }
         using var sender = Open(from.Namespace, target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         var payload = Guid.NewGuid().ToByteArray();
         var buffer = new byte[64];
