@@ -62,9 +62,11 @@ public sealed partial class RoutesFeature : IDisposable
             while (_wake.Reader.TryRead(out _))
             {
             }
+            // Readiness may arrive while this pass runs: the wait below must then not sleep on it until the resync.
+            var conflistAllowed = agentReady.IsCompletedSuccessfully;
             try
             {
-                Reconcile(agentReady.IsCompletedSuccessfully);
+                Reconcile(conflistAllowed);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -76,7 +78,7 @@ public sealed partial class RoutesFeature : IDisposable
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_notReady is null ? _options.Resync : TimeSpan.FromSeconds(1));
             var changed = _wake.Reader.WaitToReadAsync(timeout.Token).AsTask();
-            var ready = agentReady.IsCompleted ? Task.Delay(Timeout.Infinite, timeout.Token) : agentReady;
+            var ready = conflistAllowed || agentReady.IsFaulted || agentReady.IsCanceled ? Task.Delay(Timeout.Infinite, timeout.Token) : agentReady;
             await Task.WhenAny(changed, ready).ConfigureAwait(false);
             if (cancellationToken.IsCancellationRequested)
                 break;
