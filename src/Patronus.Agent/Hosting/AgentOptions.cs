@@ -92,7 +92,7 @@ public sealed class AgentOptions
         ("--cni-bin-dir", "cniBinDir", "/opt/cni/bin", "where the plugin is installed (reported by status)"),
         ("--pod-wait-seconds", "podWaitSeconds", "5", "how long a registration waits for its pod to appear"),
         ("--resync-seconds", "resyncSeconds", "600", "how often informers re-list everything"),
-        ("--socket-max-connections", "socketMaxConnections", "64", "concurrent connections on the socket"),
+        ("--socket-max-connections", "socketMaxConnections", "256", "concurrent connections on the socket"),
         ("--socket-idle-timeout-seconds", "socketIdleTimeoutSeconds", "30", "idle connections are closed after this"),
         ("--socket-request-timeout-seconds", "socketRequestTimeoutSeconds", "10", "a request must arrive whole within this"),
         ("--spool-interval-seconds", "spoolIntervalSeconds", "5", "how often queued plugin changes are applied"),

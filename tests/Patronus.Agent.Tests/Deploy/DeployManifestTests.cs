@@ -3,6 +3,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Configuration;
 using Patronus.Agent.Hosting;
+using Patronus.Agent.Routes;
 using Patronus.Testing;
 
 namespace Patronus.Agent.Tests.Deploy;
@@ -78,8 +79,16 @@ public sealed class DeployManifestTests
         var install = Assert.Single(pod.InitContainers);
         var script = string.Join("\n", install.Command);
         Assert.Contains("/host/opt/cni/bin/patronus-cni", script);
-        Assert.Contains("/host/etc/cni/net.d/10-patronus.conflist", script);
+        // The conflist is the agent's to write, with the node's own ranges, once it is ready: a copy made at install
+        // time would let kubelet start pods before the network works, with ranges every node shares.
+        Assert.DoesNotContain("conflist", script);
         var agent = Assert.Single(pod.Containers);
+        Assert.Contains(agent.VolumeMounts, m => m.Name == "cni-conf" && m.MountPath == "/host/etc/cni/net.d" && m.ReadOnlyProperty != true);
+        var config = await Single<V1ConfigMap>("patronus-config");
+        var fromConfig = agent.Env.Where(e => e.ValueFrom?.ConfigMapKeyRef?.Name == "patronus-config").ToDictionary(e => e.Name, e => e.ValueFrom.ConfigMapKeyRef.Key);
+        Assert.Equal("cluster-cidr", fromConfig["PATRONUS_AGENT_CLUSTERCIDR"]);
+        Assert.Equal("service-cidr", fromConfig["PATRONUS_AGENT_SERVICECIDR"]);
+        Assert.All(fromConfig.Values, key => Assert.Contains(key, config.Data.Keys));
         Assert.Equal(["patronus-agent", "--config", "/etc/patronus/agent.json"], agent.Command);
         Assert.Equal("/healthz", agent.LivenessProbe.HttpGet.Path);
         Assert.Equal("/readyz", agent.ReadinessProbe.HttpGet.Path);
@@ -103,6 +112,10 @@ public sealed class DeployManifestTests
         Assert.Equal("patronus-cni", plugin.GetProperty("type").GetString());
         Assert.Equal("cni-bridge0", plugin.GetProperty("bridge").GetString());
         Assert.True(plugin.GetProperty("sdwan").GetProperty("enable_policy_enforcement").GetBoolean());
+        // A template: the agent fills in each node's own ranges, so none may be fixed here.
+        var ipam = plugin.GetProperty("ipam");
+        Assert.False(ipam.TryGetProperty("subnet", out _));
+        Assert.False(ipam.TryGetProperty("ranges", out _));
         Assert.Equal("/var/lib/patronus/k8s-sdwan.db", plugin.GetProperty("sdwan").GetProperty("database").GetString());
     }
 
@@ -110,15 +123,47 @@ public sealed class DeployManifestTests
     public async Task ConfigMap_AgentSettingsAreValidAgentOptions()
     {
         var config = await Single<V1ConfigMap>("patronus-cni-config");
-        var settings = new ConfigurationBuilder().AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(config.Data["agent.json"]))).Build();
+        // The ConfigMap's keys as the DaemonSet mounts them at /etc/patronus: the agent checks the template exists.
+        var mount = Directory.CreateTempSubdirectory("patronus-deploy-").FullName;
+        File.WriteAllText(Path.Combine(mount, "10-patronus.conflist"), config.Data["10-patronus.conflist"]);
+        var json = config.Data["agent.json"].Replace("\"/etc/patronus/", $"\"{mount}/");
+        var settings = new ConfigurationBuilder().AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json))).Build();
 
-        var options = AgentOptions.From(settings);
+        AgentOptions options;
+        try
+        {
+            options = AgentOptions.From(settings);
+        }
+        finally
+        {
+            Directory.Delete(mount, recursive: true);
+        }
 
         Assert.Equal("/var/run/patronus/agent.sock", options.Socket);
         Assert.Equal("/var/lib/patronus/k8s-sdwan.db", options.Database);
         Assert.Equal(9402, options.MetricsAddress.Port);
         Assert.Equal("nftables", options.Datapath);
         Assert.Equal("kubernetes", options.Source);
+        Assert.True(options.Routes.Enabled);
+        Assert.Equal(RoutingMode.Auto, options.Routes.Mode);
+        Assert.True(options.Routes.Masquerade);
+        Assert.Equal("/host/etc/cni/net.d/10-patronus.conflist", options.Routes.CniConfPath);
+        Assert.Equal(Path.Combine(mount, "10-patronus.conflist"), options.Routes.CniConfTemplate);
+    }
+
+    [Fact]
+    public async Task ConfigMap_ConflistTemplate_RendersEachNodesOwnRanges()
+    {
+        var config = await Single<V1ConfigMap>("patronus-cni-config");
+        var template = config.Data["10-patronus.conflist"];
+
+        var node1 = ConflistRenderer.Render(template, [System.Net.IPNetwork.Parse("10.244.1.0/24")], mtu: 1450);
+        var node2 = ConflistRenderer.Render(template, [System.Net.IPNetwork.Parse("10.244.2.0/24")], mtu: 1450);
+
+        Assert.Contains("10.244.1.0/24", node1);
+        Assert.DoesNotContain("10.244.2.0/24", node1);
+        Assert.Contains("10.244.2.0/24", node2);
+        Assert.Equal(1450, JsonDocument.Parse(node1).RootElement.GetProperty("plugins")[0].GetProperty("mtu").GetInt32());
     }
 
     [Fact]

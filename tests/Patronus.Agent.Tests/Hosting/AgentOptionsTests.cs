@@ -64,6 +64,27 @@ public sealed class AgentOptionsTests : IDisposable
         Assert.Contains("[/etc/cni/net.d/10-patronus.conflist]", help);
     }
 
+    [Fact]
+    public void Help_DefaultsAreTheOnesInForce()
+    {
+        var defaults = AgentOptions.From(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        var documented = AgentOptions.Documented.ToDictionary(o => o.Key, o => o.Default);
+
+        Assert.Equal(defaults.SocketMaxConnections.ToString(), documented["socketMaxConnections"]);
+        Assert.Equal(defaults.PodWait.TotalSeconds.ToString(), documented["podWaitSeconds"]);
+        Assert.Equal(defaults.Resync.TotalSeconds.ToString(), documented["resyncSeconds"]);
+        Assert.Equal(defaults.SocketIdleTimeout.TotalSeconds.ToString(), documented["socketIdleTimeoutSeconds"]);
+        Assert.Equal(defaults.SocketRequestTimeout.TotalSeconds.ToString(), documented["socketRequestTimeoutSeconds"]);
+        Assert.Equal(defaults.SpoolInterval.TotalSeconds.ToString(), documented["spoolIntervalSeconds"]);
+        Assert.Equal(defaults.Datapath, documented["datapath"]);
+        Assert.Equal(defaults.Database, documented["database"]);
+        Assert.Equal(defaults.Socket, documented["socket"]);
+        Assert.Equal(defaults.MetricsAddress.ToString(), documented["metricsAddress"]);
+        Assert.Equal(defaults.Routes.Mode.ToString().ToLowerInvariant(), documented["routing"]);
+        Assert.Equal(defaults.Routes.CniConfPath, documented["cniConfPath"]);
+        Assert.Equal(defaults.Routes.Masquerade.ToString().ToLowerInvariant(), documented["masquerade"]);
+    }
+
     [Theory]
     [InlineData(new string[0], true, Patronus.Agent.Routes.RoutingMode.Auto)]
     [InlineData(new[] { "--routing", "vxlan" }, true, Patronus.Agent.Routes.RoutingMode.Vxlan)]
