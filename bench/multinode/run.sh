@@ -17,7 +17,9 @@ patronus=$PWD/artifacts/bin/patronus
 work=$(mktemp -d /tmp/pmn-XXXXXX)
 name=pmn-$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export PATRONUS_LAB_DIR=$work/labs
+server_pid=
 cleanup() {
+  if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
   "$patronus" lab down --name "$name" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -52,6 +54,7 @@ echo "server $server_ip on node-1 (pod MTU $mtu); routes on node-1:" >&2
 ip netns exec "$name.bench.node-1" ip route show proto 77 >&2
 
 ip netns exec "$(netns server)" iperf3 -s -p 5201 >/dev/null 2>&1 &
+server_pid=$!
 sleep 0.5
 
 # One iperf3 run (TCP, one stream): the receiver's Mbit/s.
