@@ -4,6 +4,9 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using k8s;
+using k8s.Models;
+using Patronus.Kubernetes.Manifests;
 using Patronus.Netlink;
 
 namespace Patronus.Cli.Lab;
@@ -42,6 +45,7 @@ internal sealed class LabException(string message) : Exception(message);
 internal sealed class LabCluster : IDisposable
 {
     private const string Bridge = "patronus0";
+    private const string Uplink = "uplink0";
     private readonly string _prefix = $"plab-{Random.Shared.Next(0x10000):x4}";
     private readonly List<string> _namespaces = [];
     private readonly List<Process> _agents = [];
@@ -115,11 +119,13 @@ internal sealed class LabCluster : IDisposable
         }
     }
 
-    /// <summary>With more than one node: a fabric namespace with a bridge, each node's uplink on it, and routes to the other nodes' pod subnets.</summary>
+    /// <summary>
+    /// A fabric namespace with a bridge and each node's uplink on it, addressed on the underlay; nothing more. Routes
+    /// between the nodes are their agents' (from the Node objects <see cref="WriteNodes"/> gives them), as on a real
+    /// cluster. A lone node gets its uplink too: its agent finds its node's address there.
+    /// </summary>
     private void ConnectNodes()
     {
-        if (_topology.Nodes.Count < 2)
-            return;
         using var fabric = CreateNamespace("fabric");
         using (var netlink = RtNetlink.OpenIn(fabric))
         {
@@ -129,7 +135,7 @@ internal sealed class LabCluster : IDisposable
             foreach (var node in _topology.Nodes)
             {
                 var port = $"node{node.Index}";
-                netlink.LinkAddVeth(port, "uplink0", peerNamespace: _nodes[node.Name]);
+                netlink.LinkAddVeth(port, Uplink, peerNamespace: _nodes[node.Name]);
                 var link = netlink.LinkByName(port)!;
                 netlink.LinkSetMaster(link.Index, bridge.Index);
                 netlink.LinkSetUp(link.Index);
@@ -138,22 +144,42 @@ internal sealed class LabCluster : IDisposable
         foreach (var node in _topology.Nodes)
         {
             using var netlink = RtNetlink.OpenIn(_nodes[node.Name]);
-            var uplink = netlink.LinkByName("uplink0")!;
+            var uplink = netlink.LinkByName(Uplink)!;
             netlink.AddrAdd(uplink.Index, new IpPrefix(node.UnderlayV4, LabTopology.UnderlayV4.PrefixLength));
-            netlink.AddrAdd(uplink.Index, new IpPrefix(node.UnderlayV6, LabTopology.UnderlayV6.PrefixLength));
+            // No duplicate address detection: the underlay's IPv6 addresses (the agents' IPv6 next hops) are usable at once.
+            netlink.AddrAdd(uplink.Index, new IpPrefix(node.UnderlayV6, LabTopology.UnderlayV6.PrefixLength), AddressFlags.NoDad);
             netlink.LinkSetUp(uplink.Index);
-            foreach (var other in _topology.Nodes.Where(n => n != node))
-                foreach (var subnet in other.Subnets)
-                {
-                    var via = subnet.Network.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? other.UnderlayV4 : other.UnderlayV6;
-                    netlink.RouteReplace(new Route
-                    {
-                        Destination = new IpPrefix(subnet.Network.BaseAddress, subnet.Network.PrefixLength),
-                        Gateway = via,
-                        LinkIndex = uplink.Index,
-                    });
-                }
         }
+    }
+
+    /// <summary>
+    /// The Node objects kubelet and kube-controller-manager would publish: each node's pod subnets in spec.podCIDRs and
+    /// its underlay addresses in status.addresses, so that its agent and the others route between them. A Node the
+    /// manifests already hold keeps what it says and gets what it leaves out; the file sorts after the manifests, so
+    /// it is the one the agents keep.
+    /// </summary>
+    private void WriteNodes(string manifests, IReadOnlyList<string> manifestFiles)
+    {
+        var given = ManifestLoader.LoadFiles(manifestFiles).Nodes.GroupBy(n => n.Metadata.Name).ToDictionary(g => g.Key, g => g.Last());
+        var nodes = _topology.Nodes.Select(node =>
+        {
+            var result = given.GetValueOrDefault(node.Name) ?? new V1Node { ApiVersion = "v1", Kind = "Node", Metadata = new V1ObjectMeta { Name = node.Name } };
+            result.Spec ??= new V1NodeSpec();
+            if (result.Spec.PodCIDRs is not { Count: > 0 } && result.Spec.PodCIDR is null)
+            {
+                result.Spec.PodCIDRs = node.Subnets.Select(s => s.Network.ToString()).ToList();
+                result.Spec.PodCIDR = result.Spec.PodCIDRs.FirstOrDefault();
+            }
+            result.Status ??= new V1NodeStatus();
+            result.Status.Addresses ??=
+            [
+                new V1NodeAddress { Type = "InternalIP", Address = node.UnderlayV4.ToString() },
+                new V1NodeAddress { Type = "InternalIP", Address = node.UnderlayV6.ToString() },
+            ];
+            return result;
+        }).ToList();
+        var list = new V1NodeList { ApiVersion = "v1", Kind = "NodeList", Items = nodes };
+        File.WriteAllText(Path.Combine(manifests, "zzz-lab-nodes.json"), KubernetesJson.Serialize(list));
     }
 
     private void StartAgents(IReadOnlyList<string> manifestFiles, CancellationToken cancellation)
@@ -161,11 +187,33 @@ internal sealed class LabCluster : IDisposable
         var manifests = Directory.CreateDirectory(Path.Combine(_work, "manifests")).FullName;
         foreach (var (file, i) in manifestFiles.Select((f, i) => (f, i)))
             File.Copy(file, Path.Combine(manifests, $"{i:D3}-{Path.GetFileName(file)}"));
+        WriteNodes(manifests, manifestFiles);
         foreach (var node in _topology.Nodes)
             _agents.Add(StartAgentProcess(node));
         foreach (var node in _topology.Nodes)
             WaitForAgent(node, cancellation);
+        // Ready includes the routes to every other node: no probe may start before pods can reach each other.
+        foreach (var node in _topology.Nodes)
+            WaitForReady(node, cancellation);
     }
+
+    private void WaitForReady(LabNode node, CancellationToken cancellation)
+    {
+        using var http = new Nodes.AgentHttp($"{_prefix}-n{node.Index}", MetricsEndpoint(node));
+        var deadline = Stopwatch.StartNew();
+        while (!http.ReadyAsync(cancellation).GetAwaiter().GetResult())
+        {
+            var agent = _agents[node.Index];
+            if (agent.HasExited)
+                throw new LabException($"patronus-agent for {node.Name} exited with code {agent.ExitCode}: {Tail(Path.Combine(_work, $"agent-{node.Name}.log"))}");
+            if (deadline.Elapsed > Nodes.AgentDaemon.ReadyTimeout)
+                throw new LabException($"patronus-agent for {node.Name} was not ready within {Nodes.AgentDaemon.ReadyTimeout.TotalSeconds:0} s: {Tail(Path.Combine(_work, $"agent-{node.Name}.log"))}");
+            Task.Delay(100, cancellation).Wait(cancellation);
+        }
+    }
+
+    /// <summary>Where a node's agent serves /readyz and /metrics: its underlay address, inside the node's namespace.</summary>
+    private static IPEndPoint MetricsEndpoint(LabNode node) => new(node.UnderlayV4, Plan.NodePlan.MetricsPort);
 
     /// <summary>Kills a node's agent without warning (SIGKILL), as a crash would.</summary>
     public void KillAgent(string nodeName)
@@ -200,9 +248,9 @@ internal sealed class LabCluster : IDisposable
                      "--manifests", Path.Combine(_work, "manifests"), "--node-name", node.Name,
                      "--socket", AgentSocket(node), "--database", AgentDatabase(node),
                      "--spool", AgentSpool(node),
-                     "--metrics-address", "127.0.0.1:0", "--datapath", _datapath, "--bridge", Bridge,
-                     // This one-shot lab routes between its nodes itself.
-                     "--routing", "none",
+                     "--metrics-address", MetricsEndpoint(node).ToString(), "--datapath", _datapath, "--bridge", Bridge,
+                     // Routes between the nodes are the agents' (direct: every node is on the one fabric bridge).
+                     "--routing", "auto",
                  })
             start.ArgumentList.Add(argument);
         // The eBPF datapath pins its maps in a bpffs of the node's own, which outlives a killed agent (the restart drill).

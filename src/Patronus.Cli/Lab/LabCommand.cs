@@ -46,10 +46,10 @@ internal static class LabCommand
         output.AcceptOnlyFromAmong("table", "json");
         var datapath = new Option<string>("--datapath")
         {
-            Description = "The agents' datapath: nftables (default) or ebpf.",
-            DefaultValueFactory = _ => "nftables",
+            Description = "The agents' datapath: nftables (default) or ebpf. On a running lab (no -f), the datapath its agents run " +
+                "(`lab up --datapath`); naming another is refused.",
         };
-        datapath.AcceptOnlyFromAmong("nftables", "ebpf");
+        datapath.AcceptOnlyFromAmong(Config.LabConfig.Datapaths);
         var command = new Command("reach",
             "Like `policy reach`, but measured: wires every pod with its status.podIP into a network namespace with the real " +
             "patronus-cni, runs a real patronus-agent on the manifests, listens in every pod on the probed ports and connects " +
@@ -77,8 +77,8 @@ internal static class LabCommand
             }
             var json = parse.GetValue(output) == "json";
             if (parse.GetValue(files) is not { Length: > 0 })
-                return Task.Run(() => RunningLabReach.RunAsync(parse.GetValue(name), parse.GetValue(cluster), probes, json, parse.InvocationConfiguration.Output, stderr, cancellation), CancellationToken.None);
-            var chosen = parse.GetValue(datapath)!;
+                return Task.Run(() => RunningLabReach.RunAsync(parse.GetValue(name), parse.GetValue(cluster), probes, json, parse.GetValue(datapath), parse.InvocationConfiguration.Output, stderr, cancellation), CancellationToken.None);
+            var chosen = parse.GetValue(datapath) ?? Config.LabConfig.DefaultDatapath;
             return Task.Run(() => Reach(parse.GetValue(files)!, probes, json, chosen, parse.InvocationConfiguration.Output, stderr, cancellation), CancellationToken.None);
         });
         return command;

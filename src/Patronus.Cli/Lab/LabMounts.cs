@@ -9,6 +9,23 @@ internal static partial class LabMounts
     private const int EINVAL = 22;
     private const int ENOENT = 2;
 
+    /// <summary>Mount points at or below <paramref name="directory"/>, deepest first, from this process's mount table.</summary>
+    public static IReadOnlyList<string> Under(string directory)
+    {
+        var root = Path.GetFullPath(directory).TrimEnd('/');
+        if (!File.Exists("/proc/self/mountinfo"))
+            return [];
+        // mountinfo's fifth field is the mount point, with space, tab, newline and backslash written as octal escapes.
+        return File.ReadLines("/proc/self/mountinfo")
+            .Select(line => line.Split(' '))
+            .Where(fields => fields.Length > 4)
+            .Select(fields => System.Text.RegularExpressions.Regex.Replace(fields[4], @"\\([0-7]{3})", m => ((char)Convert.ToInt32(m.Groups[1].Value, 8)).ToString()))
+            .Where(point => point == root || point.StartsWith(root + "/", StringComparison.Ordinal))
+            .Distinct()
+            .OrderByDescending(point => point.Length)
+            .ToList();
+    }
+
     /// <summary>Detaches the mount at <paramref name="path"/>; nothing mounted there (EINVAL) or no such path (ENOENT) is fine.</summary>
     public static void Unmount(string path)
     {

@@ -128,4 +128,33 @@ public class LabConfigReaderTests
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    [Fact]
+    public void TheDatapath_IsTheLabsUnlessANodeNamesItsOwn_AndLabUpsOverridesBoth()
+    {
+        var config = Read("""
+            datapath: ebpf
+            clusters:
+            - id: a
+              nodes: [{name: n1}, {name: n2, datapath: nftables}]
+            """);
+
+        Assert.Equal(["ebpf", "nftables"], Patronus.Cli.Lab.Plan.LabPlan.Create(config, "lab", "/run/lab").Nodes.Select(n => n.Datapath));
+        Assert.Equal(["nftables", "nftables"], Patronus.Cli.Lab.Plan.LabPlan.Create(config, "lab", "/run/lab", "nftables").Nodes.Select(n => n.Datapath));
+        Assert.Equal(["nftables"], Patronus.Cli.Lab.Plan.LabPlan.Create(Read("clusters: [{id: a, nodes: [{name: n1}]}]"), "lab", "/run/lab").Nodes.Select(n => n.Datapath));
+    }
+
+    [Fact]
+    public void AnUnknownDatapath_IsRefused_NamingTheField()
+    {
+        var error = Error("""
+            datapath: bpf
+            clusters:
+            - id: a
+              nodes: [{name: n1, datapath: auto}]
+            """);
+
+        Assert.Contains("LAB.yaml:1: datapath: \"bpf\" is not a datapath (expected nftables or ebpf)", error);
+        Assert.Contains("LAB.yaml:4: clusters[0].nodes[0].datapath: \"auto\" is not a datapath", error);
+    }
 }

@@ -146,3 +146,30 @@ public class LabPlanTests
         Assert.Contains("is longer than 107 bytes",
             Assert.Throws<LabConfigException>(() => Plan("clusters:\n- {id: a, nodes: [{name: n1}]}", directory: "/" + new string('d', 100))).Message);
 }
+
+public class NodeReaddressingTests
+{
+    private static readonly Patronus.Cli.Lab.Plan.LabPlan Plan = Patronus.Cli.Lab.Plan.LabPlan.Create(
+        Patronus.Cli.Lab.Config.LabConfigReader.Read("clusters:\n- id: a\n  nodes: [{name: n1, subnet: s1}, {name: n2, subnet: s1}, {name: n3, subnet: s2}]", "LAB.yaml", "/labs", checkFiles: false),
+        "lab", "/run/labs/lab");
+
+    [Theory]
+    [InlineData("172.30.0.20", null)]
+    [InlineData("fd7a:11ab::20", null)]
+    [InlineData("172.30.1.20", "is not on the node's subnet s1 (172.30.0.0/24)")]
+    [InlineData("10.1.2.3", "is not on the node's subnet s1")]
+    [InlineData("172.30.0.0", "network or broadcast")]
+    [InlineData("172.30.0.255", "network or broadcast")]
+    [InlineData("172.30.0.1", "is the router's address on subnet s1")]
+    [InlineData("fd7a:11ab::1", "is the router's address on subnet s1")]
+    [InlineData("172.30.0.11", "is node a/n2's address")]
+    public void ANodesNewAddress_MustBeAFreeHostOnItsSubnet(string address, string? problem)
+    {
+        var result = Patronus.Cli.Lab.Fabric.LabFabric.CheckAddress(Plan, Plan.Nodes.First(), System.Net.IPAddress.Parse(address));
+
+        if (problem is null)
+            Assert.Null(result);
+        else
+            Assert.Contains(problem, result);
+    }
+}

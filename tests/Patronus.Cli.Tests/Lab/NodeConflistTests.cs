@@ -12,12 +12,12 @@ public class NodeConflistTests
         "lab", "/run/labs/lab").Clusters[0].Nodes[1];
 
     [Fact]
-    public void TheConflist_ServesTheNodesOwnRanges_AndPointsAtItsAgent()
+    public void TheTemplate_LeavesTheRangesToTheAgent_AndPointsAtTheNodesAgent()
     {
-        var plugin = NodeConflist.Create(Node)["plugins"]![0]!;
+        var plugin = NodeConflist.Template(Node)["plugins"]![0]!;
 
         Assert.Equal("patronus-cni", (string?)plugin["type"]);
-        Assert.Equal("""[[{"subnet":"10.244.1.0/24"}],[{"subnet":"fd00:af4:0:1::/64"}]]""", plugin["ipam"]!["ranges"]!.ToJsonString());
+        Assert.Null(plugin["ipam"]!["ranges"]);
         Assert.Equal(Node.Paths.Ipam, (string?)plugin["ipam"]!["dataDir"]);
         Assert.Equal(Node.Paths.Socket, (string?)plugin["sdwan"]!["agent_socket"]);
         Assert.Equal("a", (string?)plugin["sdwan"]!["cluster_id"]);
@@ -29,7 +29,7 @@ public class NodeConflistTests
         var file = Path.GetTempFileName();
         try
         {
-            File.WriteAllText(file, NodeConflist.Create(Node).ToJsonString());
+            File.WriteAllText(file, NodeConflist.Template(Node).ToJsonString());
 
             var withAddress = JsonNode.Parse(NodeConflist.PluginConfig(file, ["10.244.1.7/24"]))!;
             var without = JsonNode.Parse(NodeConflist.PluginConfig(file, []))!;

@@ -20,7 +20,7 @@ internal static class LabStatusCommand
         };
         output.AcceptOnlyFromAmong("table", "json");
         var command = new Command("status",
-            "Show a lab: each cluster's nodes (network namespace, address, pod ranges, agent metrics and socket) and pods (node, " +
+            "Show a lab: each cluster's nodes (network namespace, address, pod ranges, agent metrics and socket, datapath) and pods (node, " +
             "network namespace, addresses), and the internet host. Every namespace shown works with `ip netns exec`.\n" + LabOptions.ExitCodes);
         command.Options.Add(name);
         command.Options.Add(output);
@@ -58,6 +58,7 @@ internal static class LabStatusCommand
                 ["podCIDRs"] = new JsonArray(node.PodCIDRs.Select(r => (JsonNode)r.ToString()).ToArray()),
                 ["metrics"] = node.Metrics,
                 ["socket"] = node.Paths.Socket,
+                ["datapath"] = node.Datapath,
             }).ToArray()),
             ["pods"] = new JsonArray(Pods(record, cluster.Id).Select(pod => (JsonNode)new JsonObject
             {
@@ -82,10 +83,10 @@ internal static class LabStatusCommand
     private static void Table(LabRecord record, IAnsiConsole console)
     {
         console.MarkupLine($"lab [bold]{Markup.Escape(record.Name)}[/] ({Markup.Escape(record.Phase)}), internet {record.Plan.Internet.Address} in {Markup.Escape(record.Plan.Internet.Netns)}");
-        var nodes = new Table().AddColumns("cluster", "node", "netns", "address", "pod CIDRs", "metrics");
+        var nodes = new Table().AddColumns("cluster", "node", "netns", "address", "pod CIDRs", "datapath", "metrics");
         foreach (var node in record.Plan.Nodes)
             nodes.AddRow(Markup.Escape(node.Cluster), Markup.Escape(node.Name), Markup.Escape(node.Netns), node.Address.ToString(),
-                string.Join(", ", node.PodCIDRs), Markup.Escape(node.Metrics));
+                string.Join(", ", node.PodCIDRs), node.Datapath, Markup.Escape(node.Metrics));
         console.Write(nodes);
         var pods = new Table().AddColumns("cluster", "pod", "node", "netns", "IPs");
         foreach (var cluster in record.Plan.Clusters)

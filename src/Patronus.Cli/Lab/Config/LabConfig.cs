@@ -9,7 +9,14 @@ namespace Patronus.Cli.Lab.Config;
 /// </summary>
 /// <param name="Source">The file it was read from, for messages.</param>
 /// <param name="Directory">The folder manifests paths are relative to.</param>
-public sealed record LabConfig(string? Name, IReadOnlyList<ClusterConfig> Clusters, string Source, string Directory);
+/// <param name="Datapath">The agents' datapath where a node does not name its own (null: <see cref="DefaultDatapath"/>).</param>
+public sealed record LabConfig(string? Name, IReadOnlyList<ClusterConfig> Clusters, string Source, string Directory, string? Datapath = null)
+{
+    public const string DefaultDatapath = "nftables";
+
+    /// <summary>What the lab's agents may enforce policy with (the agent's --datapath, less auto and none: a lab says what it measures).</summary>
+    public static readonly string[] Datapaths = ["nftables", "ebpf"];
+}
 
 /// <param name="Id">The cluster's id: a DNS label, part of every namespace name of its nodes and pods.</param>
 /// <param name="PodCIDRv6">The cluster's IPv6 pod range; null takes the default derived from <paramref name="PodCIDR"/>.</param>
@@ -29,4 +36,5 @@ public sealed record ClusterConfig(
 /// <param name="Subnet">The L2 segment of the node's uplink; nodes on the same one are on-link, others are routed.</param>
 /// <param name="PodCIDRs">The node's own pod ranges (one per family at most); empty: the lab assigns them.</param>
 /// <param name="Gateway">Marks the node as a gateway of its cluster (the <c>patronus.io/gateway</c> label on its Node).</param>
-public sealed record NodeConfig(string Name, string Subnet, IReadOnlyList<IPNetwork> PodCIDRs, bool Gateway);
+/// <param name="Datapath">This node's agent's datapath; null takes the lab's.</param>
+public sealed record NodeConfig(string Name, string Subnet, IReadOnlyList<IPNetwork> PodCIDRs, bool Gateway, string? Datapath = null);

@@ -15,9 +15,9 @@ public static class LabConfigReader
     public const string ApiVersion = "patronus.io/v1alpha1";
     public const string Kind = "Lab";
 
-    private static readonly string[] RootKeys = ["apiVersion", "kind", "name", "clusters"];
+    private static readonly string[] RootKeys = ["apiVersion", "kind", "name", "datapath", "clusters"];
     private static readonly string[] ClusterKeys = ["id", "podCIDR", "podCIDRv6", "serviceCIDR", "nodes", "manifests"];
-    private static readonly string[] NodeKeys = ["name", "subnet", "podCIDRs", "gateway"];
+    private static readonly string[] NodeKeys = ["name", "subnet", "podCIDRs", "gateway", "datapath"];
 
     /// <exception cref="LabConfigException">The file is missing, unreadable or invalid; the message lists every problem.</exception>
     public static LabConfig ReadFile(string path)
@@ -59,6 +59,7 @@ public static class LabConfigReader
         var name = Scalar(root, "name", "name", errors);
         if (name is not null && LabNames.CheckLabName(name) is { } nameError)
             errors.Add(root, "name", nameError);
+        var datapath = Datapath(root, "datapath", errors);
 
         var clusters = new List<ClusterConfig>();
         var clusterNodes = Sequence(root, "clusters", "clusters", errors, required: true);
@@ -79,7 +80,7 @@ public static class LabConfigReader
             errors.Add(root, "clusters", $"cluster id \"{duplicate.Key}\" is used {duplicate.Count()} times; ids must be unique");
 
         errors.ThrowIfAny();
-        return new LabConfig(name, clusters, source, directory);
+        return new LabConfig(name, clusters, source, directory, datapath);
     }
 
     private static ClusterConfig? ReadCluster(YamlMappingNode cluster, string path, string directory, bool checkFiles, Errors errors)
@@ -149,6 +150,7 @@ public static class LabConfigReader
         var gateway = false;
         if (Scalar(node, "gateway", $"{path}.gateway", errors) is { } gatewayText && !bool.TryParse(gatewayText, out gateway))
             errors.Add(node, $"{path}.gateway", $"\"{gatewayText}\" is not true or false");
+        var datapath = Datapath(node, $"{path}.datapath", errors);
 
         var podCIDRs = new List<IPNetwork>();
         var list = Sequence(node, "podCIDRs", $"{path}.podCIDRs", errors, required: false);
@@ -170,7 +172,18 @@ public static class LabConfigReader
         if (list is not null && podCIDRs.Count > 0 && podCIDRs.All(c => c.BaseAddress.AddressFamily != AddressFamily.InterNetwork))
             errors.Add(list, $"{path}.podCIDRs", "needs an IPv4 range (the IPv6 one is optional)");
 
-        return errors.Count > before || name is null ? null : new NodeConfig(name, subnet, podCIDRs, gateway);
+        return errors.Count > before || name is null ? null : new NodeConfig(name, subnet, podCIDRs, gateway, datapath);
+    }
+
+    private static string? Datapath(YamlMappingNode mapping, string path, Errors errors)
+    {
+        var text = Scalar(mapping, "datapath", path, errors);
+        if (text is not null && !LabConfig.Datapaths.Contains(text, StringComparer.Ordinal))
+        {
+            errors.Add(mapping.Children[new YamlScalarNode("datapath")], path, $"\"{text}\" is not a datapath (expected {string.Join(" or ", LabConfig.Datapaths)})");
+            return null;
+        }
+        return text;
     }
 
     private static void CheckKeys(YamlMappingNode mapping, string prefix, string[] known, Errors errors)

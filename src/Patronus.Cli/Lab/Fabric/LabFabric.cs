@@ -76,6 +76,45 @@ internal static class LabFabric
         }
     }
 
+    /// <summary>
+    /// A readdressed node (<c>lab apply</c> of its Node with other InternalIPs): its uplink leaves the old addresses
+    /// for the new ones on the same subnet, keeping its default routes. The old address goes first: with
+    /// promote_secondaries off (a new namespace's default), removing a primary address removes its subnet's others.
+    /// </summary>
+    public static void Readdress(LabPlan plan, NodePlan node, IPAddress v4, IPAddress v6)
+    {
+        var subnet = plan.Subnets[node.SubnetIndex];
+        using var ns = NetNs.OpenNamed(node.Netns);
+        using var netlink = RtNetlink.OpenIn(ns);
+        var uplink = netlink.LinkByName(LabNames.Uplink) ?? throw new LabException($"node {node.Cluster}/{node.Name} has no {LabNames.Uplink}");
+        foreach (var (old, now, length) in new[] { (node.Address, v4, subnet.V4.PrefixLength), (node.AddressV6, v6, subnet.V6.PrefixLength) })
+        {
+            if (old.Equals(now))
+                continue;
+            netlink.AddrDel(uplink.Index, new IpPrefix(old, length));
+            netlink.AddrAdd(uplink.Index, new IpPrefix(now, length), now.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? AddressFlags.None : AddressFlags.NoDad);
+        }
+        DefaultRoutes(netlink, uplink.Index, subnet.RouterV4, subnet.RouterV6);
+    }
+
+    /// <summary>Why <paramref name="address"/> cannot be the uplink address of <paramref name="node"/>, or null when it can.</summary>
+    public static string? CheckAddress(LabPlan plan, NodePlan node, IPAddress address)
+    {
+        var subnet = plan.Subnets[node.SubnetIndex];
+        var v4 = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
+        var range = v4 ? subnet.V4 : subnet.V6;
+        if (!range.Contains(address))
+            return $"{address} is not on the node's subnet {subnet.Name} ({range}); a node keeps its subnet";
+        var bits = v4 ? 32 : 128;
+        if (address.Equals(range.BaseAddress) || (v4 && address.Equals(Cidr.Host(range, ((UInt128)1 << (bits - range.PrefixLength)) - 1))))
+            return $"{address} is the subnet's network or broadcast address";
+        if (address.Equals(v4 ? subnet.RouterV4 : subnet.RouterV6))
+            return $"{address} is the router's address on subnet {subnet.Name}";
+        if (plan.Nodes.FirstOrDefault(n => n != node && (n.Address.Equals(address) || n.AddressV6.Equals(address))) is { } other)
+            return $"{address} is node {other.Cluster}/{other.Name}'s address";
+        return null;
+    }
+
     private static void LoopbackUp(NetNs ns)
     {
         using var netlink = RtNetlink.OpenIn(ns);

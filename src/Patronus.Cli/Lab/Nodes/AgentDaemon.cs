@@ -23,20 +23,36 @@ internal static class AgentDaemon
     /// </summary>
     public static readonly TimeSpan NoticeBound = TimeSpan.FromSeconds(2.2);
 
-    public static IReadOnlyList<string> Arguments(ClusterPlan cluster, NodePlan node, LabBinaries binaries) =>
-    [
-        "--manifests", cluster.ManifestsDirectory,
-        "--node-name", node.Name,
-        "--socket", node.Paths.Socket,
-        "--database", node.Paths.Database,
-        "--spool", node.Paths.Spool,
-        "--metrics-address", node.MetricsEndpoint.ToString(),
-        "--datapath", "nftables",
-        // Until the lab hands routing between nodes to the agents (InterimNodeRoutes does it now).
-        "--routing", "none",
-        "--bridge", NodeConflist.Bridge,
-        "--cni-bin-dir", binaries.PluginDirectory,
-    ];
+    /// <summary>
+    /// The agent as a DaemonSet would run it on the node: the cluster state, the node's name, the conflist template
+    /// and where the conflist goes, the cluster's ranges (never masqueraded), and routing between nodes its own.
+    /// </summary>
+    public static IReadOnlyList<string> Arguments(ClusterPlan cluster, NodePlan node, LabBinaries binaries)
+    {
+        List<string> arguments =
+        [
+            "--manifests", cluster.ManifestsDirectory,
+            "--node-name", node.Name,
+            "--socket", node.Paths.Socket,
+            "--database", node.Paths.Database,
+            "--spool", node.Paths.Spool,
+            // Every address of the node, not only the one the lab gave it: a readdressed node's agent stays reachable.
+            "--metrics-address", $"0.0.0.0:{NodePlan.MetricsPort}",
+            "--datapath", node.Datapath,
+            "--routing", "auto",
+            "--cluster-cidr", $"{cluster.PodCIDR},{cluster.PodCIDRv6}",
+            "--service-cidr", cluster.ServiceCIDR.ToString(),
+            "--masquerade", "true",
+            "--cni-conf-template", node.Paths.ConflistTemplate,
+            "--cni-conf-path", node.Paths.Conflist,
+            "--bridge", NodeConflist.Bridge,
+            "--cni-bin-dir", binaries.PluginDirectory,
+        ];
+        // The eBPF datapath pins its maps in a bpffs of the node's own, so they outlive a killed agent; `lab down` unmounts it.
+        if (node.Datapath == "ebpf")
+            arguments.AddRange(["--bpffs", node.Paths.Bpffs]);
+        return arguments;
+    }
 
     public static void Start(LabJournal journal, ClusterPlan cluster, NodePlan node, LabBinaries binaries)
     {
@@ -49,20 +65,23 @@ internal static class AgentDaemon
         journal.AddProcess(ProcessTable.Describe(Role, cluster.Id, node.Name, pid, node.Paths.PidFile, node.Paths.Log));
     }
 
-    /// <summary>Waits until every agent's /readyz says ready; fails early, with its log's end, when one exits.</summary>
+    /// <summary>
+    /// Waits until every agent's /readyz says ready (which includes its routes to the other nodes) and it has written
+    /// the node's conflist (kubelet starts no pod before); fails early, with its log's end, when one exits.
+    /// </summary>
     public static async Task WaitReadyAsync(LabRecord record, IEnumerable<NodePlan> nodes, CancellationToken cancellation)
     {
         await Task.WhenAll(nodes.Select(async node =>
         {
             using var http = new AgentHttp(node);
             var deadline = DateTime.UtcNow + ReadyTimeout;
-            while (!await http.ReadyAsync(cancellation))
+            while (!await http.ReadyAsync(cancellation) || !File.Exists(node.Paths.Conflist))
             {
                 var process = record.Processes.FirstOrDefault(p => p.Role == Role && p.Cluster == node.Cluster && p.Node == node.Name);
                 if (process is null || !ProcessTable.IsAlive(process))
                     throw new LabException($"patronus-agent of {node.Cluster}/{node.Name} exited: {Tail(node.Paths.Log)}");
                 if (DateTime.UtcNow > deadline)
-                    throw new LabException($"patronus-agent of {node.Cluster}/{node.Name} was not ready within {ReadyTimeout.TotalSeconds:0} s (its log: {node.Paths.Log}): {Tail(node.Paths.Log)}");
+                    throw new LabException($"patronus-agent of {node.Cluster}/{node.Name} was not ready (or wrote no {node.Paths.Conflist}) within {ReadyTimeout.TotalSeconds:0} s (its log: {node.Paths.Log}): {Tail(node.Paths.Log)}");
                 await Task.Delay(100, cancellation);
             }
         }));

@@ -14,12 +14,19 @@ internal sealed class AgentHttp : IDisposable
 {
     private readonly NetNs _netns;
     private readonly HttpClient _client;
-    private readonly NodePlan _node;
+    private readonly IPEndPoint _endpoint;
 
     public AgentHttp(NodePlan node)
+        : this(node.Netns, node.MetricsEndpoint)
     {
-        _node = node;
-        _netns = NetNs.OpenNamed(node.Netns);
+    }
+
+    /// <param name="netns">The named network namespace the agent serves in.</param>
+    /// <param name="endpoint">An address of that namespace where the agent serves HTTP.</param>
+    public AgentHttp(string netns, IPEndPoint endpoint)
+    {
+        _endpoint = endpoint;
+        _netns = NetNs.OpenNamed(netns);
         var handler = new SocketsHttpHandler
         {
             ConnectCallback = async (context, cancellation) =>
@@ -47,7 +54,7 @@ internal sealed class AgentHttp : IDisposable
     {
         try
         {
-            using var response = await _client.GetAsync($"http://{_node.MetricsEndpoint}/readyz", cancellation);
+            using var response = await _client.GetAsync($"http://{_endpoint}/readyz", cancellation);
             return response.IsSuccessStatusCode;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellation.IsCancellationRequested)
@@ -62,7 +69,7 @@ internal sealed class AgentHttp : IDisposable
         string text;
         try
         {
-            text = await _client.GetStringAsync(_node.Metrics, cancellation);
+            text = await _client.GetStringAsync($"http://{_endpoint}/metrics", cancellation);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellation.IsCancellationRequested)
         {

@@ -4,11 +4,11 @@ using Patronus.Cli.Lab.Plan;
 namespace Patronus.Cli.Lab.Nodes;
 
 /// <summary>
-/// The CNI network configuration list of one lab node: the plugin on the node's bridge, IPAM over the node's pod
-/// ranges (its Node's spec.podCIDRs), and the node's agent for policy. This is the one place the lab makes it:
-/// once the agent writes the node's conflist itself from its Node (issue 8, "Per-node pod ranges"), the lab stops
-/// calling <see cref="Write"/> and reads the agent's file instead; <see cref="PluginConfig"/> already reads it as a
-/// runtime (libcni) does.
+/// The CNI network configuration of one lab node, in two halves as on a real cluster: the lab writes the template
+/// (what the ConfigMap's <c>10-patronus.conflist</c> holds: the plugin on the node's bridge, IPAM's store, the
+/// node's agent for policy; the lab's only per-node part is paths), and the node's agent fills in the node's pod
+/// ranges (its Node's spec.podCIDRs) and MTU and writes the conflist once it is ready (--cni-conf-template,
+/// --cni-conf-path). The lab then reads the agent's file as a runtime (libcni) does: <see cref="PluginConfig"/>.
 /// </summary>
 internal static class NodeConflist
 {
@@ -16,46 +16,39 @@ internal static class NodeConflist
     public const string Bridge = "cni-bridge0";
     public const string CniVersion = "1.1.0";
 
-    public static JsonObject Create(NodePlan node)
+    public static JsonObject Template(NodePlan node) => new()
     {
-        var ranges = new JsonArray(node.PodCIDRs.Select(range => (JsonNode)new JsonArray(new JsonObject { ["subnet"] = range.ToString() })).ToArray());
-        return new JsonObject
+        ["cniVersion"] = CniVersion,
+        ["name"] = NetworkName,
+        ["plugins"] = new JsonArray(new JsonObject
         {
-            ["cniVersion"] = CniVersion,
-            ["name"] = NetworkName,
-            ["plugins"] = new JsonArray(new JsonObject
+            ["type"] = "patronus-cni",
+            ["bridge"] = Bridge,
+            ["isGateway"] = true,
+            ["isDefaultGateway"] = true,
+            ["mtu"] = 1500,
+            // The ranges are the agent's to fill in, from the node's Node.
+            ["ipam"] = new JsonObject
             {
-                ["type"] = "patronus-cni",
-                ["bridge"] = Bridge,
-                ["isGateway"] = true,
-                ["isDefaultGateway"] = true,
-                ["mtu"] = 1500,
-                ["ipam"] = new JsonObject
-                {
-                    ["type"] = "patronus-ipam",
-                    ["ranges"] = ranges,
-                    ["dataDir"] = node.Paths.Ipam,
-                },
-                ["capabilities"] = new JsonObject { ["ips"] = true },
-                ["sdwan"] = new JsonObject
-                {
-                    ["cluster_id"] = node.Cluster,
-                    ["enable_policy_enforcement"] = true,
-                    ["database"] = node.Paths.Database,
-                    ["agent_socket"] = node.Paths.Socket,
-                    ["agent_spool_dir"] = node.Paths.Spool,
-                },
-            }),
-        };
-    }
+                ["type"] = "patronus-ipam",
+                ["dataDir"] = node.Paths.Ipam,
+            },
+            ["capabilities"] = new JsonObject { ["ips"] = true },
+            ["sdwan"] = new JsonObject
+            {
+                ["cluster_id"] = node.Cluster,
+                ["enable_policy_enforcement"] = true,
+                ["database"] = node.Paths.Database,
+                ["agent_socket"] = node.Paths.Socket,
+                ["agent_spool_dir"] = node.Paths.Spool,
+            },
+        }),
+    };
 
-    /// <summary>Writes the node's conflist atomically (temporary file, then rename), as the agent will.</summary>
-    public static void Write(NodePlan node)
+    public static void WriteTemplate(NodePlan node)
     {
-        Directory.CreateDirectory(node.Paths.ConflistDirectory);
-        var temporary = node.Paths.Conflist + ".tmp";
-        File.WriteAllText(temporary, Create(node).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-        File.Move(temporary, node.Paths.Conflist, overwrite: true);
+        Directory.CreateDirectory(node.Paths.Directory);
+        File.WriteAllText(node.Paths.ConflistTemplate, Template(node).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>

@@ -20,6 +20,14 @@ public sealed record NodePaths(string Directory, string Socket, string Database,
     [JsonIgnore]
     public string Conflist => Path.Combine(ConflistDirectory, ConflistName);
 
+    /// <summary>What the ConfigMap's conflist would be on a real cluster: the agent fills in the node's ranges and MTU and writes <see cref="Conflist"/>.</summary>
+    [JsonIgnore]
+    public string ConflistTemplate => Path.Combine(Directory, "conflist-template.json");
+
+    /// <summary>Where an eBPF agent pins its maps and programs (a bpffs of the node's own, which outlives the agent).</summary>
+    [JsonIgnore]
+    public string Bpffs => Path.Combine(Directory, "bpffs");
+
     public static NodePaths Under(string directory) => new(
         directory,
         Path.Combine(directory, "agent.sock"),
@@ -33,6 +41,8 @@ public sealed record NodePaths(string Directory, string Socket, string Database,
 
 /// <param name="Index">The node's position in the whole lab, which names its port on the fabric.</param>
 /// <param name="PodCIDRs">IPv4 first, then IPv6: what the Node's spec.podCIDRs says.</param>
+/// <param name="Address">The uplink's IPv4 address (the Node's first InternalIP); <c>lab apply</c> of a readdressed Node changes it.</param>
+/// <param name="Datapath">The agent's --datapath: nftables or ebpf.</param>
 public sealed record NodePlan(
     string Cluster,
     string Name,
@@ -44,7 +54,8 @@ public sealed record NodePlan(
     IPAddress AddressV6,
     IReadOnlyList<IPNetwork> PodCIDRs,
     bool Gateway,
-    NodePaths Paths)
+    NodePaths Paths,
+    string Datapath = LabConfig.DefaultDatapath)
 {
     public const int MetricsPort = 9402;
 
@@ -94,11 +105,18 @@ public sealed record LabPlan(string Name, string Directory, IReadOnlyList<Subnet
 
     public ClusterPlan? Cluster(string id) => Clusters.FirstOrDefault(c => c.Id == id);
 
+    /// <summary>The same lab with one node replaced (a readdressed node).</summary>
+    public LabPlan WithNode(NodePlan node) => this with
+    {
+        Clusters = Clusters.Select(c => c.Id != node.Cluster ? c : c with { Nodes = c.Nodes.Select(n => n.Name == node.Name ? node : n).ToList() }).ToList(),
+    };
+
     [JsonIgnore]
     public IEnumerable<NodePlan> Nodes => Clusters.SelectMany(c => c.Nodes);
 
+    /// <param name="datapath">Every agent's datapath (<c>lab up --datapath</c>), over what LAB.yaml says; null keeps LAB.yaml's.</param>
     /// <exception cref="LabConfigException">The clusters do not fit together; the message lists every problem.</exception>
-    public static LabPlan Create(LabConfig config, string name, string directory)
+    public static LabPlan Create(LabConfig config, string name, string directory, string? datapath = null)
     {
         var errors = new List<string>();
         var subnetNames = config.Clusters.SelectMany(c => c.Nodes).Select(n => n.Subnet).Distinct().ToList();
@@ -146,7 +164,8 @@ public sealed record LabPlan(string Name, string Directory, IReadOnlyList<Subnet
                     Cidr.Host(subnet.V6, (UInt128)(FirstNodeHost + host)),
                     ranges.Count > n ? ranges[n] : [],
                     node.Gateway,
-                    paths));
+                    paths,
+                    datapath ?? node.Datapath ?? config.Datapath ?? LabConfig.DefaultDatapath));
             }
             clusters.Add(new ClusterPlan(cluster.Id, cluster.PodCIDR, v6, cluster.ServiceCIDR, clusterDirectory, nodes, cluster.Manifests));
         }

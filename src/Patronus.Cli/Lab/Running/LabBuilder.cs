@@ -25,13 +25,14 @@ internal sealed class LabBuilder(LabStore store, LabBinaries binaries, TextWrite
     public sealed record Prepared(LabPlan Plan, string Source, IReadOnlyDictionary<string, ManifestSet> Manifests, IReadOnlyDictionary<string, List<PodPlacement>> Pods);
 
     /// <exception cref="LabConfigException">Bad LAB.yaml, layout or manifests; nothing has been made.</exception>
-    public Prepared Prepare(string labFile, string? name)
+    /// <param name="datapath">Every agent's datapath, over LAB.yaml's (<c>--datapath</c>); null keeps LAB.yaml's.</param>
+    public Prepared Prepare(string labFile, string? name, string? datapath = null)
     {
         var config = LabConfigReader.ReadFile(labFile);
         name ??= config.Name ?? LabNames.DefaultLab;
         if (LabNames.CheckLabName(name) is { } nameError)
             throw new LabConfigException($"--name: {nameError}");
-        var plan = LabPlan.Create(config, name, store.DirectoryOf(name));
+        var plan = LabPlan.Create(config, name, store.DirectoryOf(name), datapath);
         var manifests = new Dictionary<string, ManifestSet>();
         var pods = new Dictionary<string, List<PodPlacement>>();
         var errors = new List<string>();
@@ -112,7 +113,6 @@ internal sealed class LabBuilder(LabStore store, LabBinaries binaries, TextWrite
             log.WriteLine($"lab {plan.Name}: node {node.Cluster}/{node.Name} on {node.Subnet}: {node.Address}, pods {string.Join(", ", node.PodCIDRs)}");
             LabFabric.AddNode(journal, node);
         }
-        InterimNodeRoutes.Program(plan);
 
         foreach (var cluster in plan.Clusters)
         {
@@ -128,13 +128,13 @@ internal sealed class LabBuilder(LabStore store, LabBinaries binaries, TextWrite
             foreach (var placement in prepared.Pods[cluster.Id])
                 folder.Put(placement.Pod);
             foreach (var node in cluster.Nodes)
-                NodeConflist.Write(node);
+                NodeConflist.WriteTemplate(node);
         }
 
         foreach (var cluster in plan.Clusters)
             foreach (var node in cluster.Nodes)
                 AgentDaemon.Start(journal, cluster, node, binaries);
-        log.WriteLine($"lab {plan.Name}: waiting for {plan.Nodes.Count()} agent(s)");
+        log.WriteLine($"lab {plan.Name}: waiting for {plan.Nodes.Count()} agent(s) to route between the nodes and write their conflists");
         await AgentDaemon.WaitReadyAsync(journal.Record, plan.Nodes, cancellation);
 
         foreach (var cluster in plan.Clusters)

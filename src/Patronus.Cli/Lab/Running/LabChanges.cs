@@ -3,6 +3,8 @@ using k8s;
 using k8s.Models;
 using Patronus.Cli.Lab.ClusterState;
 using Patronus.Cli.Lab.Config;
+using Patronus.Cli.Lab.Fabric;
+using Patronus.Cli.Lab.Plan;
 using Patronus.Cli.Lab.Nodes;
 using Patronus.Cli.Lab.Pods;
 using Patronus.Cli.Lab.State;
@@ -54,8 +56,20 @@ internal sealed class LabChanges(LabStore store, LabBinaries binaries, TextWrite
         var perNode = record.Pods.Where(p => p.Cluster == cluster.Id).GroupBy(p => p.Node).ToDictionary(g => g.Key, g => g.Count());
         var inUse = record.Pods.SelectMany(p => p.Ips).Select(IPAddress.Parse).ToHashSet();
         var placements = PodScheduler.Place(cluster, added, perNode, inUse, errors);
+        var readdressed = Readdressed(record.Plan, cluster, set.Nodes, errors);
         if (errors.Count > 0)
             throw new LabConfigException(string.Join('\n', errors));
+
+        // The uplink first, then the Node: its agent finds its new address on the uplink when it reads the Node.
+        foreach (var node in readdressed)
+        {
+            var old = cluster.Node(node.Name)!;
+            LabFabric.Readdress(record.Plan, old, node.Address, node.AddressV6);
+            record.Plan = record.Plan.WithNode(node);
+            journal.Save();
+            stdout.WriteLine($"{cluster.Id}: node {node.Name} readdressed: {old.Address}, {old.AddressV6} -> {node.Address}, {node.AddressV6}");
+        }
+        cluster = record.Plan.Cluster(cluster.Id)!;
 
         foreach (var obj in set.Objects().Where(o => o is not V1Pod))
         {
@@ -89,6 +103,50 @@ internal sealed class LabChanges(LabStore store, LabBinaries binaries, TextWrite
             Report(cluster.Id, placement.Pod, $"created on {pod.Node}: {string.Join(", ", pod.Ips)}");
         }
         await AgentDaemon.WaitInStepAsync(cluster.Nodes, DateTime.UtcNow, cancellation);
+    }
+
+    /// <summary>
+    /// The lab nodes whose applied Node gives other InternalIPs than their uplinks have, as they will be once moved;
+    /// an address the node cannot take is an error naming the field, and nothing changes.
+    /// </summary>
+    private static List<NodePlan> Readdressed(LabPlan plan, ClusterPlan cluster, IEnumerable<V1Node> nodes, List<string> errors)
+    {
+        var moved = new List<NodePlan>();
+        foreach (var applied in nodes)
+        {
+            if (cluster.Node(applied.Metadata.Name) is not { } node || applied.Status?.Addresses is not { } addresses)
+                continue;
+            var (v4, v6) = (node.Address, node.AddressV6);
+            for (var i = 0; i < addresses.Count; i++)
+            {
+                if (addresses[i]?.Type != "InternalIP")
+                    continue;
+                var field = $"node/{node.Name}: status.addresses[{i}].address";
+                if (!IPAddress.TryParse(addresses[i].Address, out var address))
+                {
+                    errors.Add($"{field}: '{addresses[i].Address}' is not an IP address");
+                    continue;
+                }
+                // The uplink holds one address per family: the first InternalIP of each.
+                var first = addresses.Take(i).All(a => a?.Type != "InternalIP" || !IPAddress.TryParse(a.Address, out var earlier) || earlier.AddressFamily != address.AddressFamily);
+                if (!first || address.Equals(node.Address) || address.Equals(node.AddressV6))
+                    continue;
+                if (LabFabric.CheckAddress(plan, node, address) is { } problem)
+                {
+                    errors.Add($"{field}: {problem}");
+                    continue;
+                }
+                if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+                    v4 = address;
+                else
+                    v6 = address;
+            }
+            if (!v4.Equals(node.Address) || !v6.Equals(node.AddressV6))
+                moved.Add(node with { Address = v4, AddressV6 = v6 });
+        }
+        if (moved.SelectMany(n => new[] { n.Address, n.AddressV6 }).GroupBy(a => a).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            errors.Add($"status.addresses: {twice.Key} is given to {twice.Count()} nodes");
+        return moved;
     }
 
     public async Task DeleteAsync(string lab, string? clusterId, IReadOnlyList<string> files, CancellationToken cancellation)

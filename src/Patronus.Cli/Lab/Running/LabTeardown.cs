@@ -90,8 +90,20 @@ internal static class LabTeardown
                 failures.Add($"{namespaces[i]}: {e.Message}");
             }
         }
+        // The eBPF agents' bpffs mounts live in the lab's directory (recorded or not: read from the mount table).
+        foreach (var mount in LabMounts.Under(store.DirectoryOf(lab)))
+        {
+            try
+            {
+                LabMounts.Unmount(mount);
+            }
+            catch (LabException e)
+            {
+                failures.Add(e.Message);
+            }
+        }
         if (failures.Count > 0)
-            throw new LabException($"lab {lab}: could not delete namespace(s): {string.Join("; ", failures)}");
+            throw new LabException($"lab {lab}: could not delete namespace(s) or unmount: {string.Join("; ", failures)}");
         store.Remove(lab);
         log.WriteLine($"lab {lab}: removed {namespaces.Count} namespace(s), stopped {killed} process(es)");
     }

@@ -14,7 +14,8 @@ namespace Patronus.Cli.Lab.Running;
 /// </summary>
 internal static class RunningLabReach
 {
-    public static Task<int> RunAsync(string? name, string? clusterId, List<Probe> probes, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellation) =>
+    /// <param name="datapath">The datapath the caller expects the cluster's agents to run; null takes whatever they run.</param>
+    public static Task<int> RunAsync(string? name, string? clusterId, List<Probe> probes, bool json, string? datapath, TextWriter stdout, TextWriter stderr, CancellationToken cancellation) =>
         LabOptions.RunAsync(stderr, async store =>
         {
             var lab = LabOptions.NameOrDefault(name);
@@ -24,6 +25,9 @@ internal static class RunningLabReach
             using var labLock = store.Lock(lab, TimeSpan.FromSeconds(60));
             var record = LabAccess.LoadUp(store, lab);
             var cluster = LabAccess.Cluster(record, clusterId);
+            // A running lab's agents keep the datapath they were started with; measuring "ebpf" on nftables nodes would mislead.
+            if (datapath is not null && cluster.Nodes.Where(n => n.Datapath != datapath).Select(n => $"{n.Name} ({n.Datapath})").ToList() is { Count: > 0 } others)
+                throw new Config.LabConfigException($"--datapath: cluster {cluster.Id} of lab {lab} runs another datapath on {string.Join(", ", others)}; choose the datapath with `lab up --datapath`");
             var (input, pods) = LabCommand.Load([cluster.ManifestsDirectory], stderr);
             if (probes.Count == 0)
                 probes.AddRange(input.DeclaredProbes());

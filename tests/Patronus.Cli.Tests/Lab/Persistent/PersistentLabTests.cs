@@ -9,7 +9,7 @@ namespace Patronus.Cli.Tests.Lab.Persistent;
 /// independently with iproute2 and busybox in the namespaces `lab status` names.
 /// </summary>
 [Collection(LabCollection.Name)]
-public class PersistentLabTests(RunningLabFixture lab) : IClassFixture<RunningLabFixture>
+public partial class PersistentLabTests(RunningLabFixture lab) : IClassFixture<RunningLabFixture>
 {
     private static string[] Keys(JsonNode? node) => node!.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal).ToArray();
 
@@ -25,7 +25,7 @@ public class PersistentLabTests(RunningLabFixture lab) : IClassFixture<RunningLa
         Assert.Equal("cluster-a", (string?)cluster["id"]);
         Assert.Equal(["node-1", "node-2", "node-3"], cluster["nodes"]!.AsArray().Select(n => (string?)n!["name"]));
         foreach (var node in cluster["nodes"]!.AsArray())
-            Assert.Equal(["address", "metrics", "name", "netns", "podCIDRs", "socket"], Keys(node));
+            Assert.Equal(["address", "datapath", "metrics", "name", "netns", "podCIDRs", "socket"], Keys(node));
         Assert.Equal(["client", "pinned", "remote", "web"], cluster["pods"]!.AsArray().Select(p => (string?)p!["name"]));
         foreach (var pod in cluster["pods"]!.AsArray())
             Assert.Equal(["cluster", "ips", "name", "namespace", "netns", "node"], Keys(pod));
@@ -114,7 +114,7 @@ public class PersistentLabTests(RunningLabFixture lab) : IClassFixture<RunningLa
 
     [Theory]
     [InlineData("client", 0)] // node-2: same subnet as node-1
-    [InlineData("remote", 0)] // node-3: another subnet, through the router
+    [InlineData("remote", 0)] // node-3: another subnet, over the agents' VXLAN overlay
     [InlineData("client", 1)]
     [InlineData("remote", 1)]
     public void PodsOnOtherNodes_AreReached_OverIPv4AndIPv6(string target, int family)
