@@ -110,6 +110,16 @@ public sealed partial class RtNetlink
         _socket.Execute(ref writer, "add ifb", $"\"{name}\"");
     }
 
+    /// <summary>Creates a kernel WireGuard device (only where the module exists; configure it over generic netlink).</summary>
+    public void LinkAddWireGuard(string name, int? mtu = null)
+    {
+        CheckName(name, nameof(name));
+        CheckMtu(mtu);
+        var writer = _socket.Writer();
+        LinkMessages.NewSimple(ref writer, _socket.NextSequence(), name, "wireguard", mtu);
+        _socket.Execute(ref writer, "add wireguard", $"\"{name}\"");
+    }
+
     /// <summary>
     /// Creates a vxlan device (an overlay tunnel endpoint); fails with <see cref="NetlinkException.IsExists"/> when
     /// the name is taken. Read its settings back from <see cref="Link.Vxlan"/>.

@@ -28,6 +28,9 @@ public enum RouteProtocol : byte
     /// names 8-18, 42, 99 and 186-192); `ip route show proto 77` finds them.
     /// </summary>
     Patronus = 77,
+
+    /// <summary>Routes into the mesh's WireGuard device: owned by the mesh, apart from the routes between nodes (77).</summary>
+    PatronusMesh = 78,
 }
 
 /// <summary>rtm_type values.</summary>

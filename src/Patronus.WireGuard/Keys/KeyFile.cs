@@ -15,8 +15,15 @@ public static class KeyFile
 
     public static void Write(string path, Key key)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(key);
+        WriteSecret(path, key.Bytes);
+    }
+
+    /// <summary>Any secret (an Ed25519 seed too), base64 on one line, with the same care as a WireGuard key.</summary>
+    public static void WriteSecret(string path, ReadOnlySpan<byte> secret)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var text = Convert.ToBase64String(secret) + "\n";
         var temporary = $"{path}.{Environment.ProcessId}.tmp";
         try
         {
@@ -27,7 +34,7 @@ public static class KeyFile
                 UnixCreateMode = OwnerOnly,
             }))
             {
-                stream.Write(Encoding.ASCII.GetBytes(key.ToBase64() + "\n"));
+                stream.Write(Encoding.ASCII.GetBytes(text));
                 stream.Flush(flushToDisk: true);
             }
 
@@ -47,12 +54,8 @@ public static class KeyFile
     public static Key Read(string path, KeyKind kind)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var mode = File.GetUnixFileMode(path);
-        if ((mode & ~(OwnerOnly | UnixFileMode.UserExecute)) != 0 && kind != KeyKind.Public)
-        {
-            throw new UnauthorizedAccessException(
-                $"key file {path} has mode {Convert.ToString((int)mode, 8)}: a {kind.ToString().ToLowerInvariant()} key must be readable by its owner only (chmod 600)");
-        }
+        if (kind != KeyKind.Public)
+            CheckOwnerOnly(path, kind.ToString().ToLowerInvariant());
 
         try
         {
@@ -61,6 +64,35 @@ public static class KeyFile
         catch (FormatException e)
         {
             throw new FormatException($"key file {path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>A secret written by <see cref="WriteSecret"/>: exactly <paramref name="length"/> bytes, from a 0600 file.</summary>
+    public static byte[] ReadSecret(string path, int length, string what)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        CheckOwnerOnly(path, what);
+        byte[] bytes;
+        try
+        {
+            bytes = Convert.FromBase64String(File.ReadAllText(path).Trim());
+        }
+        catch (FormatException)
+        {
+            throw new FormatException($"key file {path}: not base64 ({what} expected)");
+        }
+        if (bytes.Length != length)
+            throw new FormatException($"key file {path}: {bytes.Length} bytes, a {what} is {length}");
+        return bytes;
+    }
+
+    private static void CheckOwnerOnly(string path, string what)
+    {
+        var mode = File.GetUnixFileMode(path);
+        if ((mode & ~(OwnerOnly | UnixFileMode.UserExecute)) != 0)
+        {
+            throw new UnauthorizedAccessException(
+                $"key file {path} has mode {Convert.ToString((int)mode, 8)}: a {what} key must be readable by its owner only (chmod 600)");
         }
     }
 }

@@ -153,6 +153,21 @@ public static class AnnouncementCodec
         }
     }
 
+    /// <summary>Reads a signed certificate on its own (a member's certificate file); null with what is wrong.</summary>
+    public static (MemberCertificate Certificate, byte[] Body, byte[] Signature)? TryDecodeCertificate(ReadOnlySpan<byte> bytes, out string detail)
+    {
+        try
+        {
+            detail = "";
+            return DecodeCertificate(bytes);
+        }
+        catch (FormatException e)
+        {
+            detail = e.Message;
+            return null;
+        }
+    }
+
     private static (MemberCertificate Certificate, byte[] Body, byte[] Signature) DecodeCertificate(ReadOnlySpan<byte> bytes)
     {
         var reader = new Reader(bytes);

@@ -92,6 +92,21 @@ public static class AnnouncementValidator
     private static IPNetwork? FirstOverlap(IEnumerable<IPNetwork> ranges, IPNetwork prefix) =>
         ranges.Where(range => Overlaps(range, prefix)).Select(range => (IPNetwork?)range).FirstOrDefault();
 
+    /// <summary>Whether a signed certificate (as a member's certificate file holds it) verifies with one of the set keys.</summary>
+    public static bool CertificateVerifies(ReadOnlySpan<byte> signedCertificate, IReadOnlyList<byte[]> setKeys, out MemberCertificate? certificate, out string detail)
+    {
+        certificate = null;
+        if (AnnouncementCodec.TryDecodeCertificate(signedCertificate, out detail) is not { } decoded)
+            return false;
+        if (!setKeys.Any(key => Verifies(key, AnnouncementCodec.CertificateContext, decoded.Body, decoded.Signature)))
+        {
+            detail = $"certificate of '{decoded.Certificate.MemberId}' is not signed by a trusted cluster-set key";
+            return false;
+        }
+        certificate = decoded.Certificate;
+        return true;
+    }
+
     private static bool Verifies(byte[] publicKey, ReadOnlySpan<byte> context, byte[] body, byte[] signature)
     {
         if (!PublicKey.TryImport(Ed25519, publicKey, KeyBlobFormat.RawPublicKey, out var key) || key is null)

@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Logging;
+
+namespace Patronus.Agent.Mesh;
+
+public sealed partial class MeshGateway
+{
+    private static partial class Log
+    {
+        [LoggerMessage(521, LogLevel.Information, "Mesh: {Changes} peer and route changes on {Interface} for {Members} members")]
+        public static partial void Reconciled(ILogger logger, int changes, int members, string @interface);
+
+        [LoggerMessage(522, LogLevel.Error, "Mesh: matching the WireGuard device to the members failed; retrying: {Error}")]
+        public static partial void ReconcileFailed(ILogger logger, string error);
+    }
+}

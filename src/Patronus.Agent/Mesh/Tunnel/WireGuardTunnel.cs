@@ -1,0 +1,176 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Patronus.Agent.Mesh.Peers;
+using Patronus.Netlink;
+using Patronus.WireGuard;
+
+namespace Patronus.Agent.Mesh.Tunnel;
+
+/// <summary>Where and how the gateway's WireGuard device runs.</summary>
+public sealed record TunnelOptions
+{
+    /// <summary>The device's name. With wireguard-go its UAPI socket is /var/run/wireguard/NAME.sock, shared by every namespace on the machine: labs give each gateway its own name.</summary>
+    public string Interface { get; init; } = "wg-sdwan";
+
+    public int ListenPort { get; init; } = 51820;
+
+    /// <summary>WireGuard's own default: 1500 less 80 bytes of IPv6, UDP and WireGuard headers.</summary>
+    public int Mtu { get; init; } = 1420;
+
+    public string WireGuardGo { get; init; } = "wireguard-go";
+
+    public string SocketDirectory { get; init; } = "/var/run/wireguard";
+}
+
+/// <summary>
+/// The gateway's WireGuard device: created once (the kernel's where the module exists, wireguard-go otherwise),
+/// adopted as it is when it already runs (it outlives the agent, so a restarted agent changes nothing and traffic
+/// never stops), and kept matching the members: peers through the control protocol, routes to their prefixes
+/// through rtnetlink (protocol <see cref="RouteProtocol.PatronusMesh"/>).
+/// </summary>
+public sealed partial class WireGuardTunnel : IDisposable
+{
+    private readonly TunnelOptions _options;
+    private readonly NetNs _ns;
+    private readonly ILogger _logger;
+    private readonly WireGuardClient _client;
+    private readonly RtNetlink _netlink;
+
+    public WireGuardTunnel(TunnelOptions options, NetNs ns, ILogger<WireGuardTunnel> logger)
+    {
+        _options = options;
+        _ns = ns;
+        _logger = logger;
+        _client = WireGuardClient.OpenIn(ns, new WireGuardClientOptions { SocketDirectory = options.SocketDirectory });
+        _netlink = RtNetlink.OpenIn(ns);
+    }
+
+    public string Interface => _options.Interface;
+
+    /// <summary>Makes sure the device runs with this key and port; true when it was created, false when adopted.</summary>
+    public bool Ensure(Key privateKey)
+    {
+        var created = false;
+        if (!Running())
+        {
+            if (_netlink.LinkByName(_options.Interface) is { } stale)
+            {
+                // A device nobody serves (its wireguard-go died): it cannot be configured, so it is replaced.
+                Log.StaleDeviceRemoved(_logger, _options.Interface);
+                _netlink.LinkDel(stale.Index);
+            }
+            Create();
+            created = true;
+        }
+        var device = _client.Device(_options.Interface);
+        if (!Equals(device.PrivateKey, privateKey) || device.ListenPort != _options.ListenPort)
+            _client.ConfigureDevice(_options.Interface, new DeviceConfig { PrivateKey = privateKey, ListenPort = _options.ListenPort });
+        var link = _netlink.LinkByName(_options.Interface) ?? throw new InvalidOperationException($"WireGuard device {_options.Interface} vanished");
+        if (link.Mtu != _options.Mtu)
+            _netlink.LinkSetMtu(link.Index, _options.Mtu);
+        if (!link.IsUp)
+            _netlink.LinkSetUp(link.Index);
+        if (created)
+            Log.Created(_logger, _options.Interface, _client.KernelAvailable ? "kernel" : "wireguard-go", _options.ListenPort);
+        else
+            Log.Adopted(_logger, _options.Interface);
+        return created;
+    }
+
+    /// <summary>The device as it is now (peers, handshakes, counters); its private key is redacted when printed.</summary>
+    public Device Read() => _client.Device(_options.Interface);
+
+    /// <summary>Applies a plan made from <see cref="Read"/>; returns how many changes the kernel or wireguard-go saw.</summary>
+    public int Apply(PeerPlan plan)
+    {
+        var changed = 0;
+        if (plan.Changes.Count > 0)
+        {
+            _client.ConfigureDevice(_options.Interface, new DeviceConfig { Peers = plan.Changes });
+            changed += plan.Changes.Count;
+        }
+        var link = _netlink.LinkByName(_options.Interface) ?? throw new InvalidOperationException($"WireGuard device {_options.Interface} vanished");
+        var wanted = plan.Routes.Select(p => new IpPrefix(p.BaseAddress, p.PrefixLength)).ToHashSet();
+        foreach (var family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
+        {
+            foreach (var route in _netlink.RouteList(family, protocol: RouteProtocol.PatronusMesh))
+            {
+                if (route.LinkIndex != link.Index || !wanted.Remove(route.Destination))
+                {
+                    _netlink.RouteDel(route);
+                    changed++;
+                }
+            }
+        }
+        foreach (var destination in wanted)
+        {
+            _netlink.RouteReplace(new Route { Destination = destination, LinkIndex = link.Index, Scope = RouteScope.Link, Protocol = RouteProtocol.PatronusMesh });
+            changed++;
+        }
+        return changed;
+    }
+
+    private bool Running()
+    {
+        if (_netlink.LinkByName(_options.Interface) is null)
+            return false;
+        try
+        {
+            _client.Device(_options.Interface);
+            return true;
+        }
+        catch (WireGuardException)
+        {
+            return false;
+        }
+    }
+
+    private void Create()
+    {
+        if (_client.KernelAvailable)
+        {
+            _netlink.LinkAddWireGuard(_options.Interface);
+            return;
+        }
+        // wireguard-go daemonizes: its parent returns once the device and its UAPI socket exist, and the daemon is
+        // nobody's child, so it outlives this agent (and a kill -9 of it) with its tunnels. Started from a thread
+        // inside the namespace, whose network namespace the child inherits.
+        var result = _ns.Run(() =>
+        {
+            var start = new ProcessStartInfo(_options.WireGuardGo, [_options.Interface])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            // Silent: the daemon then keeps no descriptor of our pipes (it would block the read below, and a write to
+            // a closed pipe later would kill it with SIGPIPE). Its parent still prints why it could not start.
+            start.Environment["LOG_LEVEL"] = "silent";
+            try
+            {
+                using var process = Process.Start(start)!;
+                var stderr = process.StandardError.ReadToEndAsync();
+                process.StandardOutput.ReadToEnd();
+                process.WaitForExit();
+                return (ExitCode: process.ExitCode, Error: stderr.Result.Trim());
+            }
+            catch (Win32Exception e)
+            {
+                return (ExitCode: -1, Error: $"cannot start {_options.WireGuardGo}: {e.Message}");
+            }
+        });
+        if (result.ExitCode != 0)
+            throw new InvalidOperationException($"wireguard-go could not create {_options.Interface} (exit {result.ExitCode}): {result.Error}");
+        if (!Running())
+            throw new InvalidOperationException($"wireguard-go created {_options.Interface} but does not answer on {Path.Combine(_options.SocketDirectory, _options.Interface + ".sock")}");
+    }
+
+    public void Dispose()
+    {
+        _client.Dispose();
+        _netlink.Dispose();
+    }
+}

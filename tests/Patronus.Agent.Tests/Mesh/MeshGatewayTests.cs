@@ -1,0 +1,243 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using NSec.Cryptography;
+using Patronus.Agent.Mesh;
+using Patronus.Agent.Mesh.Announcements;
+using Patronus.Agent.Mesh.Discovery;
+using Patronus.Agent.Mesh.Identity;
+using Patronus.Agent.Mesh.Tunnel;
+using Patronus.Netlink;
+using Patronus.Testing;
+using Key = NSec.Cryptography.Key;
+
+namespace Patronus.Agent.Tests.Mesh;
+
+/// <summary>
+/// Two gateways (namespaces joined by a veth "WAN"), each with a range of its own behind it, joined by nothing but
+/// their keys, a certificate from the same cluster set and each other's discovery address: real wireguard-go
+/// devices configured over UAPI from verified announcements, real routes, real pings.
+/// </summary>
+public sealed class MeshGatewayTests : IAsyncLifetime
+{
+    private static readonly SignatureAlgorithm Ed25519 = SignatureAlgorithm.Ed25519;
+    private readonly Key _setKey = Key.Create(Ed25519);
+    private readonly OwnedNamespaces _namespaces = new();
+    private readonly string _id = Guid.NewGuid().ToString("N")[..6];
+    private readonly string _root = Directory.CreateTempSubdirectory("patronus-mesh-").FullName;
+    private readonly List<Side> _sides = [];
+
+    private sealed class Side
+    {
+        public required string Name { get; init; }
+        public required string Netns { get; init; }
+        public required string Interface { get; init; }
+        public required string KeyFolder { get; init; }
+        public required NetNs Ns { get; init; }
+        public MeshGateway? Gateway { get; set; }
+        public MemberIdentity? Identity { get; set; }
+        public CancellationTokenSource Stop { get; set; } = new();
+        public Task Running { get; set; } = Task.CompletedTask;
+    }
+
+    private Side A => _sides[0];
+
+    private Side B => _sides[1];
+
+    public async Task InitializeAsync()
+    {
+        try
+        {
+            await StartBothAsync();
+        }
+        catch
+        {
+            // xUnit does not dispose a test class whose initialisation failed: nothing may be left behind.
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartBothAsync()
+    {
+        var a = _namespaces.Add($"pmg-{_id}-a");
+        var b = _namespaces.Add($"pmg-{_id}-b");
+        Ip(a, "link set lo up", $"link add wan0 type veth peer name wan0 netns {b}", "link set wan0 up", "addr add 172.31.0.1/24 dev wan0",
+            "link add pods0 type bridge", "link set pods0 up", "addr add 10.244.0.1/24 dev pods0");
+        Ip(b, "link set lo up", "link set wan0 up", "addr add 172.31.0.2/24 dev wan0",
+            "link add pods0 type bridge", "link set pods0 up", "addr add 10.248.0.1/24 dev pods0");
+        _sides.Add(NewSide("cluster-a", a));
+        _sides.Add(NewSide("cluster-b", b));
+        Certify(A, "10.244.0.0/16");
+        Certify(B, "10.248.0.0/16");
+        Start(A, "172.31.0.1", "172.31.0.2", "10.244.0.0/16");
+        Start(B, "172.31.0.2", "172.31.0.1", "10.248.0.0/16");
+        await Task.WhenAll(A.Gateway!.Ready.WaitAsync(TimeSpan.FromSeconds(20)), B.Gateway!.Ready.WaitAsync(TimeSpan.FromSeconds(20)));
+    }
+
+    private Side NewSide(string name, string netns) => new()
+    {
+        Name = name,
+        Netns = netns,
+        Interface = $"wgm{_id}{name[^1]}",
+        KeyFolder = Path.Combine(_root, name),
+        Ns = NetNs.OpenNamed(netns),
+    };
+
+    private void Certify(Side side, string prefix)
+    {
+        var identityKey = MemberIdentity.EnsureKeys(side.KeyFolder);
+        var certificate = ClusterSetAuthority.Certify(_setKey, new MemberCertificate(side.Name, identityKey, DateTimeOffset.UtcNow.AddDays(1), [IPNetwork.Parse(prefix)]));
+        File.WriteAllText(Path.Combine(side.KeyFolder, MemberIdentity.CertificateFile), Convert.ToBase64String(certificate));
+    }
+
+    private byte[] SetPublicKey => _setKey.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+
+    private void Start(Side side, string self, string peer, string prefix)
+    {
+        side.Identity = MemberIdentity.Load(side.KeyFolder, [SetPublicKey]);
+        side.Stop = new CancellationTokenSource();
+        side.Gateway = new MeshGateway(
+            side.Identity,
+            new MeshTrust([SetPublicKey], side.Name, [IPNetwork.Parse(prefix)]),
+            new GatewayAnnouncement([new IPEndPoint(IPAddress.Parse(self), 51820)], [IPNetwork.Parse(prefix)]),
+            new DiscoveryOptions { Peers = [new IPEndPoint(IPAddress.Parse(peer), 51821)], Interval = TimeSpan.FromMilliseconds(500) },
+            new TunnelOptions { Interface = side.Interface },
+            side.Ns,
+            NullLoggerFactory.Instance);
+        side.Running = side.Gateway.RunAsync(side.Stop.Token);
+    }
+
+    private static async Task StopAsync(Side side)
+    {
+        side.Stop.Cancel();
+        try
+        {
+            await side.Running;
+        }
+        finally
+        {
+            side.Gateway?.Dispose();
+            side.Identity?.Dispose();
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        try
+        {
+            foreach (var side in _sides)
+                await StopAsync(side);
+        }
+        finally
+        {
+            // wireguard-go outlives its agent by design: the test ends the daemons it caused.
+            foreach (var side in _sides)
+            {
+                Command.Run("pkill", ["-f", $"^wireguard-go {side.Interface}$"]);
+                File.Delete($"/var/run/wireguard/{side.Interface}.sock");
+                side.Ns.Dispose();
+            }
+            _namespaces.Dispose();
+            _setKey.Dispose();
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task TwoMembers_JoinByAnnouncements_AndTheirRangesReachEachOtherThroughWireGuard()
+    {
+        Assert.True(await Eventually(() => Ping(A, "10.244.0.1", "10.248.0.1")), Dump());
+        Assert.True(Ping(B, "10.248.0.1", "10.244.0.1"));
+
+        Assert.Contains($"10.248.0.0/16 dev {A.Interface}", Ip(A.Netns, "route show proto 78"));
+        Assert.Contains($"10.244.0.0/16 dev {B.Interface}", Ip(B.Netns, "route show proto 78"));
+        var peer = Assert.Single(A.Gateway!.Tunnel.Read().Peers);
+        Assert.Equal([IPNetwork.Parse("10.248.0.0/16")], peer.AllowedIPs);
+        Assert.Equal(B.Identity!.WireGuardPrivateKey.PublicKey(), peer.PublicKey);
+        Assert.NotNull(peer.LastHandshakeTime);
+        foreach (var file in new[] { MemberIdentity.IdentityKeyFile, MemberIdentity.WireGuardKeyFile })
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(A.KeyFolder, file)));
+        Assert.Empty(A.Gateway.Exchange.Rejected.Where(r => r.Value > 0));
+    }
+
+    [Fact]
+    public async Task ForgedAnnouncementFromTheWan_IsRefusedAndCounted_AndChangesNothing()
+    {
+        Assert.True(await Eventually(() => B.Gateway!.Tunnel.Read().Peers.Count == 1), Dump());
+        var before = B.Gateway!.Tunnel.Read().Peers.Single();
+
+        // Someone on the WAN with a certificate from a set B does not trust claims A's range with its own key.
+        using var otherSet = Key.Create(Ed25519);
+        using var intruder = Key.Create(Ed25519);
+        var certificate = new MemberCertificate("cluster-x", intruder.PublicKey.Export(KeyBlobFormat.RawPublicKey), DateTimeOffset.UtcNow.AddDays(1), [IPNetwork.Parse("10.244.0.0/16")]);
+        var signedCertificate = ClusterSetAuthority.Certify(otherSet, certificate);
+        var announcement = new Announcement(certificate, ulong.MaxValue - 1, DateTimeOffset.UtcNow, new byte[32], [new IPEndPoint(IPAddress.Parse("172.31.0.1"), 51999)], [IPNetwork.Parse("10.244.0.0/16")]);
+        var body = AnnouncementCodec.EncodeAnnouncementBody(announcement, signedCertificate);
+        var forged = AnnouncementCodec.EncodeAnnouncement(body, Ed25519.Sign(intruder, [.. AnnouncementCodec.AnnouncementContext, .. body]));
+        SendFrom(A, forged, "172.31.0.2");
+        // And a truncated one.
+        SendFrom(A, forged[..100], "172.31.0.2");
+
+        Assert.True(await Eventually(() => B.Gateway.Exchange.Rejected.GetValueOrDefault(RejectReason.UnknownKey) >= 1
+            && B.Gateway.Exchange.Rejected.GetValueOrDefault(RejectReason.Malformed) >= 1), string.Join(", ", B.Gateway.Exchange.Rejected));
+        await Task.Delay(1500); // two more announcement rounds: nothing may have changed meanwhile
+        var after = Assert.Single(B.Gateway.Tunnel.Read().Peers);
+        Assert.Equal(before.PublicKey, after.PublicKey);
+        Assert.Equal(before.AllowedIPs, after.AllowedIPs);
+        Assert.DoesNotContain("51999", after.Endpoint?.ToString());
+    }
+
+    [Fact]
+    public async Task RestartedGateway_AdoptsTheRunningDevice_AndTrafficNeverStops()
+    {
+        Assert.True(await Eventually(() => Ping(A, "10.244.0.1", "10.248.0.1")), Dump());
+        var pid = Command.Run("pgrep", ["-f", $"^wireguard-go {A.Interface}$"]).Stdout.Trim();
+        Assert.NotEmpty(pid);
+
+        await StopAsync(A);
+        // With A's agent gone the tunnel still carries traffic: WireGuard outlives it.
+        Assert.True(Ping(A, "10.244.0.1", "10.248.0.1"), "the tunnel must outlive the agent");
+        Start(A, "172.31.0.1", "172.31.0.2", "10.244.0.0/16");
+        await A.Gateway!.Ready.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(pid, Command.Run("pgrep", ["-f", $"^wireguard-go {A.Interface}$"]).Stdout.Trim());
+        Assert.True(Ping(A, "10.244.0.1", "10.248.0.1"));
+    }
+
+    private static void SendFrom(Side side, byte[] datagram, string to)
+    {
+        using var socket = side.Ns.RunOnThisThread(() => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
+        socket.SendTo(datagram, new IPEndPoint(IPAddress.Parse(to), 51821));
+    }
+
+    private static bool Ping(Side side, string from, string to) =>
+        Command.Run("ip", ["netns", "exec", side.Netns, "ping", "-c", "1", "-W", "1", "-I", from, to]).ExitCode == 0;
+
+    private string Dump() => string.Join("\n", _sides.Select(s =>
+        $"{s.Name}: routes {Ip(s.Netns, "route show")} rejected {string.Join(",", s.Gateway?.Exchange.Rejected ?? new Dictionary<RejectReason, long>())} members {s.Gateway?.Exchange.Members.Count}"));
+
+    private static async Task<bool> Eventually(Func<bool> condition)
+    {
+        for (var i = 0; i < 40; i++)
+        {
+            if (condition())
+                return true;
+            await Task.Delay(250);
+        }
+        return condition();
+    }
+
+    private static string Ip(string ns, params string[] commands)
+    {
+        var output = "";
+        foreach (var command in commands)
+        {
+            var result = Command.Run("ip", ["-n", ns, .. command.Split(' ')]);
+            if (result.ExitCode != 0)
+                throw new InvalidOperationException($"ip -n {ns} {command}: {result.Stderr}");
+            output += result.Stdout;
+        }
+        return output;
+    }
+}
