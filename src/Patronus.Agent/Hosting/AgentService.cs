@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Patronus.Agent.Telemetry;
 using Patronus.Agent.Pipeline;
 using Patronus.Kubernetes.Informers;
+using Patronus.Kubernetes.Kinds;
 using Patronus.Kubernetes.Informers.ManifestFolder;
 
 namespace Patronus.Agent.Hosting;
@@ -48,7 +49,7 @@ public sealed partial class AgentService(
         var client = new k8s.Kubernetes(KubernetesConfiguration(options));
         var connection = new ApiConnection(client);
         var informerOptions = new ResourceInformerOptions { ResyncPeriod = options.Resync };
-        return ResourceKinds.All.Select(kind => ResourceInformer.Create(kind, connection, informerOptions, loggers)).ToList();
+        return ResourceKinds.All.Select(kind => kind.CreateInformer(connection, informerOptions, loggers)).ToList();
     }
 
     internal static KubernetesClientConfiguration KubernetesConfiguration(AgentOptions options)
