@@ -1,9 +1,9 @@
 using Patronus.Agent.Hosting;
-using Patronus.Agent.Hosting.Interop;
+using Patronus.Netlink.Interop;
 
 // Whatever umask the agent was started with, what it creates (database, journal, socket, lock files,
 // directories) is the root's alone; the code also gives each file its mode explicitly.
-LibC.Umask(0b000_111_111);
+Libc.Umask(0b000_111_111);
 
 if (args is ["--help"] or ["-h"])
 {

@@ -2,9 +2,9 @@ using Microsoft.Extensions.Logging;
 using Patronus.Agent.Client.Protocol;
 using Patronus.Agent.Hosting;
 using Patronus.Agent.Telemetry;
-using Patronus.Agent.Pipeline;
+using Patronus.Agent.Policy;
 using Patronus.Agent.Status;
-using Patronus.Kubernetes.Store;
+using Patronus.Agent.Sync;
 using Patronus.Policy.Compiled;
 
 namespace Patronus.Agent.Endpoints;
@@ -12,8 +12,8 @@ namespace Patronus.Agent.Endpoints;
 /// <summary>What the agent does for each request on its socket.</summary>
 public sealed partial class AgentRequestHandler(
     EndpointRegistry registry,
-    PolicyPipeline pipeline,
-    ClusterStore store,
+    IPolicyEnforcement policy,
+    ClusterSync cluster,
     StatusReporter status,
     AgentOptions options,
     AgentMetrics metrics,
@@ -50,7 +50,7 @@ public sealed partial class AgentRequestHandler(
         var (_, previous) = registry.Add(endpoint);
         Log.Registered(logger, endpoint.ContainerId, endpoint.IfName, pod.ToString(), string.Join(",", endpoint.Addresses));
         var affected = previous is null ? new[] { pod } : [pod, previous];
-        await pipeline.EndpointsChangedAsync(affected).WaitAsync(ProgramTimeout, cancellationToken).ConfigureAwait(false);
+        await policy.EndpointsChangedAsync(affected).WaitAsync(ProgramTimeout, cancellationToken).ConfigureAwait(false);
         return AgentReply.Success();
     }
 
@@ -60,7 +60,7 @@ public sealed partial class AgentRequestHandler(
         if (pod is null)
             return AgentReply.Success();
         Log.Unregistered(logger, removal.ContainerId, removal.IfName, pod.ToString());
-        await pipeline.EndpointsChangedAsync(pod).WaitAsync(ProgramTimeout, cancellationToken).ConfigureAwait(false);
+        await policy.EndpointsChangedAsync(pod).WaitAsync(ProgramTimeout, cancellationToken).ConfigureAwait(false);
         return AgentReply.Success();
     }
 
@@ -71,7 +71,7 @@ public sealed partial class AgentRequestHandler(
     private async Task WaitForPodAsync(EndpointId pod, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + options.PodWait;
-        while (store.Find<k8s.Models.V1Pod>(pod.Namespace, pod.Name) is null && DateTime.UtcNow < deadline)
+        while (cluster.Find<k8s.Models.V1Pod>(pod.Namespace, pod.Name) is null && DateTime.UtcNow < deadline)
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
     }
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Patronus.Agent.Client.Protocol;
 using Patronus.Agent.Client.Spool;
 using Patronus.Agent.Hosting;
-using Patronus.Agent.Pipeline;
+using Patronus.Agent.Policy;
 using Patronus.Agent.Telemetry;
 using Patronus.Policy.Compiled;
 
@@ -19,7 +19,7 @@ namespace Patronus.Agent.Endpoints;
 public sealed partial class SpoolDrainer(
     AgentOptions options,
     EndpointRegistry registry,
-    PolicyPipeline pipeline,
+    IPolicyEnforcement policy,
     AgentMetrics metrics,
     ILogger<SpoolDrainer> logger) : BackgroundService
 {
@@ -28,7 +28,7 @@ public sealed partial class SpoolDrainer(
         var spool = new PendingRemovalSpool(options.Spool);
         try
         {
-            await pipeline.Ready.WaitAsync(stoppingToken).ConfigureAwait(false);
+            await policy.Ready.WaitAsync(stoppingToken).ConfigureAwait(false);
             using var timer = new PeriodicTimer(options.SpoolInterval);
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
@@ -55,11 +55,11 @@ public sealed partial class SpoolDrainer(
             return;
         try
         {
-            await pipeline.EndpointsChangedAsync([.. pods]).WaitAsync(stoppingToken).ConfigureAwait(false);
+            await policy.EndpointsChangedAsync([.. pods]).WaitAsync(stoppingToken).ConfigureAwait(false);
         }
         catch (InvalidOperationException e)
         {
-            // The registry holds the change; the pipeline's full reconcile after a datapath failure programs it.
+            // The registry holds the change; the policy feature's full reconcile after a datapath failure programs it.
             Log.Failed(logger, e.Message);
         }
     }

@@ -10,12 +10,11 @@ using Microsoft.Extensions.Logging;
 using Patronus.Agent.Datapath;
 using Patronus.Agent.Endpoints;
 using Patronus.Agent.Telemetry;
-using Patronus.Agent.Pipeline;
+using Patronus.Agent.Policy;
 using Patronus.Agent.Routes;
 using Patronus.Agent.State;
 using Patronus.Agent.Status;
-using Patronus.Kubernetes.Informers;
-using Patronus.Kubernetes.Store;
+using Patronus.Agent.Sync;
 
 namespace Patronus.Agent.Hosting;
 
@@ -74,28 +73,40 @@ public static class AgentHost
             return new AgentDatabase(options.Database);
         });
         services.AddSingleton<EndpointRegistry>();
-        services.AddSingleton<ClusterStore>();
         services.AddSingleton<AgentMetrics>();
         services.TryAddSingleton(provider => DatapathFactory.Create(options, provider.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(provider => new PolicyBlocksMetric(provider.GetRequiredService<IPolicyDatapath>(), provider.GetRequiredService<AgentMetrics>().Registry));
         services.AddSingleton<InstanceLock>();
-        services.AddSingleton(provider => new SourceSupervisor(
-            AgentService.CreateSources(options, provider.GetRequiredService<ILoggerFactory>()),
-            provider.GetRequiredService<ILoggerFactory>().CreateLogger<SourceSupervisor>()));
-        services.AddSingleton<AgentReadiness>();
+        // The cluster sync: the sources, the store they feed and the supervisor that restarts them. Features
+        // subscribe to the kinds they need when they are made, which is before any hosted service starts.
+        services.AddSingleton(provider => new ClusterSync(
+            ClusterSources.Create(options, provider.GetRequiredService<ILoggerFactory>()),
+            provider.GetRequiredService<ILogger<ClusterSync>>()));
+
+        // Features. Each is a singleton, the narrow interfaces it serves to the rest of the agent, and a hosted
+        // service that runs it. Readiness asks every IReadinessCheck in the order registered here.
+        services.AddSingleton<PolicyFeature>();
+        services.AddSingleton<IPolicyEnforcement>(provider => provider.GetRequiredService<PolicyFeature>());
+        services.AddSingleton<IReadinessCheck>(provider => provider.GetRequiredService<PolicyFeature>());
+        services.AddSingleton<IReadinessCheck>(provider => provider.GetRequiredService<ClusterSync>());
         if (options.Routes.Enabled)
         {
             services.AddSingleton(provider => new RoutesFeature(options.Routes, options.NodeName, options.Netns,
-                provider.GetRequiredService<ClusterStore>(), provider.GetRequiredService<ILogger<RoutesFeature>>()));
-            services.AddHostedService<RoutesService>();
+                provider.GetRequiredService<ClusterSync>(), provider.GetRequiredService<ILogger<RoutesFeature>>()));
+            services.AddSingleton<IReadinessCheck>(provider => provider.GetRequiredService<RoutesFeature>());
         }
-        services.AddSingleton<PolicyPipeline>();
+        services.AddSingleton<AgentReadiness>();
         services.AddSingleton<StatusReporter>();
         services.AddSingleton<AgentRequestHandler>();
-        // Order matters: state is restored before the socket accepts, and both before the pipeline runs.
+
+        // Order matters: state is restored before the socket accepts, and both before the cluster sync starts and
+        // policy is programmed; policy programs nothing before every source has delivered its first complete view.
         services.AddHostedService<AgentStartup>();
         services.AddHostedService<EndpointSocketServer>();
-        services.AddHostedService<AgentService>();
+        services.AddHostedService<ClusterSyncService>();
+        services.AddHostedService<PolicyService>();
+        if (options.Routes.Enabled)
+            services.AddHostedService<RoutesService>();
         services.AddHostedService<SpoolDrainer>();
         overrides?.Invoke(services);
 

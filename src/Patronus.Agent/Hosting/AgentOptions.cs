@@ -235,7 +235,7 @@ public sealed class AgentOptions
             var list = new List<IPNetwork>();
             foreach (var text in (configuration[key] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                if (!Patronus.Agent.Networks.NetworkRanges.TryParseNetwork(text, out var network))
+                if (!Patronus.Netlink.NetworkRanges.TryParseNetwork(text, out var network))
                     throw new AgentOptionsException($"option '{key}': '{text}' is not a network in CIDR notation (such as 10.244.0.0/16, host bits zero)");
                 list.Add(network);
             }

@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
-using Microsoft.Win32.SafeHandles;
-using Patronus.Agent.Hosting.Interop;
+using Patronus.Netlink.Interop;
 
 namespace Patronus.Agent.Hosting;
 
@@ -15,7 +14,7 @@ namespace Patronus.Agent.Hosting;
 public sealed partial class InstanceLock(AgentOptions options, ILogger<InstanceLock> logger) : IDisposable
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(200);
-    private readonly List<SafeFileHandle> _held = [];
+    private readonly List<FileDescriptorHandle> _held = [];
 
     public static string LockPathOf(string path) => path + ".lock";
 
@@ -26,22 +25,22 @@ public sealed partial class InstanceLock(AgentOptions options, ILogger<InstanceL
             _held.Add(Take(path, cancellationToken));
     }
 
-    private SafeFileHandle Take(string path, CancellationToken cancellationToken)
+    private FileDescriptorHandle Take(string path, CancellationToken cancellationToken)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
         if (!Directory.Exists(directory))
             Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var fd = LibC.Open(path, LibC.OReadWrite | LibC.OCreate | LibC.OCloExec, LibC.OwnerReadWrite);
+        var fd = Libc.Open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, Libc.OwnerReadWrite);
         if (fd < 0)
             throw new IOException($"cannot open {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
-        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        var handle = new FileDescriptorHandle(fd);
         try
         {
             var waiting = false;
-            while (LibC.Flock(handle, LibC.LockExclusive | LibC.LockNonBlocking) != 0)
+            while (Libc.Flock(handle, Libc.LOCK_EX | Libc.LOCK_NB) != 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
-                if (errno != LibC.EWouldBlock)
+                if (errno != Errno.EWOULDBLOCK)
                     throw new IOException($"cannot lock {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
                 if (!waiting)
                 {

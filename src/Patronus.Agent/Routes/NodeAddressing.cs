@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using k8s.Models;
-using Patronus.Agent.Networks;
+using Patronus.Netlink;
 
 namespace Patronus.Agent.Routes;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using static Patronus.Agent.Networks.NetworkRanges;
+using static Patronus.Netlink.NetworkRanges;
 
 namespace Patronus.Agent.Routes;
 

@@ -1,11 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
-using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Patronus.Agent.Datapath.Nftables;
-using Patronus.Kubernetes.Informers;
-using Patronus.Kubernetes.Store;
+using Patronus.Agent.Hosting;
+using Patronus.Agent.Sync;
+using Patronus.Kubernetes.Kinds;
 using Patronus.Netlink;
 
 namespace Patronus.Agent.Routes;
@@ -16,11 +16,11 @@ namespace Patronus.Agent.Routes;
 /// conflist with its own ranges once the agent is ready. Works from the whole set of Nodes each time (level, not
 /// edge triggered), so a missed or repeated event, a restart, or someone deleting a route all end the same way.
 /// </summary>
-public sealed partial class RoutesFeature : IDisposable
+public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
 {
     private readonly RoutesOptions _options;
     private readonly string _nodeName;
-    private readonly ClusterStore _store;
+    private readonly ClusterSync _cluster;
     private readonly ILogger _logger;
     private readonly NamespaceThread _thread;
     // A Node change sets the flag; waiting for it never consumes it (a semaphore waiter abandoned by WhenAny would
@@ -32,18 +32,14 @@ public sealed partial class RoutesFeature : IDisposable
     private string _lastProblems = "";
     private volatile string? _notReady = "routes not programmed yet";
 
-    public RoutesFeature(RoutesOptions options, string nodeName, string? netns, ClusterStore store, ILogger<RoutesFeature> logger)
+    public RoutesFeature(RoutesOptions options, string nodeName, string? netns, ClusterSync cluster, ILogger<RoutesFeature> logger)
     {
         _options = options;
         _nodeName = nodeName;
-        _store = store;
+        _cluster = cluster;
         _logger = logger;
         _thread = new NamespaceThread(netns, "patronus-routes");
-        _store.Changed += change =>
-        {
-            if (change.Object is V1Node)
-                _wake.Writer.TryWrite(true);
-        };
+        cluster.Subscribe([ResourceKinds.Nodes], _ => _wake.Writer.TryWrite(true));
     }
 
     /// <summary>Null once this node's routes are in the kernel and its conflist is written; otherwise why not.</summary>
@@ -90,7 +86,7 @@ public sealed partial class RoutesFeature : IDisposable
     private void Reconcile(bool agentReady)
     {
         var problems = new List<string>();
-        var nodes = _store.Snapshot().Nodes.Select(n => NodeAddressing.FromNode(n, problems)).ToList();
+        var nodes = _cluster.Snapshot().Nodes.Select(n => NodeAddressing.FromNode(n, problems)).ToList();
         var local = nodes.FirstOrDefault(n => n.Name == _nodeName);
         string? notReady = null;
         if (local is null)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Patronus.Agent.Client.Protocol;
+using Patronus.Netlink.Interop;
 
 namespace Patronus.Agent.State;
 
@@ -48,14 +49,14 @@ public sealed class AgentDatabase : IDisposable
     /// <summary>Creates the database file 0600 before SQLite does (it would create it 0644 less the umask).</summary>
     private static void CreateOwnerOnly(string path)
     {
-        var fd = Hosting.Interop.LibC.Open(path, Hosting.Interop.LibC.OReadWrite | Hosting.Interop.LibC.OCreate | Hosting.Interop.LibC.OExclusive | Hosting.Interop.LibC.OCloExec, Hosting.Interop.LibC.OwnerReadWrite);
+        var fd = Libc.Open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_EXCL | Libc.O_CLOEXEC, Libc.OwnerReadWrite);
         if (fd >= 0)
         {
-            new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true).Dispose();
+            new FileDescriptorHandle(fd).Dispose();
             return;
         }
         var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-        if (errno != Hosting.Interop.LibC.EExist)
+        if (errno != Errno.EEXIST)
             throw new IOException($"cannot create {path}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)}");
     }
 

@@ -4,13 +4,12 @@ using Patronus.Agent.Client.Protocol;
 using Patronus.Agent.Datapath;
 using Patronus.Agent.Endpoints;
 using Patronus.Agent.Hosting;
-using Patronus.Agent.Pipeline;
-using Patronus.Kubernetes.Store;
+using Patronus.Agent.Sync;
 
 namespace Patronus.Agent.Status;
 
 /// <summary>What `patronus status` shows, as this agent sees it now.</summary>
-public sealed class StatusReporter(AgentOptions options, EndpointRegistry registry, ClusterStore store, AgentReadiness readiness, IPolicyDatapath datapath)
+public sealed class StatusReporter(AgentOptions options, EndpointRegistry registry, ClusterSync cluster, AgentReadiness readiness, IPolicyDatapath datapath)
 {
     public const string PluginName = "patronus-cni";
 
@@ -28,7 +27,7 @@ public sealed class StatusReporter(AgentOptions options, EndpointRegistry regist
             Bridge = Bridge(options.Bridge),
             Database = new DatabaseStatus { Path = options.Database, Present = File.Exists(options.Database) },
             PodsManaged = registry.Pods.Count,
-            NetworkPolicies = store.Snapshot().NetworkPolicies.Count,
+            NetworkPolicies = cluster.Snapshot().NetworkPolicies.Count,
             Tunnels = [],
         };
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using Patronus.Cni.Ipam.Store;
 using Patronus.Cni.Spec;
+using Patronus.Netlink.Interop;
 
 namespace Patronus.Cni.Ipam;
 
@@ -220,7 +221,7 @@ public sealed class PatronusIpam(IpamConfig config)
     /// The first address after the set's cursor with no claim, walking its ranges round robin and skipping each
     /// range's gateway (host-local's order). Null when the whole set is claimed.
     /// </summary>
-    private IPAddress? FindFree(FileDescriptor lockFile, int set)
+    private IPAddress? FindFree(FileDescriptorHandle lockFile, int set)
     {
         var ranges = Config.RangeSets[set].Ranges;
         var family = Config.RangeSets[set].Family;

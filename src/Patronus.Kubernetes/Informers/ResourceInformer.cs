@@ -3,6 +3,7 @@ using System.Text.Json;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using Patronus.Kubernetes.Kinds;
 
 namespace Patronus.Kubernetes.Informers;
 
@@ -26,10 +27,8 @@ public sealed partial class ResourceInformer<T, TList> : IResourceSource
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _consecutiveFailures;
 
-    public ResourceInformer(ApiConnection connection, ResourceKind kind, ResourceInformerOptions options, ILogger logger)
+    public ResourceInformer(ApiConnection connection, ResourceKind<T, TList> kind, ResourceInformerOptions options, ILogger logger)
     {
-        if (kind.ObjectType != typeof(T) || kind.ListType != typeof(TList))
-            throw new ArgumentException($"resource kind {kind} is not {typeof(T).Name}/{typeof(TList).Name}", nameof(kind));
         _connection = connection;
         _kind = kind;
         _options = options;
@@ -282,24 +281,5 @@ public sealed partial class ResourceInformer<T, TList> : IResourceSource
 
         [LoggerMessage(6, LogLevel.Error, "Watch of {Kind} failed unexpectedly ({Type}: {Error}); re-listing")]
         public static partial void UnexpectedFailure(ILogger logger, string kind, string type, string error);
-    }
-}
-
-/// <summary>Builds the informer for each collection the agent watches.</summary>
-public static class ResourceInformer
-{
-    public static IResourceSource Create(ResourceKind kind, ApiConnection connection, ResourceInformerOptions options, ILoggerFactory loggers)
-    {
-        var logger = loggers.CreateLogger("Patronus.Kubernetes.Informers." + kind.Kind);
-        return kind.Kind switch
-        {
-            "Pod" => new ResourceInformer<V1Pod, V1PodList>(connection, kind, options, logger),
-            "Namespace" => new ResourceInformer<V1Namespace, V1NamespaceList>(connection, kind, options, logger),
-            "Node" => new ResourceInformer<V1Node, V1NodeList>(connection, kind, options, logger),
-            "Service" => new ResourceInformer<V1Service, V1ServiceList>(connection, kind, options, logger),
-            "NetworkPolicy" => new ResourceInformer<V1NetworkPolicy, V1NetworkPolicyList>(connection, kind, options, logger),
-            "EndpointSlice" => new ResourceInformer<V1EndpointSlice, V1EndpointSliceList>(connection, kind, options, logger),
-            _ => throw new ArgumentException($"no informer for kind {kind}", nameof(kind)),
-        };
     }
 }

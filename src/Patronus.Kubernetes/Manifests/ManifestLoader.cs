@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
+using Patronus.Kubernetes.Kinds;
 using Patronus.Kubernetes.Mapping;
 using YamlDotNet.Core;
 
@@ -11,8 +12,8 @@ namespace Patronus.Kubernetes.Manifests;
 
 /// <summary>
 /// Reads Kubernetes manifests as <c>kubectl</c> writes them: YAML or JSON, one object, several YAML documents,
-/// or a <c>List</c> (as <c>kubectl get -o yaml</c> prints). The kinds the agent watches are kept (Namespaces, Pods,
-/// NetworkPolicies, Nodes, Services, EndpointSlices); other kinds are skipped. A bad document or object is reported and skipped; the rest of the file still loads.
+/// or a <c>List</c> (as <c>kubectl get -o yaml</c> prints). The kinds of the set's registry are kept
+/// (<see cref="ResourceKinds"/>: every kind the agent watches); other kinds are skipped. A bad document or object is reported and skipped; the rest of the file still loads.
 /// </summary>
 /// <remarks>
 /// Documents are split before parsing so that a YAML syntax error loses only its own document. Each object
@@ -158,63 +159,40 @@ public static partial class ManifestLoader
                 AddObject(item, location, into, itemKind);
             return;
         }
-        switch (kind)
+        if (kind is null)
         {
-            case null:
-                into.Errors.Add(new ObjectError(location, null, ns, name, "kind", "is missing"));
-                return;
-            case "Namespace":
-                Deserialize<V1Namespace>(obj, kind, apiVersion, "v1", location, into, into.Namespaces);
-                return;
-            case "Pod":
-                Deserialize<V1Pod>(obj, kind, apiVersion, "v1", location, into, into.Pods);
-                return;
-            case "NetworkPolicy":
-                Deserialize<V1NetworkPolicy>(obj, kind, apiVersion, "networking.k8s.io/v1", location, into, into.Policies);
-                return;
-            case "Node":
-                Deserialize<V1Node>(obj, kind, apiVersion, "v1", location, into, into.Nodes);
-                return;
-            case "Service":
-                Deserialize<V1Service>(obj, kind, apiVersion, "v1", location, into, into.Services);
-                return;
-            case "EndpointSlice":
-                Deserialize<V1EndpointSlice>(obj, kind, apiVersion, "discovery.k8s.io/v1", location, into, into.EndpointSlices);
-                return;
-            default:
-                return; // Kinds the agent does not watch (Deployments, CRDs...).
+            into.Errors.Add(new ObjectError(location, null, ns, name, "kind", "is missing"));
+            return;
         }
+        // Kinds the agent does not watch (Deployments, CRDs it has no use for...) are skipped.
+        if (into.Kinds.FirstOrDefault(k => k.Kind == kind) is { } registered)
+            Deserialize(obj, registered, apiVersion, location, into);
     }
 
-    private static void Deserialize<T>(JsonObject obj, string kind, string? apiVersion, string expectedVersion, string location, ManifestSet into, List<T> target)
-        where T : class
+    private static void Deserialize(JsonObject obj, ResourceKind kind, string? apiVersion, string location, ManifestSet into)
     {
         var metadata = obj["metadata"] as JsonObject;
         var name = Text(metadata?["name"]);
         var ns = Text(metadata?["namespace"]);
-        if (apiVersion is not null && apiVersion != expectedVersion)
+        if (apiVersion is not null && apiVersion != kind.ApiVersion)
         {
-            into.Errors.Add(new ObjectError(location, kind, ns, name, "apiVersion", $"\"{apiVersion}\" is not supported (expected {expectedVersion})"));
+            into.Errors.Add(new ObjectError(location, kind.Kind, ns, name, "apiVersion", $"\"{apiVersion}\" is not supported (expected {kind.ApiVersion})"));
             return;
         }
         try
         {
-            var value = KubernetesJson.Deserialize<T>(obj.ToJsonString());
+            var value = kind.Deserialize(obj.ToJsonString());
             if (value is null)
                 return;
             // Items of a List may leave kind and apiVersion to the list; the object itself should carry them.
-            if (value is IKubernetesObject typed)
-            {
-                typed.Kind ??= kind;
-                typed.ApiVersion ??= expectedVersion;
-            }
-            target.Add(value);
-            into.Sources[value] = location;
+            value.Kind ??= kind.Kind;
+            value.ApiVersion ??= kind.ApiVersion;
+            into.Add(value, location);
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or NotSupportedException or ArgumentException or OverflowException)
         {
             var field = (e as JsonException)?.Path?.TrimStart('$', '.');
-            into.Errors.Add(new ObjectError(location, kind, ns, name, string.IsNullOrEmpty(field) ? null : field, $"cannot be read: {FirstLine(e.Message)}"));
+            into.Errors.Add(new ObjectError(location, kind.Kind, ns, name, string.IsNullOrEmpty(field) ? null : field, $"cannot be read: {FirstLine(e.Message)}"));
         }
     }
 

@@ -27,7 +27,7 @@ public sealed class ManifestModel
         return model;
     }
 
-    private static IEnumerable<TModel> Map<TObject, TModel>(ManifestSet set, List<TObject> objects, Func<TObject, MappingResult<TModel>> map, List<ObjectError> errors)
+    private static IEnumerable<TModel> Map<TObject, TModel>(ManifestSet set, IReadOnlyList<TObject> objects, Func<TObject, MappingResult<TModel>> map, List<ObjectError> errors)
         where TObject : class
         where TModel : class
     {

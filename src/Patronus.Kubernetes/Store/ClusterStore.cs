@@ -1,20 +1,29 @@
 using k8s;
 using k8s.Models;
 using Patronus.Kubernetes.Informers;
+using Patronus.Kubernetes.Kinds;
 
 namespace Patronus.Kubernetes.Store;
 
 /// <summary>
-/// The agent's one view of the cluster, fed by informers or by a manifest folder alike. Readers take an
-/// immutable <see cref="ClusterSnapshot"/>; writers raise <see cref="Changed"/> after each applied change.
+/// The agent's one view of the cluster, fed by informers or by a manifest folder alike, with a table per
+/// registered kind (<see cref="ResourceKinds"/>). Readers take an immutable <see cref="ClusterSnapshot"/>;
+/// writers raise <see cref="Changed"/> after each applied change.
 /// </summary>
 public sealed class ClusterStore
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<Type, Dictionary<string, IKubernetesObject<V1ObjectMeta>>> _tables =
-        ResourceKinds.All.ToDictionary(k => k.ObjectType, _ => new Dictionary<string, IKubernetesObject<V1ObjectMeta>>(StringComparer.Ordinal));
+    private readonly IReadOnlyList<ResourceKind> _kinds;
+    private readonly Dictionary<Type, Dictionary<string, IKubernetesObject<V1ObjectMeta>>> _tables;
     private ClusterSnapshot? _snapshot;
     private long _version;
+
+    /// <param name="kinds">The kinds kept; objects of any other type are ignored. <see cref="ResourceKinds.All"/> by default.</param>
+    public ClusterStore(IReadOnlyList<ResourceKind>? kinds = null)
+    {
+        _kinds = kinds ?? ResourceKinds.All;
+        _tables = _kinds.ToDictionary(k => k.ObjectType, _ => new Dictionary<string, IKubernetesObject<V1ObjectMeta>>(StringComparer.Ordinal));
+    }
 
     /// <summary>Raised after a change is in the store (outside the store's lock).</summary>
     public event Action<ResourceEvent>? Changed;
@@ -23,19 +32,20 @@ public sealed class ClusterStore
     public long Version => Interlocked.Read(ref _version);
 
     /// <summary>Subscribes to a source so its changes land here.</summary>
-    public void Attach(IResourceSource source) => source.Changed += Apply;
+    public void Attach(IResourceSource source) => source.Changed += change => Apply(change);
 
-    public void Apply(ResourceEvent change)
+    /// <summary>Applies one change; false when it changed nothing (a kind not kept, or a delete of an object not held).</summary>
+    public bool Apply(ResourceEvent change)
     {
         if (!_tables.TryGetValue(change.Object.GetType(), out var table))
-            return;
+            return false;
         var key = Key(change.Object);
         lock (_lock)
         {
             if (change.Type == ResourceEventType.Deleted)
             {
                 if (!table.Remove(key))
-                    return;
+                    return false;
             }
             else
             {
@@ -45,6 +55,7 @@ public sealed class ClusterStore
             _version++;
         }
         Changed?.Invoke(change);
+        return true;
     }
 
     /// <summary>One object by namespace and name (namespace null for cluster-scoped kinds), or null.</summary>
@@ -60,27 +71,11 @@ public sealed class ClusterStore
         {
             return _snapshot ??= new ClusterSnapshot(
                 _version,
-                Items<V1Pod>(),
-                Items<V1Namespace>(),
-                Items<V1NetworkPolicy>(),
-                Items<V1Node>(),
-                Items<V1Service>(),
-                Items<V1EndpointSlice>());
+                _kinds.ToDictionary(
+                    k => k.ObjectType,
+                    k => (IReadOnlyList<IKubernetesObject<V1ObjectMeta>>)_tables[k.ObjectType].OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Value).ToArray()));
         }
     }
 
-    private IReadOnlyList<TItem> Items<TItem>() where TItem : IKubernetesObject<V1ObjectMeta> =>
-        _tables[typeof(TItem)].OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => (TItem)p.Value).ToArray();
-
     internal static string Key(IKubernetesObject<V1ObjectMeta> obj) => $"{obj.Metadata?.NamespaceProperty}/{obj.Metadata?.Name}";
 }
-
-/// <summary>The cluster as the store held it at one <see cref="Version"/>; lists are sorted by namespace/name.</summary>
-public sealed record ClusterSnapshot(
-    long Version,
-    IReadOnlyList<V1Pod> Pods,
-    IReadOnlyList<V1Namespace> Namespaces,
-    IReadOnlyList<V1NetworkPolicy> NetworkPolicies,
-    IReadOnlyList<V1Node> Nodes,
-    IReadOnlyList<V1Service> Services,
-    IReadOnlyList<V1EndpointSlice> EndpointSlices);

@@ -12,6 +12,10 @@ internal static partial class Libc
     [LibraryImport(Name, EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Mount(string source, string target, string? fileSystemType, ulong flags, nint data);
 
+    /// <summary>mount(2) with file-system options as text (<c>mode=0700</c>).</summary>
+    [LibraryImport(Name, EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Mount(string source, string target, string? fileSystemType, ulong flags, string? data);
+
     [LibraryImport(Name, EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Unmount(string target, int flags);
 }

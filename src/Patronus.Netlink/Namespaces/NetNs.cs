@@ -26,6 +26,8 @@ public sealed class NetNs : IDisposable
 
     public SafeHandle Handle => _handle;
 
+    internal FileDescriptorHandle Descriptor => _handle;
+
     public int Fd => _handle.Fd;
 
     /// <summary>

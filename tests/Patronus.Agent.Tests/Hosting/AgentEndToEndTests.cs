@@ -230,7 +230,7 @@ public sealed class AgentEndToEndTests : IDisposable
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync(new Uri(agent.MetricsUri, "/readyz"))).StatusCode);
 
         datapath.Fail = false;
-        await agent.Pipeline.Ready.WaitAsync(TimeSpan.FromSeconds(30));
+        await agent.Policy.Ready.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(agent.MetricsUri, "/readyz"))).StatusCode);
     }

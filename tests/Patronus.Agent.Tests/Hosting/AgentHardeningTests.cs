@@ -87,7 +87,7 @@ public sealed class AgentHardeningTests : IDisposable
         Assert.True(client.UnregisterOrQueue("c-web", "eth0", Timeout));
 
         Assert.Equal([Frontend], agent.Datapath.Held.Keys);
-        Assert.True(agent.Pipeline.IsReady);
+        Assert.True(agent.Policy.IsReady);
     }
 
     [Fact]

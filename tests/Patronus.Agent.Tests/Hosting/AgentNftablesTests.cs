@@ -170,7 +170,7 @@ public sealed class AgentHostProcess : IAsyncDisposable
         var app = Patronus.Agent.Hosting.AgentHost.Build(args);
         await app.StartAsync();
         await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
-            .GetRequiredService<Patronus.Agent.Pipeline.PolicyPipeline>(app.Services).Ready.WaitAsync(TimeSpan.FromSeconds(30));
+            .GetRequiredService<Patronus.Agent.Policy.PolicyFeature>(app.Services).Ready.WaitAsync(TimeSpan.FromSeconds(30));
         return new AgentHostProcess(app);
     }
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Patronus.Agent.Client;
 using Patronus.Agent.Datapath;
 using Patronus.Agent.Hosting;
-using Patronus.Agent.Pipeline;
+using Patronus.Agent.Policy;
 
 namespace Patronus.Agent.Tests.Hosting;
 
@@ -48,7 +48,7 @@ public sealed class RunningAgent : IAsyncDisposable
 
     public Uri MetricsUri => AgentHost.MetricsUri(App);
 
-    public PolicyPipeline Pipeline => App.Services.GetRequiredService<PolicyPipeline>();
+    public PolicyFeature Policy => App.Services.GetRequiredService<PolicyFeature>();
 
     public static async Task<RunningAgent> StartAsync(string[] args, RecordingDatapath? datapath = null, bool waitReady = true)
     {
@@ -57,7 +57,7 @@ public sealed class RunningAgent : IAsyncDisposable
         await app.StartAsync();
         var agent = new RunningAgent(app, datapath);
         if (waitReady)
-            await agent.Pipeline.Ready.WaitAsync(TimeSpan.FromSeconds(30));
+            await agent.Policy.Ready.WaitAsync(TimeSpan.FromSeconds(30));
         return agent;
     }
 

@@ -1,8 +1,8 @@
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Patronus.Agent.Routes;
+using Patronus.Agent.Sync;
 using Patronus.Kubernetes.Informers;
-using Patronus.Kubernetes.Store;
 using Patronus.Testing;
 
 namespace Patronus.Agent.Tests.Routes;
@@ -13,7 +13,7 @@ public sealed class RoutesFeatureTests : IAsyncLifetime
     private readonly OwnedNamespaces _namespaces = new();
     private readonly string _node;
     private readonly string _dir = Directory.CreateTempSubdirectory("patronus-routes-").FullName;
-    private readonly ClusterStore _store = new();
+    private readonly ClusterSync _cluster = new([], NullLogger<ClusterSync>.Instance);
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _agentReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly RoutesFeature _feature;
@@ -29,7 +29,7 @@ public sealed class RoutesFeatureTests : IAsyncLifetime
         Ip(peer, "link set gw0 up", "addr add 192.168.1.254/24 dev gw0");
         File.WriteAllText(Template, """{"cniVersion":"1.0.0","name":"k8s","plugins":[{"type":"patronus-cni","ipam":{"type":"patronus-ipam"}}]}""");
         var options = new RoutesOptions { CniConfTemplate = Template, CniConfPath = Conflist, ClusterCidrs = [System.Net.IPNetwork.Parse("10.244.0.0/16")] };
-        _feature = new RoutesFeature(options, "node-1", NetworkNamespace.PathOf(_node), _store, NullLogger<RoutesFeature>.Instance);
+        _feature = new RoutesFeature(options, "node-1", NetworkNamespace.PathOf(_node), _cluster, NullLogger<RoutesFeature>.Instance);
         _running = _feature.RunAsync(Task.CompletedTask, _agentReady.Task, _stop.Token);
     }
 
@@ -57,7 +57,7 @@ public sealed class RoutesFeatureTests : IAsyncLifetime
     }
 
     private void Apply(ResourceEventType type, string name, string address, params string[] cidrs) =>
-        _store.Apply(new ResourceEvent(type, new V1Node
+        _cluster.Apply(new ResourceEvent(type, new V1Node
         {
             Metadata = new V1ObjectMeta { Name = name },
             Spec = new V1NodeSpec { PodCIDRs = cidrs },

@@ -3,6 +3,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Patronus.Kubernetes.Informers;
+using Patronus.Kubernetes.Kinds;
 using Patronus.Kubernetes.Store;
 using static Patronus.Kubernetes.Tests.Informers.FakeObjects;
 

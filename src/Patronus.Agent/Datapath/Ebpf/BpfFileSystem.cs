@@ -1,16 +1,19 @@
-using Patronus.Agent.Datapath.Ebpf.Interop;
+using LibC = Patronus.Netlink.Interop.Libc;
 
 namespace Patronus.Agent.Datapath.Ebpf;
 
 /// <summary>The bpffs where maps and programs are pinned so they outlive the agent.</summary>
 internal static unsafe class BpfFileSystem
 {
+    /// <summary>BPF_FS_MAGIC from linux/magic.h: f_type of a bpffs.</summary>
+    private const long BpfFsMagic = 0xcafe4a11;
+
     public static bool IsBpfFs(string path)
     {
         var buffer = stackalloc byte[128];
         if (LibC.StatFs(path, buffer) != 0)
             return false;
-        return *(long*)buffer == LibC.BpfFsMagic;
+        return *(long*)buffer == BpfFsMagic;
     }
 
     /// <summary>

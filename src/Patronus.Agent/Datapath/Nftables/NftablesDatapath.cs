@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Patronus.Netlink;
 using Patronus.Policy.Compiled;
 
 namespace Patronus.Agent.Datapath.Nftables;

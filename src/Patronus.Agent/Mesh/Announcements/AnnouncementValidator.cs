@@ -1,6 +1,6 @@
 using System.Net;
 using NSec.Cryptography;
-using static Patronus.Agent.Networks.NetworkRanges;
+using static Patronus.Netlink.NetworkRanges;
 
 namespace Patronus.Agent.Mesh.Announcements;
 

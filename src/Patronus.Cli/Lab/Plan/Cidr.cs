@@ -11,8 +11,7 @@ public static class Cidr
 
     public static int Bits(IPAddress address) => address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
 
-    public static bool Overlaps(IPNetwork a, IPNetwork b) =>
-        a.BaseAddress.AddressFamily == b.BaseAddress.AddressFamily && (a.Contains(b.BaseAddress) || b.Contains(a.BaseAddress));
+    public static bool Overlaps(IPNetwork a, IPNetwork b) => Patronus.Netlink.NetworkRanges.Overlaps(a, b);
 
     /// <summary>The <paramref name="n"/>-th address of a network (0 is the network address itself).</summary>
     public static IPAddress Host(IPNetwork network, UInt128 n) => FromInteger(ToInteger(network.BaseAddress) + n, network.BaseAddress.AddressFamily);

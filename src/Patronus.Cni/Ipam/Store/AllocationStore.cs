@@ -2,6 +2,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
 using Patronus.Cni.Spec;
+using Patronus.Netlink.Interop;
 
 namespace Patronus.Cni.Ipam.Store;
 
@@ -51,20 +52,20 @@ internal sealed class AllocationStore(string networkDirectory)
     internal int Probes { get; private set; }
 
     /// <summary>Takes the network's lock; disposing the descriptor releases it.</summary>
-    public FileDescriptor Lock(bool exclusive)
+    public FileDescriptorHandle Lock(bool exclusive)
     {
-        var fd = Libc.Open(_lockPath, Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0b110_000_000);
-        if (fd < 0 && Marshal.GetLastPInvokeError() == Libc.ENOENT)
+        var fd = Libc.Open(_lockPath, Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, Libc.OwnerReadWrite);
+        if (fd < 0 && Marshal.GetLastPInvokeError() == Errno.ENOENT)
         {
             CreateDirectories();
-            fd = Libc.Open(_lockPath, Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0b110_000_000);
+            fd = Libc.Open(_lockPath, Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, Libc.OwnerReadWrite);
         }
         if (fd < 0)
             throw IoError("open", _lockPath);
-        var handle = new FileDescriptor(fd);
+        var handle = new FileDescriptorHandle(fd);
         while (Libc.Flock(handle, exclusive ? Libc.LOCK_EX : Libc.LOCK_SH) != 0)
         {
-            if (Marshal.GetLastPInvokeError() == Libc.EINTR)
+            if (Marshal.GetLastPInvokeError() == Errno.EINTR)
                 continue;
             var error = IoError("lock", _lockPath);
             handle.Dispose();
@@ -102,14 +103,14 @@ internal sealed class AllocationStore(string networkDirectory)
             BeforeChange?.Invoke("intent-symlink");
             if (Libc.Symlink(target, path) == 0)
                 return;
-            if (Marshal.GetLastPInvokeError() == Libc.ENOENT)
+            if (Marshal.GetLastPInvokeError() == Errno.ENOENT)
             {
                 // The lock file exists but a folder under it was removed: recreate and go on.
                 CreateDirectories();
                 if (Libc.Symlink(target, path) == 0)
                     return;
             }
-            if (Marshal.GetLastPInvokeError() != Libc.EEXIST)
+            if (Marshal.GetLastPInvokeError() != Errno.EEXIST)
                 throw IoError("create", path);
         }
         var temp = Path.Combine(_attachments, TempPrefix + Path.GetFileName(path));
@@ -129,13 +130,13 @@ internal sealed class AllocationStore(string networkDirectory)
         BeforeChange?.Invoke("claim-link");
         if (Libc.LinkAt(Libc.AT_FDCWD, IntentPath(owner, set), Libc.AT_FDCWD, path, 0) == 0)
             return true;
-        if (Marshal.GetLastPInvokeError() == Libc.ENOENT && !System.IO.Directory.Exists(_addresses))
+        if (Marshal.GetLastPInvokeError() == Errno.ENOENT && !System.IO.Directory.Exists(_addresses))
         {
             CreateDirectories();
             if (Libc.LinkAt(Libc.AT_FDCWD, IntentPath(owner, set), Libc.AT_FDCWD, path, 0) == 0)
                 return true;
         }
-        if (Marshal.GetLastPInvokeError() == Libc.EEXIST)
+        if (Marshal.GetLastPInvokeError() == Errno.EEXIST)
             return false;
         throw IoError("create", path);
     }
@@ -153,7 +154,7 @@ internal sealed class AllocationStore(string networkDirectory)
     }
 
     /// <summary>The cursor of a range set, kept in the lock file's bytes (its slot may be torn or empty: then null).</summary>
-    public unsafe IPAddress? ReadCursor(FileDescriptor lockFile, int set)
+    public unsafe IPAddress? ReadCursor(FileDescriptorHandle lockFile, int set)
     {
         var slot = stackalloc byte[CursorSlot];
         var read = Libc.PRead(lockFile, slot, CursorSlot, (long)set * CursorSlot);
@@ -164,7 +165,7 @@ internal sealed class AllocationStore(string networkDirectory)
         return end > 0 && AddressText.TryParseAddress(Encoding.ASCII.GetString(span[..end]), out var address) ? address : null;
     }
 
-    public unsafe void WriteCursor(FileDescriptor lockFile, int set, IPAddress address)
+    public unsafe void WriteCursor(FileDescriptorHandle lockFile, int set, IPAddress address)
     {
         var slot = stackalloc byte[CursorSlot];
         new Span<byte>(slot, CursorSlot).Clear();
@@ -252,9 +253,9 @@ internal sealed class AllocationStore(string networkDirectory)
         if (length < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            if (errno == Libc.ENOENT)
+            if (errno == Errno.ENOENT)
                 exists = false;
-            else if (errno != Libc.EINVAL) // EINVAL: not a symlink, so not written by this store
+            else if (errno != Errno.EINVAL) // EINVAL: not a symlink, so not written by this store
                 throw IoError("read", path);
             return null;
         }
@@ -263,7 +264,7 @@ internal sealed class AllocationStore(string networkDirectory)
 
     private static void Unlink(string path)
     {
-        if (Libc.Unlink(path) != 0 && Marshal.GetLastPInvokeError() != Libc.ENOENT)
+        if (Libc.Unlink(path) != 0 && Marshal.GetLastPInvokeError() != Errno.ENOENT)
             throw IoError("delete", path);
     }
 

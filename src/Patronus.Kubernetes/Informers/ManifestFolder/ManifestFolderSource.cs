@@ -1,6 +1,7 @@
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using Patronus.Kubernetes.Kinds;
 using Patronus.Kubernetes.Manifests;
 
 namespace Patronus.Kubernetes.Informers.ManifestFolder;
@@ -189,7 +190,7 @@ public sealed partial class ManifestFolderSource : IResourceSource, IDisposable
             ns.Metadata.Labels ??= new Dictionary<string, string>();
             ns.Metadata.Labels[NamespaceNameLabel] = ns.Metadata.Name;
         }
-        else if (obj is not V1Node && string.IsNullOrEmpty(obj.Metadata.NamespaceProperty))
+        else if (ResourceKinds.Of(obj) is { Namespaced: true } && string.IsNullOrEmpty(obj.Metadata.NamespaceProperty))
         {
             obj.Metadata.NamespaceProperty = "default";
         }

@@ -1,3 +1,5 @@
+using LibC = Patronus.Netlink.Interop.Libc;
+
 namespace Patronus.Agent.Datapath.Ebpf.Interop;
 
 /// <summary>An owned BPF object descriptor (from bpf_obj_get); 0 is a valid descriptor, -1 is not.</summary>

@@ -1,10 +1,14 @@
 using System.Net;
 
-namespace Patronus.Agent.Networks;
+namespace Patronus.Netlink;
 
-/// <summary>Comparisons between address ranges that routing, the mesh and services all make.</summary>
+/// <summary>
+/// Comparisons between networks that the agent's routing, mesh and services and the lab's address plan all make (one
+/// implementation, so that the lab and the agent cannot disagree on what overlaps).
+/// </summary>
 public static class NetworkRanges
 {
+    /// <summary>Whether two networks share an address; networks of different families never do.</summary>
     public static bool Overlaps(IPNetwork a, IPNetwork b) =>
         a.BaseAddress.AddressFamily == b.BaseAddress.AddressFamily && (a.Contains(b.BaseAddress) || b.Contains(a.BaseAddress));
 

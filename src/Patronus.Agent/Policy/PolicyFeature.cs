@@ -5,27 +5,33 @@ using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Patronus.Agent.Datapath;
 using Patronus.Agent.Endpoints;
+using Patronus.Agent.Hosting;
+using Patronus.Agent.Sync;
 using Patronus.Agent.Telemetry;
 using Patronus.Kubernetes.Informers;
 using Patronus.Kubernetes.Mapping;
-using Patronus.Kubernetes.Store;
+using Patronus.Kubernetes.Kinds;
 using Patronus.Policy.Compiled;
 using Patronus.Policy.Compiler;
 using Patronus.Policy.Model;
 
-namespace Patronus.Agent.Pipeline;
+namespace Patronus.Agent.Policy;
 
 /// <summary>
-/// Store and endpoint changes → policy model → incremental compiler → datapath. One task does all of it,
+/// The policy feature: cluster changes (Pods, Namespaces, NetworkPolicies, from the <see cref="ClusterSync"/>) and
+/// endpoint changes → policy model → incremental compiler → datapath. One task does all of it,
 /// in batches: whatever arrived while the datapath was busy is compiled and programmed together.
 /// Nothing is programmed before every source has delivered its first complete view; then one
 /// <see cref="IPolicyDatapath.Reconcile"/> replaces whatever rules an earlier agent left, in one transaction,
 /// so a restart opens no window of open or closed traffic.
 /// Only endpoints registered on this node are programmed; every pod in the cluster is a possible peer.
 /// </summary>
-public sealed partial class PolicyPipeline
+public sealed partial class PolicyFeature : IPolicyEnforcement, IReadinessCheck
 {
-    private readonly ClusterStore _store;
+    /// <summary>The kinds policy is computed from.</summary>
+    public static readonly IReadOnlyList<ResourceKind> Kinds = [ResourceKinds.Pods, ResourceKinds.Namespaces, ResourceKinds.NetworkPolicies];
+
+    private readonly ClusterSync _sync;
     private readonly EndpointRegistry _registry;
     private readonly IPolicyDatapath _datapath;
     private readonly AgentMetrics _metrics;
@@ -41,14 +47,15 @@ public sealed partial class PolicyPipeline
     private bool _needsReconcile = true;
     private bool _compiled;
 
-    public PolicyPipeline(ClusterStore store, EndpointRegistry registry, IPolicyDatapath datapath, AgentMetrics metrics, ILogger<PolicyPipeline> logger)
+    public PolicyFeature(ClusterSync sync, EndpointRegistry registry, IPolicyDatapath datapath, AgentMetrics metrics, ILogger<PolicyFeature> logger)
     {
-        _store = store;
+        _sync = sync;
         _registry = registry;
         _datapath = datapath;
         _metrics = metrics;
         _logger = logger;
-        _store.Changed += change => Enqueue(new StoreChange(change));
+        // Subscribed at construction, before the sync starts; were it later, the sync would hand over what it holds first.
+        sync.Subscribe(Kinds, change => Enqueue(new StoreChange(change)));
         metrics.Registry.AddBeforeCollectCallback(CollectMetrics);
     }
 
@@ -56,6 +63,8 @@ public sealed partial class PolicyPipeline
     public Task Ready => _ready.Task;
 
     public bool IsReady => _ready.Task.IsCompletedSuccessfully;
+
+    public string? NotReadyReason => IsReady ? null : "initial sync or datapath programming not done";
 
     /// <summary>The compiled policy currently programmed for a local pod.</summary>
     public EndpointPolicy? Programmed(EndpointId pod)
@@ -81,22 +90,20 @@ public sealed partial class PolicyPipeline
         _work.Writer.TryWrite(work);
     }
 
-    public async Task RunAsync(SourceSupervisor sources, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits for every cluster source's first complete view (the sync restarts a source that stops, also before its
+    /// first sync: the agent stays up and not ready, saying why, until its cluster state is whole), then programs.
+    /// </summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
     {
-        foreach (var source in sources.Sources)
-            _store.Attach(source);
-        // The supervisor restarts a source that stops (also before its first sync: the agent stays up and
-        // not ready, saying why, until its cluster state is whole).
-        var running = sources.RunAsync(cancellationToken);
-        await sources.Synced.WaitAsync(cancellationToken).ConfigureAwait(false);
-        Log.Synced(_logger, _store.Snapshot().Pods.Count, _store.Snapshot().NetworkPolicies.Count);
+        await _sync.Synced.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var snapshot = _sync.Snapshot();
+        Log.Synced(_logger, snapshot.Pods.Count, snapshot.NetworkPolicies.Count);
         await ProcessAsync(cancellationToken).ConfigureAwait(false);
-        await running.ConfigureAwait(false);
     }
 
     private async Task ProcessAsync(CancellationToken cancellationToken)
     {
-
         var reader = _work.Reader;
         var batch = new List<Work>();
         while (!cancellationToken.IsCancellationRequested)
@@ -192,7 +199,7 @@ public sealed partial class PolicyPipeline
     /// </summary>
     private void CompileSnapshot()
     {
-        var snapshot = _store.Snapshot();
+        var snapshot = _sync.Snapshot();
         foreach (var pod in snapshot.Pods)
             _clusterPods[new EndpointId(pod.Metadata.NamespaceProperty ?? PolicyModelMapper.DefaultNamespace, pod.Metadata.Name)] = pod;
         var pods = _clusterPods.Keys.Concat(_registry.Pods).Distinct().Select(BuildPod).OfType<Pod>();
@@ -362,30 +369,5 @@ public sealed partial class PolicyPipeline
             Changed.UnionWith(changes.Changed);
             Removed.UnionWith(changes.Removed);
         }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Information, "Cluster state synced: {Pods} pods, {Policies} network policies")]
-        public static partial void Synced(ILogger logger, int pods, int policies);
-
-        [LoggerMessage(2, LogLevel.Information, "Datapath reconciled with {Endpoints} local endpoints")]
-        public static partial void Programmed(ILogger logger, int endpoints);
-
-        [LoggerMessage(3, LogLevel.Debug, "Datapath updated: {Changed} endpoints changed, {Removed} removed")]
-        public static partial void Updated(ILogger logger, int changed, int removed);
-
-        [LoggerMessage(4, LogLevel.Error, "Datapath update failed; a full reconcile follows")]
-        public static partial void DatapathFailed(ILogger logger, Exception exception);
-
-        [LoggerMessage(5, LogLevel.Warning, "Object ignored: {Error}")]
-        public static partial void MappingFailed(ILogger logger, string error);
-
-        [LoggerMessage(6, LogLevel.Warning, "Registered pod {Pod} is not in the cluster state; its policy is computed without labels until it is")]
-        public static partial void RegisteredPodUnknown(ILogger logger, string pod);
-
-        [LoggerMessage(7, LogLevel.Error, "{Kind} {Name} left out: applying its change failed: {Error}")]
-        public static partial void ChangeFailed(ILogger logger, string kind, string name, string error);
-
     }
 }
