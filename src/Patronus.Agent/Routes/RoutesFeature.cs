@@ -27,6 +27,7 @@ public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
     // swallow the next signal), the loop clears it just before it reads the store.
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private NftablesSession? _nft;
+    private int _disposed;
     private RtNetlink? _netlink;
     private string? _lastMasquerade;
     private string _lastProblems = "";
@@ -162,8 +163,11 @@ public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
         return 1;
     }
 
+    // Once only: the container disposes it for each registration that hands it out (the feature and its readiness check).
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         if (_nft is not null || _netlink is not null)
         {
             _thread.Invoke(() =>
