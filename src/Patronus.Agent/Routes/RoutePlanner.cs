@@ -39,6 +39,18 @@ public sealed record RoutePlan(
 /// </summary>
 public static class RoutePlanner
 {
+    /// <summary>
+    /// Other nodes whose pod ranges overlap this node's, as messages; empty when none does. Any clash means two nodes
+    /// would hand out the same addresses, so this node must not write its conflist: both stay not ready, which is
+    /// safe, rather than either guessing which one the cluster meant.
+    /// </summary>
+    public static IReadOnlyList<string> LocalRangeClashes(NodeAddressing local, IEnumerable<NodeAddressing> nodes) =>
+        nodes.Where(n => n.Name != local.Name)
+            .OrderBy(n => n.Name, StringComparer.Ordinal)
+            .SelectMany(n => n.PodCidrs.SelectMany(theirs => local.PodCidrs.Where(mine => Overlaps(mine, theirs))
+                .Select(mine => $"pod range {mine} of Node {local.Name} overlaps {theirs} of Node {n.Name}: no conflist, two nodes would hand out the same addresses")))
+            .ToArray();
+
     /// <param name="localSubnets">The subnets of the local uplink's addresses: a node with an address in one is on-link.</param>
     public static RoutePlan Plan(RoutingMode mode, NodeAddressing local, IReadOnlyList<IPNetwork> localSubnets, IEnumerable<NodeAddressing> nodes)
     {

@@ -96,6 +96,8 @@ public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
             notReady = $"Node {_nodeName} has no spec.podCIDRs: pods cannot be given addresses (is kube-controller-manager running with --allocate-node-cidrs?)";
         else if (local.Addresses.Count == 0)
             notReady = $"Node {_nodeName} has no InternalIP in status.addresses";
+        else if (RoutePlanner.LocalRangeClashes(local, nodes) is [var clash, ..])
+            notReady = clash;
 
         var changes = _thread.Invoke(() =>
         {

@@ -85,6 +85,25 @@ public class RoutePlannerTests
         Assert.Contains(plan.Problems, p => p.Contains("node-4") && p.Contains("node-1"));
     }
 
+    [Theory]
+    [InlineData("10.244.0.0/24", true)]
+    [InlineData("10.244.0.128/25", true)]
+    [InlineData("10.244.0.0/16", true)]
+    [InlineData("fd00:10:244::/80", true)]
+    [InlineData("10.244.1.0/24", false)]
+    [InlineData("fd00:10:244:1::/64", false)]
+    public void LocalRangeClashes_NamesEveryOtherNodeWhoseRangeOverlapsOurs(string theirs, bool clashes)
+    {
+        var other = Node("node-7", ["192.168.1.7"], theirs);
+
+        var found = RoutePlanner.LocalRangeClashes(Local, [Local, SameSubnet, other]);
+
+        if (clashes)
+            Assert.Contains("Node node-7", Assert.Single(found));
+        else
+            Assert.Empty(found);
+    }
+
     [Fact]
     public void NodeWithoutPodRanges_GetsNothingAndIsNotAProblem()
     {

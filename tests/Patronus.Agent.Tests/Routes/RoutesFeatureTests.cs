@@ -111,6 +111,23 @@ public sealed class RoutesFeatureTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnotherNodeWithOurPodRange_NotReadyAndNoConflist_UntilItIsGone()
+    {
+        _agentReady.SetResult();
+        Apply(ResourceEventType.Added, "node-1", "192.168.1.1", "10.244.1.0/24");
+        Assert.True(await Eventually(() => File.Exists(Conflist)));
+
+        Apply(ResourceEventType.Added, "node-2", "192.168.1.2", "10.244.1.0/24");
+
+        Assert.True(await Eventually(() => _feature.NotReadyReason?.Contains("overlaps 10.244.1.0/24 of Node node-2") == true), _feature.NotReadyReason);
+        Assert.True(await Eventually(() => !File.Exists(Conflist)));
+
+        Apply(ResourceEventType.Deleted, "node-2", "192.168.1.2", "10.244.1.0/24");
+
+        Assert.True(await Eventually(() => File.Exists(Conflist) && _feature.NotReadyReason is null), _feature.NotReadyReason);
+    }
+
+    [Fact]
     public async Task LocalNodeWithoutPodRanges_IsNotReadyAndWritesNoConflist()
     {
         _agentReady.SetResult();
