@@ -10,14 +10,18 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-#define PATRONUS_MAP_LAYOUT 1
+#define PATRONUS_MAP_LAYOUT 2
 
 #define FAMILY_IPV4 4
 #define FAMILY_IPV6 6
 
-/* An address as hash keys hold it: IPv6 as is, IPv4 as ::ffff:a.b.c.d. */
+/* An address as hash keys hold it: IPv6 as is, IPv4 as ::ffff:a.b.c.d. The words only give the programs an
+ * aligned way to order two addresses (conntrack keys); they are not a byte order of their own. */
 struct address {
-	__u8 bytes[16];
+	union {
+		__u8 bytes[16];
+		__u64 words[2];
+	};
 };
 
 /* endpoints: a local pod's address -> the rule sets in force for it. A value is replaced whole (a hash map
@@ -59,24 +63,30 @@ struct port_key {
 	__u8 pad[3];
 };
 
-/* conntrack: our own, keyed by the flow's tuple as its first packet had it. */
+/* conntrack: our own. Both directions of a flow share one element, so one lookup answers a packet in either
+ * direction: the key holds the flow's two ends in a fixed order (the lower address first, by words[0] then
+ * words[1], then the lower port when the addresses are equal), each with its port. */
 struct ct_key {
-	struct address source;
-	struct address destination;
-	__u16 source_port;      /* network order, as on the wire */
-	__u16 destination_port; /* network order */
+	struct address lower;
+	struct address upper;
+	__u16 lower_port; /* network order, as on the wire */
+	__u16 upper_port; /* network order */
 	__u8 protocol;
 	__u8 pad[3];
 };
 
-/* Which checks admitted the flow: replies pass a check only if the opposite check of the same endpoint
- * admitted the original direction. */
+/* Per direction of the flow (lower -> upper in bits 0-3, upper -> lower in bits 4-7), which checks admitted
+ * packets of that direction, and whether a reply to it passed. A packet passes a check without rules if that
+ * check admitted its direction before and the flow was answered (`ct state established`), or if it answers a
+ * direction the opposite check of the same pod admitted. */
 #define CT_EGRESS_ADMITTED 1
 #define CT_INGRESS_ADMITTED 2
 #define CT_REPLIED 4
+#define CT_UPPER_SHIFT 4
+#define CT_ANY_REPLIED (CT_REPLIED | (CT_REPLIED << CT_UPPER_SHIFT))
 
 struct ct_value {
-	__u64 last_seen_ns;
+	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns(), rewritten at most once per CT_REFRESH_NS */
 	__u32 flags;
 	__u32 pad;
 };

@@ -8,11 +8,16 @@
 //     sender's softirq context, so its cost is in that CPU time).
 //  2. Policy change to enforcement with the 1,000 policies in force, per datapath: the last rule is moved
 //     between two ports; until Update returns and until a probe connection first gets through.
+//  3. CPU per packet of the programs alone (BPF_PROG_TEST_RUN, see ProgramCost.cs), for the shipped program
+//     and its variant on the kernel's conntrack through kfuncs, and for any object named in
+//     PATRONUS_BENCH_OBJECTS (name=path,name=path), e.g. an earlier build of the program.
+// rounds=0 or changes=0 leaves out part 1 or 2.
 using System.Diagnostics;
 using System.Text.Json;
 using Patronus.Agent.Datapath;
 using Patronus.Agent.Datapath.Ebpf;
 using Patronus.Agent.Datapath.Nftables;
+using Patronus.Bench.Ebpf;
 using Patronus.Bench.Nftables;
 using Patronus.Policy.Compiled;
 
@@ -72,7 +77,7 @@ try
     var update = new Dictionary<string, (List<double> Returned, List<double> Probe)>();
     using (var listeners = new ProbeListeners(lab, [5301, 5302]))
     {
-        foreach (var (name, datapath, remove) in datapaths.Skip(1))
+        foreach (var (name, datapath, remove) in changes == 0 ? [] : datapaths.Skip(1))
         {
             datapath.Reconcile([client, Server(5302)]);
             var returned = new List<double>();
@@ -101,9 +106,9 @@ try
 
     Console.WriteLine();
     Console.WriteLine($"load average at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
-    double Gbits(string name, bool udp) => Median((udp ? results[name].Udp : results[name].Tcp).Select(r => r.Gbits).ToList());
-    double Cpu(string name, bool udp) => Median((udp ? results[name].Udp : results[name].Tcp).Select(r => r.CpuNsPerPacket).ToList());
-    foreach (var udp in new[] { false, true })
+    double Gbits(string name, bool udp) => rounds == 0 ? double.NaN : Median((udp ? results[name].Udp : results[name].Tcp).Select(r => r.Gbits).ToList());
+    double Cpu(string name, bool udp) => rounds == 0 ? double.NaN : Median((udp ? results[name].Udp : results[name].Tcp).Select(r => r.CpuNsPerPacket).ToList());
+    foreach (var udp in rounds == 0 ? [] : new[] { false, true })
     {
         var proto = udp ? "udp" : "tcp";
         Console.WriteLine($"RESULT {proto} no policy: {Gbits("none", udp):F2} Gbit/s, {Cpu("none", udp):F0} ns CPU/packet (medians)");
@@ -113,6 +118,20 @@ try
     }
     foreach (var (name, (returned, probed)) in update)
         Console.WriteLine($"RESULT {name,-8} policy change to enforcement, median: {Median(returned):F1} ms (Update returns), {Median(probed):F1} ms (probe)");
+
+    var variants = new List<ProgramCost.Variant>
+    {
+        new("map", new EbpfDatapathOptions().ObjectPath),
+        new("kfunc", Path.Combine(AppContext.BaseDirectory, "bpf", "patronus_lxc_ct_kfunc.o")),
+    };
+    foreach (var extra in (Environment.GetEnvironmentVariable("PATRONUS_BENCH_OBJECTS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        variants.Add(new(extra.Split('=')[0], extra.Split('=')[1]));
+    Console.WriteLine($"program cost, load average {File.ReadAllText("/proc/loadavg").Trim()}:");
+    foreach (var variant in variants)
+    {
+        var cost = ProgramCost.Measure(lab, variant);
+        Console.WriteLine($"RESULT cost {cost.Variant,-8} ns per run: established {cost.Established:F0}, reply {cost.Reply:F0}, unreplied udp (1,000 policies) {cost.Unreplied:F0}, denied {cost.Denied:F0}, new flow {cost.NewFlow:F0}");
+    }
 }
 finally
 {

@@ -13,7 +13,7 @@ internal static class EbpfMaps
 {
     public static string Normalized(string bpffs)
     {
-        var pins = Path.Combine(bpffs, "patronus", "v1");
+        var pins = Path.Combine(bpffs, "patronus", "v2");
         var endpoints = Dump(Path.Combine(pins, "endpoints"));
         var peers = Dump(Path.Combine(pins, "peer_rules"));
         var ports = Dump(Path.Combine(pins, "port_rules"));

@@ -15,7 +15,7 @@ namespace Patronus.Agent.Datapath.Ebpf.Maps;
 internal static class MapEncoding
 {
     /// <summary>Bump with PATRONUS_MAP_LAYOUT in patronus_maps.h whenever a layout below changes.</summary>
-    public const int Layout = 1;
+    public const int Layout = 2;
 
     public const int AddressSize = 16;
     public const int EndpointValueSize = 16;
