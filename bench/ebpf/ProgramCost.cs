@@ -3,6 +3,7 @@ using System.Net;
 using Patronus.Agent.Datapath.Ebpf;
 using Patronus.Agent.Datapath.Ebpf.Interop;
 using Patronus.Agent.Datapath.Nftables;
+using Patronus.Netlink;
 using Patronus.Bench.Nftables;
 
 namespace Patronus.Bench.Ebpf;
