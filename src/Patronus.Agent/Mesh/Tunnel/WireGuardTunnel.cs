@@ -38,6 +38,7 @@ public sealed partial class WireGuardTunnel : IDisposable
     private readonly ILogger _logger;
     private readonly WireGuardClient _client;
     private readonly RtNetlink _netlink;
+    private bool _ensured;
 
     public WireGuardTunnel(TunnelOptions options, NetNs ns, ILogger<WireGuardTunnel> logger)
     {
@@ -75,8 +76,9 @@ public sealed partial class WireGuardTunnel : IDisposable
             _netlink.LinkSetUp(link.Index);
         if (created)
             Log.Created(_logger, _options.Interface, _client.KernelAvailable ? "kernel" : "wireguard-go", _options.ListenPort);
-        else
-            Log.Adopted(_logger, _options.Interface);
+        else if (!_ensured)
+            Log.Adopted(_logger, _options.Interface); // once: every pass makes sure the device runs
+        _ensured = true;
         return created;
     }
 
