@@ -21,6 +21,24 @@ public static partial class NetworkNamespace
             throw new InvalidOperationException($"ip netns add {name} failed ({result.ExitCode}): {result.Stderr}");
     }
 
+    /// <summary>
+    /// Runs `ip -n NAME COMMAND` for each command (words split on spaces) and returns their output together;
+    /// a failing command throws with its stderr. Tests check the kernel's state with iproute2, independently of
+    /// the code under test.
+    /// </summary>
+    public static string Ip(string name, params string[] commands)
+    {
+        var output = "";
+        foreach (var command in commands)
+        {
+            var result = Command.Run("ip", ["-n", name, .. command.Split(' ')]);
+            if (result.ExitCode != 0)
+                throw new InvalidOperationException($"ip -n {name} {command}: {result.Stderr}");
+            output += result.Stdout;
+        }
+        return output;
+    }
+
     /// <summary>Deletes a namespace, quietly when it is already gone: cleanup must not hide the test's own failure.</summary>
     public static void TryDelete(string name) => Command.Run("ip", ["netns", "del", name]);
 

@@ -9,6 +9,7 @@ using Patronus.Agent.Mesh.Identity;
 using Patronus.Agent.Mesh.Tunnel;
 using Patronus.Netlink;
 using Patronus.Testing;
+using static Patronus.Testing.NetworkNamespace;
 using Key = NSec.Cryptography.Key;
 
 namespace Patronus.Agent.Tests.Mesh;
@@ -226,18 +227,5 @@ public sealed class MeshGatewayTests : IAsyncLifetime
             await Task.Delay(250);
         }
         return condition();
-    }
-
-    private static string Ip(string ns, params string[] commands)
-    {
-        var output = "";
-        foreach (var command in commands)
-        {
-            var result = Command.Run("ip", ["-n", ns, .. command.Split(' ')]);
-            if (result.ExitCode != 0)
-                throw new InvalidOperationException($"ip -n {ns} {command}: {result.Stderr}");
-            output += result.Stdout;
-        }
-        return output;
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Patronus.Agent.Tests.Hosting;
 using Patronus.Kubernetes.Tests.Informers;
 using Patronus.Testing;
+using static Patronus.Testing.NetworkNamespace;
 
 namespace Patronus.Agent.Tests.Routes;
 
@@ -175,18 +176,5 @@ public sealed class NodeEventsTests : IAsyncLifetime
             await Task.Delay(50);
         }
         return condition();
-    }
-
-    private static string Ip(string ns, params string[] commands)
-    {
-        var output = "";
-        foreach (var command in commands)
-        {
-            var result = Command.Run("ip", ["-n", ns, .. command.Split(' ')]);
-            if (result.ExitCode != 0)
-                throw new InvalidOperationException($"ip -n {ns} {command}: {result.Stderr}");
-            output += result.Stdout;
-        }
-        return output;
     }
 }

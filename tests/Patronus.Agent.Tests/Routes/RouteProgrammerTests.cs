@@ -2,6 +2,7 @@ using System.Net;
 using Patronus.Agent.Routes;
 using Patronus.Netlink;
 using Patronus.Testing;
+using static Patronus.Testing.NetworkNamespace;
 
 namespace Patronus.Agent.Tests.Routes;
 
@@ -169,18 +170,6 @@ public sealed class RouteProgrammerTests : IDisposable
             + Command.Run("ip", ["netns", "exec", ns, "bridge", "fdb", "show", "dev", RouteProgrammer.VxlanDevice]).Stdout;
     }
 
-    private static string Ip(string ns, params string[] commands)
-    {
-        var output = "";
-        foreach (var command in commands)
-        {
-            var result = Command.Run("ip", ["-n", ns, .. command.Split(' ')]);
-            if (result.ExitCode != 0)
-                throw new InvalidOperationException($"ip -n {ns} {command}: {result.Stderr}");
-            output += result.Stdout;
-        }
-        return output;
-    }
 
     private static void Sysctl(string ns, params string[] settings)
     {

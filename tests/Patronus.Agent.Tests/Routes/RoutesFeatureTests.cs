@@ -4,6 +4,7 @@ using Patronus.Agent.Routes;
 using Patronus.Agent.Sync;
 using Patronus.Kubernetes.Informers;
 using Patronus.Testing;
+using static Patronus.Testing.NetworkNamespace;
 
 namespace Patronus.Agent.Tests.Routes;
 
@@ -135,18 +136,5 @@ public sealed class RoutesFeatureTests : IAsyncLifetime
 
         Assert.True(await Eventually(() => _feature.NotReadyReason?.Contains("Node node-1 has no spec.podCIDRs") == true));
         Assert.False(File.Exists(Conflist));
-    }
-
-    private static string Ip(string ns, params string[] commands)
-    {
-        var output = "";
-        foreach (var command in commands)
-        {
-            var result = Command.Run("ip", ["-n", ns, .. command.Split(' ')]);
-            if (result.ExitCode != 0)
-                throw new InvalidOperationException($"ip -n {ns} {command}: {result.Stderr}");
-            output += result.Stdout;
-        }
-        return output;
     }
 }
