@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using Patronus.Agent.Hosting;
+using Patronus.Mesh.Identity;
 using Patronus.Netlink;
 using YamlDotNet.RepresentationModel;
 
@@ -18,7 +19,7 @@ public static class MeshSettings
             throw new AgentOptionsException("options 'cluster-id' and 'site-name' exclude each other: an agent serves a cluster's node or a site");
         foreach (var (key, id) in new[] { ("clusterId", mesh.ClusterId), ("siteName", mesh.SiteName) })
         {
-            if (id is not null && !ValidMemberId(id))
+            if (id is not null && !MemberIds.Valid(id))
                 throw new AgentOptionsException($"option '{key}' is '{id}'; expected 1 to 63 lower-case letters, digits or '-', starting and ending with a letter or digit");
         }
         foreach (var text in Split("clusterSetKey"))
@@ -139,7 +140,7 @@ public static class MeshSettings
                     ? value.Trim()
                     : throw new AgentOptionsException($"option '{where}.{name}' is missing");
             var id = Field("id");
-            if (!ValidMemberId(id))
+            if (!MemberIds.Valid(id))
                 throw new AgentOptionsException($"option '{where}.id' is '{id}'; expected 1 to 63 lower-case letters, digits or '-'");
             var endpointText = Field("endpoint");
             if (!IPEndPoint.TryParse(endpointText, out var endpoint) || endpoint.Port == 0)
@@ -165,12 +166,6 @@ public static class MeshSettings
         }
         return remotes;
     }
-
-    /// <summary>A DNS label, as Kubernetes names and the seed's cluster ids are.</summary>
-    public static bool ValidMemberId(string id) =>
-        id.Length is > 0 and <= 63
-        && id.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')
-        && id[0] != '-' && id[^1] != '-';
 
     private static bool IsMulticast(IPAddress address) =>
         address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? (address.GetAddressBytes()[0] & 0xF0) == 0xE0 : address.IsIPv6Multicast;

@@ -30,8 +30,10 @@ public sealed class StatusReporter(AgentOptions options, EndpointRegistry regist
             Database = new DatabaseStatus { Path = options.Database, Present = File.Exists(options.Database) },
             PodsManaged = registry.Pods.Count,
             NetworkPolicies = cluster.Snapshot().NetworkPolicies.Count,
-            Tunnels = meshStatus?.Sites.Where(s => !s.Configured || meshStatus.Role == "node")
-                .Select(s => new TunnelStatus { ClusterId = s.Id, Interface = meshStatus.Interface, Up = s.Up }).ToArray() ?? [],
+            // Tunnels are a gateway's (or a site's); a node that is neither reaches the others through one.
+            Tunnels = meshStatus is { Role: not "node" }
+                ? meshStatus.Sites.Select(s => new TunnelStatus { ClusterId = s.Id, Interface = meshStatus.Interface, Up = s.Up }).ToArray()
+                : [],
             Mesh = meshStatus,
         };
     }
