@@ -37,8 +37,10 @@ public static class MeshSettings
                 throw new AgentOptionsException($"option 'cluster-set-key': a key is 32 bytes (an Ed25519 public key), not {key.Length}");
             mesh.SetKeys.Add(key);
         }
-        if ((mesh.ClusterId ?? mesh.SiteName) is not null && mesh.SetKeys.Count == 0)
-            throw new AgentOptionsException($"option '{(mesh.SiteName is null ? "cluster-id" : "site-name")}' needs 'cluster-set-key': without a trusted cluster-set key no member could be verified");
+        // A cluster id alone names the cluster (every cluster has one); a site, or remote clusters, mean a mesh, and a
+        // mesh without a trusted key could verify nobody.
+        if (mesh.SiteName is not null && mesh.SetKeys.Count == 0)
+            throw new AgentOptionsException("option 'site-name' needs 'cluster-set-key': without a trusted cluster-set key no member could be verified");
         mesh.KeysDirectory = Text("meshKeys") ?? mesh.KeysDirectory;
         mesh.GatewayLabel = Text("gatewayLabel") ?? mesh.GatewayLabel;
         mesh.Interface = Text("meshInterface") ?? mesh.Interface;
@@ -65,6 +67,8 @@ public static class MeshSettings
         mesh.AnnounceInterval = Seconds("announceIntervalSeconds", mesh.AnnounceInterval, allowZero: false);
         if (Text("remoteClusters") is { } remotes)
             mesh.RemoteClusters = ParseRemoteClusters(remotes);
+        if (mesh.RemoteClusters.Count > 0 && (mesh.ClusterId is null || mesh.SetKeys.Count == 0))
+            throw new AgentOptionsException("option 'remote-clusters' needs 'cluster-id' and 'cluster-set-key': the mesh cannot verify or be verified without them");
 
         foreach (var remote in mesh.RemoteClusters)
         {

@@ -88,7 +88,12 @@ public sealed class DeployManifestTests
         var fromConfig = agent.Env.Where(e => e.ValueFrom?.ConfigMapKeyRef?.Name == "patronus-config").ToDictionary(e => e.Name, e => e.ValueFrom.ConfigMapKeyRef.Key);
         Assert.Equal("cluster-cidr", fromConfig["PATRONUS_AGENT_CLUSTERCIDR"]);
         Assert.Equal("service-cidr", fromConfig["PATRONUS_AGENT_SERVICECIDR"]);
-        Assert.All(fromConfig.Values, key => Assert.Contains(key, config.Data.Keys));
+        Assert.Equal("cluster-id", fromConfig["PATRONUS_AGENT_CLUSTERID"]);
+        Assert.Equal("cluster-set-key", fromConfig["PATRONUS_AGENT_CLUSTERSETKEY"]);
+        Assert.Equal("remote-clusters", fromConfig["PATRONUS_AGENT_REMOTECLUSTERS"]);
+        // Keys a cluster without a mesh leaves out are optional; the others must be in the ConfigMap as shipped.
+        Assert.All(agent.Env.Where(e => e.ValueFrom?.ConfigMapKeyRef is { Name: "patronus-config", Optional: not true }),
+            e => Assert.Contains(e.ValueFrom.ConfigMapKeyRef.Key, config.Data.Keys));
         Assert.Equal(["patronus-agent", "--config", "/etc/patronus/agent.json"], agent.Command);
         Assert.Equal("/healthz", agent.LivenessProbe.HttpGet.Path);
         Assert.Equal("/readyz", agent.ReadinessProbe.HttpGet.Path);

@@ -120,6 +120,14 @@ public sealed partial class AgentProcess : IDisposable
         return long.Parse(Digits().Match(line).Value) * 1024;
     }
 
+    /// <summary>SIGTERM, as systemd or kubelet stop it; the exit code, or null if it did not stop within the timeout.</summary>
+    public int? Terminate(TimeSpan timeout)
+    {
+        if (!_process.HasExited)
+            Command.Run("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        return _process.WaitForExit(timeout) ? _process.ExitCode : null;
+    }
+
     public void Kill()
     {
         if (!_process.HasExited)

@@ -117,9 +117,11 @@ public sealed class MeshSettingsTests
     }
 
     [Fact]
-    public void AClusterIdWithoutATrustedKey_IsRefused()
+    public void AClusterIdAlone_NamesTheCluster_ButRunsNoMesh_WhileRemoteClustersWithoutATrustedKeyAreRefused()
     {
-        Assert.Contains("needs 'cluster-set-key'", Refused(("clusterId", "a")));
+        Assert.False(Read(("clusterId", "a")).Mesh.Enabled);
+        Assert.Contains("needs 'cluster-id' and 'cluster-set-key'", Refused(("clusterId", "a"), ("remoteClusters", "- {id: b, endpoint: '1.2.3.4:51820', cidr: 10.248.0.0/16}")));
+        Assert.Contains("needs 'cluster-set-key'", Refused(("siteName", "a")));
     }
 
     [Fact]
