@@ -90,6 +90,11 @@ public sealed class SiteTests : IDisposable
         Assert.True(AgentProcess.Sample(metrics, "patronus_mesh_peers") == 1, metrics);
         Assert.True(AgentProcess.Sample(metrics, "patronus_mesh_peer_handshake_age_seconds{peer=\"site-2\"}") >= 0, metrics);
         Assert.True(AgentProcess.Sample(metrics, "patronus_mesh_peer_received_bytes_total{peer=\"site-2\"}") > 0, metrics);
+        // The rate between two clusters is the tunnel's, between two scrapes.
+        Ping(one, "10.30.1.1", "10.30.2.1");
+        var later = await first.MetricsAsync();
+        Assert.True(AgentProcess.Sample(later, "patronus_pod_bandwidth_mbps{src_cluster=\"site-1\",dst_cluster=\"site-2\"}") > 0, later);
+        Assert.True(AgentProcess.Sample(later, "patronus_pod_bandwidth_mbps{src_cluster=\"site-2\",dst_cluster=\"site-1\"}") > 0, later);
 
         // The rotation on request: a new key, announced, and the sites still reach each other.
         var rotated = Command.Run(cli, ["mesh", "rotate-keys", "--socket", Path.Combine(Folder("site-1"), "agent.sock")]);
