@@ -109,7 +109,7 @@ public sealed partial class AgentProcess : IDisposable
     /// <summary>One sample of the Prometheus text, e.g. <c>patronus_agent_errors_total{component="socket"}</c>; -1 when absent.</summary>
     public static double Sample(string metrics, string series)
     {
-        var match = Regex.Match(metrics, "^" + Regex.Escape(series) + " ([0-9.e+]+)$", RegexOptions.Multiline);
+        var match = Regex.Match(metrics, "^" + Regex.Escape(series) + " ([-0-9.e+]+)$", RegexOptions.Multiline);
         return match.Success ? double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
     }
 
