@@ -81,7 +81,7 @@ public sealed partial class MeshGateway : IDisposable
                 }
                 try
                 {
-                    if (_rotationRequest is { } request || RotationDue())
+                    if (_rotationRequest is not null || RotationDue())
                         await RotateAsync(cancellationToken).ConfigureAwait(false);
                     Reconcile();
                     _ready.TrySetResult();

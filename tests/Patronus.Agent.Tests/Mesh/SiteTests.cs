@@ -30,7 +30,7 @@ public sealed class SiteTests : IDisposable
 
     private string Folder(string site) => Path.Combine(_root, site);
 
-    private AgentProcess StartSite(string site, string netns, string prefix)
+    private AgentProcess StartSite(string site, string netns, string prefix, params string[] more)
     {
         var keys = Path.Combine(Folder(site), "mesh");
         var identity = MemberIdentity.EnsureKeys(keys);
@@ -49,6 +49,7 @@ public sealed class SiteTests : IDisposable
             "--spool", Path.Combine(Folder(site), "spool"),
             "--announce-interval-seconds", "1",
             "--debug",
+            .. more,
         ]);
         _agents.Add(agent);
         return agent;
@@ -69,7 +70,9 @@ public sealed class SiteTests : IDisposable
         Directory.CreateDirectory(Folder("site-2"));
 
         var first = StartSite("site-1", one, "10.30.1.0/24");
-        var second = StartSite("site-2", two, "10.30.2.0/24");
+        // site-2 replaces its WireGuard key on a schedule of seconds (24 h by default) all through the test.
+        var second = StartSite("site-2", two, "10.30.2.0/24", "--key-rotation-seconds", "4");
+        var firstKeyOfTwo = File.ReadAllText(Path.Combine(Folder("site-2"), "mesh", MemberIdentity.WireGuardKeyFile));
         await first.WaitReadyAsync();
         await second.WaitReadyAsync();
 
@@ -100,6 +103,11 @@ public sealed class SiteTests : IDisposable
         var rotated = Command.Run(cli, ["mesh", "rotate-keys", "--socket", Path.Combine(Folder("site-1"), "agent.sock")]);
         Assert.True(rotated.ExitCode == 0, rotated.Stderr);
         Assert.True(await Eventually(() => Ping(one, "10.30.1.1", "10.30.2.1"), TimeSpan.FromSeconds(10)));
+
+        // By now site-2 has replaced its key on schedule at least once, and the sites kept reaching each other.
+        Assert.True(await Eventually(() => File.ReadAllText(Path.Combine(Folder("site-2"), "mesh", MemberIdentity.WireGuardKeyFile)) != firstKeyOfTwo, TimeSpan.FromSeconds(10)));
+        Assert.Contains(second.Lines, l => l.Contains("replaced (schedule)"));
+        Assert.True(await Eventually(() => Ping(two, "10.30.2.1", "10.30.1.1"), TimeSpan.FromSeconds(10)));
 
         // No private key anywhere it could leak: logs, status, metrics, database.
         var exposed = string.Join("\n", first.Lines.Concat(second.Lines)) + table.Stdout + json + status + metrics + await second.MetricsAsync()
