@@ -78,8 +78,9 @@ public sealed record PathChooserOptions
 /// met the SLA for the hold-down time, the current one has been in use for the hold-down time, and it is better by
 /// the preempt margin in the class's preference (or the current one is Degraded).</item>
 /// <item>Failover, on the decision that first sees it: when the current path is Down or gone, to the best path that
-/// meets the SLA, else the best one not Down; when it breaks the SLA, to the best path that meets it (none meeting
-/// it: stay, since moving to another failing path is no better and would flap).</item>
+/// meets the SLA, else the best one not Down; when it breaks the SLA, to the best path that has met the SLA for the
+/// hold-down time (none: stay, since the current path still carries traffic and moving to a path that only just
+/// came good, or that fails too, is how two borderline paths make traffic flap).</item>
 /// <item>"Best" ranks Up before Degraded, then paths past their hold-down first, then the class's preference.
 /// A Down path is chosen only when every path is Down (the current one is then kept).</item>
 /// </list>
@@ -109,6 +110,10 @@ public sealed class PathChooser
     /// <summary>Whether the path meets the SLA as of the last decision (with its hysteresis).</summary>
     public bool MeetsSla(string pathId) => _standings.TryGetValue(pathId, out var standing) && standing.Meeting;
 
+    /// <summary>How long the path has met the SLA without a break as of <paramref name="now"/>; zero when it does not.</summary>
+    public TimeSpan MeetsSlaFor(string pathId, TimeSpan now) =>
+        _standings.TryGetValue(pathId, out var standing) && standing.Meeting ? now - standing.MeetingSince : TimeSpan.Zero;
+
     public PathDecision Decide(IReadOnlyList<PathCandidate> paths, TimeSpan now)
     {
         ArgumentNullException.ThrowIfNull(paths);
@@ -127,9 +132,11 @@ public sealed class PathChooser
         }
         if (!_standings[current.PathId].Meeting)
         {
-            var target = Best(paths, now, meetingOnly: true);
+            // Only to a path that has met the SLA for the hold-down: a path that only just came good may be the
+            // one that flaps, and the current one, though out of its SLA, still carries traffic.
+            var target = Best(paths.Where(p => IsHeld(p, now)).ToList(), now, meetingOnly: true);
             return target is null
-                ? Stay($"path {Current} breaks the SLA, and no other path meets it")
+                ? Stay($"path {Current} breaks the SLA, and no other path has met it for the hold-down time")
                 : Move(target, PathChangeKind.Failover, now, $"path {Current} breaks the SLA: {Describe(target, "failover")}");
         }
         if (now - _currentSince >= _options.HoldDown)
