@@ -59,9 +59,9 @@ public sealed record PathHealthOptions
 /// A path's Up / Degraded / Down state machine, kept apart from the transport as BFD keeps its session state
 /// apart from its packets: fed with answered and lost probes and the time, never reading a clock itself.
 /// <list type="bullet">
-/// <item>Down when no probe sent within the detection time has been answered (evaluated on <see cref="Evaluate"/>,
-/// which the prober calls on every tick): at a 50 ms interval and multiplier 3, at most 150 ms after the last
-/// probe that came back was sent, whatever the score.</item>
+/// <item>Down when no probe sent within the detection time has been answered and the multiplier's worth of probes
+/// went unanswered (evaluated on <see cref="Evaluate"/>, which the prober calls on every tick): at a 50 ms interval
+/// and multiplier 3, 150 ms after the last probe that came back was sent, whatever the score.</item>
 /// <item>Out of Down only after <see cref="PathHealthOptions.RecoverReplies"/> answers in a row spanning
 /// <see cref="PathHealthOptions.RecoverHoldDown"/>; a single loss restarts the count. A path starts Down.</item>
 /// <item>Up → Degraded after <see cref="PathHealthOptions.DegradedSamples"/> scores in a row below
@@ -133,13 +133,18 @@ public sealed class PathHealth
             Scored(score, now);
     }
 
-    /// <summary>Takes the path Down when it has been silent for the detection time. Call on every probe tick.</summary>
-    public void Evaluate(TimeSpan now, double? latencyMs)
+    /// <summary>
+    /// Takes the path Down when it has been silent for the detection time and at least <c>DetectMultiplier − 1</c>
+    /// probes sent since the last answered one are unanswered (with the probe about to go out, that makes the
+    /// multiplier's worth): time alone proves nothing when no probes went out, as after this process was stalled.
+    /// Call on every probe tick, before sending that tick's probe.
+    /// </summary>
+    public void Evaluate(TimeSpan now, double? latencyMs, long unansweredSinceLastAnswer)
     {
         if (State == PathState.Down)
             return;
         var silentSince = _lastAnsweredSentAt ?? _createdAt;
-        if (now - silentSince >= DetectTimeFor(latencyMs))
+        if (now - silentSince >= DetectTimeFor(latencyMs) && unansweredSinceLastAnswer >= _options.DetectMultiplier - 1)
         {
             _answeredRun = 0;
             Move(PathState.Down, now);

@@ -34,12 +34,18 @@ public sealed class PathMonitor
     private uint _nextSequence;
     private int _oldestWaiting;
     private TimeSpan? _lastReplyAt;
+    private TimeSpan? _lastEvaluatedAt;
+    private uint? _lastAnsweredSequence;
+    private readonly uint _firstSequence;
+    private readonly TimeSpan _stallAfter;
 
     public PathMonitor(PathHealthOptions options, TimeSpan now, uint firstSequence = 0)
     {
         _health = new PathHealth(options, now);
+        _stallAfter = options.ProbeInterval * 2;
         _quality = new PathQualityEstimator(options.LossWindow);
         _nextSequence = firstSequence;
+        _firstSequence = firstSequence;
         _oldestWaiting = (int)(firstSequence % Slots);
     }
 
@@ -81,6 +87,8 @@ public sealed class PathMonitor
         var rtt = now - _sentAt[slot];
         _quality.Replied(Math.Max(0, rtt.TotalMilliseconds));
         _lastReplyAt = now;
+        if (_lastAnsweredSequence is not { } previous || (int)(sequence - previous) > 0)
+            _lastAnsweredSequence = sequence;
         _health.Answered(_sentAt[slot], now, PathScore.Of(_quality.Quality));
         return ReplyVerdict.Accepted;
     }
@@ -88,6 +96,12 @@ public sealed class PathMonitor
     /// <summary>Gives up on probes unanswered for the detection time and takes a silent path Down. Call on every tick.</summary>
     public void Evaluate(TimeSpan now)
     {
+        // A tick far later than the interval means this process was not running (descheduled, paused for GC):
+        // replies may be waiting unread in the socket, so silence proves nothing yet. Judge on the next tick.
+        var stalled = _lastEvaluatedAt is { } last && now - last > _stallAfter;
+        _lastEvaluatedAt = now;
+        if (stalled)
+            return;
         var timeout = _health.DetectTimeFor(_quality.Quality.LatencyMs);
         // Walk from the oldest probe still possibly waiting; sequences are sent in time order, so stop at the
         // first one still inside its timeout.
@@ -103,7 +117,7 @@ public sealed class PathMonitor
             }
             _oldestWaiting = (_oldestWaiting + 1) % Slots;
         }
-        _health.Evaluate(now, _quality.Quality.LatencyMs);
+        _health.Evaluate(now, _quality.Quality.LatencyMs, _lastAnsweredSequence is { } answered ? (uint)(_nextSequence - 1 - answered) : _nextSequence - _firstSequence);
     }
 
     private void GaveUp(TimeSpan now)

@@ -52,6 +52,8 @@ public sealed partial class PathProber : IDisposable
 
     public ProbeRefusals Refused { get; } = new();
 
+    public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
+
     /// <summary>Time since the prober started: the clock every status and event uses.</summary>
     public TimeSpan Now => _time.GetElapsedTime(_start);
 

@@ -17,7 +17,7 @@ public sealed class PathHealthTests
         {
             now += Options.ProbeInterval;
             health.Answered(now - Ms(5), now, 99);
-            health.Evaluate(now, 5);
+            health.Evaluate(now, 5, 0);
         }
         return (health, now);
     }
@@ -58,9 +58,11 @@ public sealed class PathHealthTests
     {
         var (health, now) = UpPath();
         var lastAnsweredSent = now - Ms(5);
-        health.Evaluate(lastAnsweredSent + Ms(149.9), 5);
+        health.Evaluate(lastAnsweredSent + Ms(149.9), 5, 2);
         Assert.Equal(PathState.Up, health.State);
-        health.Evaluate(lastAnsweredSent + Ms(150), 5);
+        health.Evaluate(lastAnsweredSent + Ms(150), 5, 1);
+        Assert.Equal(PathState.Up, health.State); // only one probe went out since: no evidence yet
+        health.Evaluate(lastAnsweredSent + Ms(150), 5, 2);
         Assert.Equal(PathState.Down, health.State);
     }
 

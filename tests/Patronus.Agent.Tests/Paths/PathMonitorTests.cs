@@ -47,6 +47,30 @@ public sealed class PathMonitorTests
         Assert.Equal(ReplyVerdict.Accepted, monitor.Answered(last, Ms(10), Ms(26)));
     }
 
+    [Fact]
+    public void LateTick_AfterAStallOfThisProcess_JudgesNothingUntilTheNextTick()
+    {
+        var options = new PathHealthOptions();
+        var monitor = new PathMonitor(options, TimeSpan.Zero);
+        var now = TimeSpan.Zero;
+        for (; monitor.Status.State != PathState.Up; now += options.ProbeInterval)
+        {
+            monitor.Evaluate(now);
+            monitor.Answered(monitor.ProbeSent(now), now, now + Ms(1));
+        }
+        var waiting = monitor.ProbeSent(now);
+        monitor.Evaluate(now + Ms(500)); // the process slept 500 ms: the reply may be unread in the socket
+        Assert.Equal((PathState.Up, 0.0), (monitor.Status.State, monitor.Status.Quality.LossRatio));
+        Assert.Equal(ReplyVerdict.Accepted, monitor.Answered(waiting, now, now + Ms(501)));
+        monitor.Evaluate(now + Ms(550));
+        monitor.ProbeSent(now + Ms(550));
+        monitor.Evaluate(now + Ms(600));
+        monitor.ProbeSent(now + Ms(600));
+        Assert.Equal(PathState.Up, monitor.Status.State);
+        monitor.Evaluate(now + Ms(650));
+        Assert.Equal(PathState.Down, monitor.Status.State); // two regular probes unanswered since the last answer
+    }
+
     /// <summary>
     /// The detection bound, over many break times and round trips: probes every 50 ms, the path cut at a random
     /// moment (a probe gets its reply only if it went out and came back before the cut), the monitor evaluated on
