@@ -107,6 +107,7 @@ public sealed partial class PathProber : IDisposable
             if (local.AddressFamily == AddressFamily.InterNetworkV6)
                 socket.DualMode = local.Address.Equals(IPAddress.IPv6Any);
             socket.Bind(local);
+            socket.Blocking = false;
             return socket;
         }
         catch
@@ -134,9 +135,10 @@ public sealed partial class PathProber : IDisposable
         await receiving.ConfigureAwait(false);
     }
 
-    /// <summary>One round: overdue probes given up on, silent paths taken Down, a new probe to every path.</summary>
+    /// <summary>One round: replies already here read, overdue probes given up on, silent paths taken Down, a new probe to every path.</summary>
     public void Tick()
     {
+        ReadWaitingReplies();
         var probe = new byte[ProbePacket.Size];
         var changes = new List<PathStateChange>();
         var sends = new List<(string PathId, IPEndPoint FarEnd, byte[] Datagram)>();
@@ -172,6 +174,32 @@ public sealed partial class PathProber : IDisposable
         }
         Raise(changes);
         Probed?.Invoke(statuses, now);
+    }
+
+    /// <summary>
+    /// Reads every datagram already queued on the socket before a tick judges silence: the receive loop runs on
+    /// the thread pool and can be starved for longer than the detection time on a busy node, and a reply that
+    /// has arrived but not been read must not make its path Down. The socket is non-blocking, so this never waits.
+    /// </summary>
+    private void ReadWaitingReplies()
+    {
+        Span<byte> buffer = stackalloc byte[ProbePacket.Size + 1];
+        EndPoint from = new IPEndPoint(_socket.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
+        // Bounded, so a flood of datagrams cannot hold the tick back from sending probes.
+        for (var i = 0; i < 1024 && _socket.Available > 0; i++)
+        {
+            int length;
+            try
+            {
+                length = _socket.ReceiveFrom(buffer, SocketFlags.None, ref from);
+            }
+            catch (SocketException)
+            {
+                // Nothing left (the receive loop took it), an oversized datagram, or an ICMP error: the loop handles those.
+                return;
+            }
+            Receive(buffer[..length], (IPEndPoint)from);
+        }
     }
 
     private async Task ReceiveAsync(CancellationToken cancellationToken)

@@ -12,8 +12,10 @@ namespace Patronus.Agent.Tests.Paths;
 /// <summary>
 /// The prober and the responder for real: two throwaway namespaces joined by two veth pairs, one per path
 /// ("fast" over 10.77.1.0/24, "slow" over 10.77.2.0/24), the responder in one, the prober and a chooser in the
-/// other. A path is cut by taking the responder's address off it, with iproute2.
+/// other. A path is cut by taking the responder's address off it, with iproute2. They run alone: they measure
+/// time, and the CPU-bound property tests beside them would measure the scheduler instead.
 /// </summary>
+[Collection(TimingSensitive.Name)]
 public sealed class PathProberTests : IDisposable
 {
     private static readonly Dictionary<string, (string Device, string Address)> FarEnds = new()
@@ -186,4 +188,11 @@ public sealed class PathProberTests : IDisposable
             await Task.Delay(10);
         }
     }
+}
+
+/// <summary>Tests that measure elapsed time on real sockets run with no other test of this process beside them.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TimingSensitive
+{
+    public const string Name = "paths timing sensitive";
 }
