@@ -5,6 +5,7 @@ using static Patronus.Agent.Tests.Services.ServiceExports;
 namespace Patronus.Agent.Tests.Services;
 
 /// <summary>KEP-1645's constraints and conflict resolution, rule by rule, on the exports of several clusters.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class ServiceMergerTests
 {
     private static MergedService Merge(params ClusterExport[] exports) => ServiceMerger.Merge(exports, out _)!;
