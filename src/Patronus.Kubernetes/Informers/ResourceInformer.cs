@@ -26,6 +26,7 @@ public sealed partial class ResourceInformer<T, TList> : IResourceSource
     private readonly Dictionary<string, T> _known = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _consecutiveFailures;
+    private bool _absent;
 
     public ResourceInformer(ApiConnection connection, ResourceKind<T, TList> kind, ResourceInformerOptions options, ILogger logger)
     {
@@ -61,11 +62,18 @@ public sealed partial class ResourceInformer<T, TList> : IResourceSource
             {
                 if (needList || (_options.ResyncPeriod > TimeSpan.Zero && DateTime.UtcNow - lastList >= _options.ResyncPeriod))
                 {
-                    await ListAsync(cancellationToken).ConfigureAwait(false);
+                    var served = await ListAsync(cancellationToken).ConfigureAwait(false);
                     needList = false;
                     lastList = DateTime.UtcNow;
                     _consecutiveFailures = 0;
                     _synced.TrySetResult();
+                    if (!served)
+                    {
+                        // Nothing to watch until the CRD is installed: look again later.
+                        await Task.Delay(_options.AbsentKindRecheck, cancellationToken).ConfigureAwait(false);
+                        needList = true;
+                        continue;
+                    }
                 }
 
                 var untilResync = _options.ResyncPeriod > TimeSpan.Zero
@@ -94,6 +102,13 @@ public sealed partial class ResourceInformer<T, TList> : IResourceSource
                 Log.WatchExpired(_logger, _kind.Kind, LastResourceVersion);
                 needList = true;
             }
+            catch (ApiStatusException e) when (e.StatusCode == HttpStatusCode.NotFound && _kind.Optional)
+            {
+                // The CRD went away under a watch: the next list finds the kind not served and empties it.
+                Log.ConnectionFailed(_logger, _kind.Kind, e.Message);
+                needList = true;
+                await BackoffAsync(cancellationToken).ConfigureAwait(false);
+            }
             catch (Exception e) when (e is HttpRequestException or IOException or ApiStatusException or JsonException or OperationCanceledException)
             {
                 Log.ConnectionFailed(_logger, _kind.Kind, e.Message);
@@ -111,12 +126,14 @@ public sealed partial class ResourceInformer<T, TList> : IResourceSource
         }
     }
 
-    private async Task ListAsync(CancellationToken cancellationToken)
+    /// <summary>Lists the collection; false when an optional kind is not served (404), which lists as empty.</summary>
+    private async Task<bool> ListAsync(CancellationToken cancellationToken)
     {
         var listed = new Dictionary<string, T>(StringComparer.Ordinal);
         string? continueToken = null;
         string? resourceVersion;
         var restarts = 0;
+        var notServed = false;
         while (true)
         {
             var query = $"{_kind.CollectionPath}?limit={_options.PageSize}";
@@ -130,6 +147,16 @@ public sealed partial class ResourceInformer<T, TList> : IResourceSource
                 continueToken = null;
                 resourceVersion = null;
                 continue;
+            }
+            if (response.StatusCode == HttpStatusCode.NotFound && _kind.Optional)
+            {
+                if (!_absent)
+                    Log.KindNotServed(_logger, _kind.Kind, _kind.CollectionPath);
+                _absent = true;
+                notServed = true;
+                listed.Clear();
+                resourceVersion = null;
+                break;
             }
             await ApiConnection.EnsureSuccessAsync(response, $"list {_kind.Kind}", cancellationToken).ConfigureAwait(false);
             var page = KubernetesJson.Deserialize<TList>(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false))
@@ -157,7 +184,11 @@ public sealed partial class ResourceInformer<T, TList> : IResourceSource
         }
         LastResourceVersion = resourceVersion;
         ListCount++;
+        if (notServed)
+            return false;
+        _absent = false;
         Log.Listed(_logger, _kind.Kind, listed.Count, resourceVersion);
+        return true;
     }
 
     private enum WatchOutcome
@@ -278,6 +309,9 @@ public sealed partial class ResourceInformer<T, TList> : IResourceSource
 
         [LoggerMessage(5, LogLevel.Debug, "Bookmark for {Kind} at resourceVersion {ResourceVersion}")]
         public static partial void Bookmark(ILogger logger, string kind, string resourceVersion);
+
+        [LoggerMessage(7, LogLevel.Information, "{Kind} is not served by the API server ({Path}: 404; its CRD is not installed): none until it is")]
+        public static partial void KindNotServed(ILogger logger, string kind, string path);
 
         [LoggerMessage(6, LogLevel.Error, "Watch of {Kind} failed unexpectedly ({Type}: {Error}); re-listing")]
         public static partial void UnexpectedFailure(ILogger logger, string kind, string type, string error);

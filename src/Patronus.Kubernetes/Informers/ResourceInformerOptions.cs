@@ -15,4 +15,7 @@ public sealed class ResourceInformerOptions
     public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(500);
 
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often an optional kind the API server does not serve (its CRD not installed) is looked for again.</summary>
+    public TimeSpan AbsentKindRecheck { get; set; } = TimeSpan.FromSeconds(60);
 }

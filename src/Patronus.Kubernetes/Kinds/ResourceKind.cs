@@ -15,12 +15,13 @@ namespace Patronus.Kubernetes.Kinds;
 /// </summary>
 public abstract class ResourceKind
 {
-    private protected ResourceKind(string kind, string apiVersion, string plural, bool namespaced)
+    private protected ResourceKind(string kind, string apiVersion, string plural, bool namespaced, bool optional)
     {
         Kind = kind;
         ApiVersion = apiVersion;
         Plural = plural;
         Namespaced = namespaced;
+        Optional = optional;
     }
 
     /// <summary>The object's <c>kind</c>, as manifests and the API server spell it: <c>Pod</c>.</summary>
@@ -34,6 +35,13 @@ public abstract class ResourceKind
 
     /// <summary>Whether objects live in a namespace (Pods) or in the cluster (Nodes, Namespaces).</summary>
     public bool Namespaced { get; }
+
+    /// <summary>
+    /// A custom resource whose CRD a cluster may not have installed (the MCS API's ServiceExport): an API server
+    /// that answers its list with 404 has none of them, the informer counts as synced, and it looks again later.
+    /// A missing built-in kind stays an error.
+    /// </summary>
+    public bool Optional { get; }
 
     /// <summary>The API group; empty for the core group.</summary>
     public string Group => ApiVersion.Contains('/') ? ApiVersion[..ApiVersion.IndexOf('/')] : "";
@@ -55,8 +63,8 @@ public abstract class ResourceKind
 }
 
 /// <summary>A kind whose objects are read into <typeparamref name="T"/> and whose lists into <typeparamref name="TList"/>.</summary>
-public sealed class ResourceKind<T, TList>(string kind, string apiVersion, string plural, bool namespaced)
-    : ResourceKind(kind, apiVersion, plural, namespaced)
+public sealed class ResourceKind<T, TList>(string kind, string apiVersion, string plural, bool namespaced, bool optional = false)
+    : ResourceKind(kind, apiVersion, plural, namespaced, optional)
     where T : class, IKubernetesObject<V1ObjectMeta>
     where TList : class, IItems<T>, IMetadata<V1ListMeta>
 {

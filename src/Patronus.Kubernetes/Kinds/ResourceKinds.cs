@@ -1,5 +1,6 @@
 using k8s;
 using k8s.Models;
+using Patronus.Kubernetes.Kinds.Multicluster;
 
 namespace Patronus.Kubernetes.Kinds;
 
@@ -18,7 +19,15 @@ public static class ResourceKinds
     public static readonly ResourceKind<V1Service, V1ServiceList> Services = new("Service", "v1", "services", namespaced: true);
     public static readonly ResourceKind<V1EndpointSlice, V1EndpointSliceList> EndpointSlices = new("EndpointSlice", "discovery.k8s.io/v1", "endpointslices", namespaced: true);
 
-    public static readonly IReadOnlyList<ResourceKind> All = [Namespaces, Pods, NetworkPolicies, Nodes, Services, EndpointSlices];
+
+    // The MCS API (KEP-1645). Optional: a cluster without the CRDs has no exports and no imports, and the agent
+    // still syncs (deploy/mcs/ installs them where no other MCS implementation has).
+    public static readonly ResourceKind<V1Alpha1ServiceExport, V1Alpha1ServiceExportList> ServiceExports =
+        new(V1Alpha1ServiceExport.KindName, V1Alpha1ServiceExport.GroupVersion, "serviceexports", namespaced: true, optional: true);
+    public static readonly ResourceKind<V1Alpha1ServiceImport, V1Alpha1ServiceImportList> ServiceImports =
+        new(V1Alpha1ServiceImport.KindName, V1Alpha1ServiceExport.GroupVersion, "serviceimports", namespaced: true, optional: true);
+
+    public static readonly IReadOnlyList<ResourceKind> All = [Namespaces, Pods, NetworkPolicies, Nodes, Services, EndpointSlices, ServiceExports, ServiceImports];
 
     /// <summary>The registered kind of an object, by its .NET type; null for a kind the agent does not read.</summary>
     public static ResourceKind? Of(IKubernetesObject<V1ObjectMeta> obj) => Of(obj.GetType());

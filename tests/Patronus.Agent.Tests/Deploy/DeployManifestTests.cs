@@ -49,7 +49,8 @@ public sealed class DeployManifestTests
         Assert.Equal(
             [
                 "/namespaces: get,list,watch", "/nodes: get,list,watch", "/pods: get,list,watch", "/services: get,list,watch",
-                "discovery.k8s.io/endpointslices: get,list,watch", "networking.k8s.io/networkpolicies: get,list,watch",
+                "discovery.k8s.io/endpointslices: get,list,watch", "multicluster.x-k8s.io/serviceexports: get,list,watch",
+                "multicluster.x-k8s.io/serviceimports: get,list,watch", "networking.k8s.io/networkpolicies: get,list,watch",
             ],
             grants);
         Assert.All(role.Rules, rule => Assert.Null(rule.ResourceNames));

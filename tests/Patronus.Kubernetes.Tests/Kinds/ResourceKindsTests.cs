@@ -25,10 +25,14 @@ public sealed class ResourceKindsTests
     {
         Assert.Equal(ResourceKinds.All.Count, ResourceKinds.All.Select(k => k.Kind).Distinct().Count());
         Assert.Equal(ResourceKinds.All.Count, ResourceKinds.All.Select(k => k.ObjectType).Distinct().Count());
-        Assert.Equal(["Namespace", "Pod", "NetworkPolicy", "Node", "Service", "EndpointSlice"], ResourceKinds.All.Select(k => k.Kind));
+        Assert.Equal(["Namespace", "Pod", "NetworkPolicy", "Node", "Service", "EndpointSlice", "ServiceExport", "ServiceImport"], ResourceKinds.All.Select(k => k.Kind));
         Assert.Equal("api/v1/pods", ResourceKinds.Pods.CollectionPath);
         Assert.Equal("apis/networking.k8s.io/v1/networkpolicies", ResourceKinds.NetworkPolicies.CollectionPath);
         Assert.Equal("apis/discovery.k8s.io/v1/endpointslices", ResourceKinds.EndpointSlices.CollectionPath);
+        Assert.Equal("apis/multicluster.x-k8s.io/v1alpha1/serviceexports", ResourceKinds.ServiceExports.CollectionPath);
+        Assert.Equal("apis/multicluster.x-k8s.io/v1alpha1/serviceimports", ResourceKinds.ServiceImports.CollectionPath);
+        // Only the MCS API's custom resources may be missing from an API server; a missing built-in kind is an error.
+        Assert.Equal(["ServiceExport", "ServiceImport"], ResourceKinds.All.Where(k => k.Optional).Select(k => k.Kind));
     }
 
     [Theory]
