@@ -24,6 +24,7 @@ internal static class LabCommand
         command.Subcommands.Add(LabExecCommand.Create());
         command.Subcommands.Add(CreateReach());
         command.Subcommands.Add(LabDownCommand.Create());
+        command.Subcommands.Add(Wan.LabRelayCommand.Create());
         return command;
     }
 

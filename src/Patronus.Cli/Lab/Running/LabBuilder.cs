@@ -9,6 +9,7 @@ using Patronus.Cli.Lab.Plan;
 using Patronus.Cli.Lab.Pods;
 using Patronus.Cli.Lab.Processes;
 using Patronus.Cli.Lab.State;
+using Patronus.Cli.Lab.Wan;
 using Patronus.Kubernetes.Manifests;
 
 namespace Patronus.Cli.Lab.Running;
@@ -113,6 +114,14 @@ internal sealed class LabBuilder(LabStore store, LabBinaries binaries, TextWrite
             log.WriteLine($"lab {plan.Name}: node {node.Cluster}/{node.Name} on {node.Subnet}: {node.Address}, pods {string.Join(", ", node.PodCIDRs)}");
             LabFabric.AddNode(journal, node);
         }
+        foreach (var link in plan.WanLinks)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            log.WriteLine($"lab {plan.Name}: wan link {link.Id} between {link.Between[0]} and {link.Between[1]} on {link.Subnet}: " +
+                string.Join(", ", link.Gateways.Select(g => $"{g.Cluster}/{g.Node} {g.Address}")));
+            WanFabric.Build(journal, link, binaries);
+        }
+        await WanFabric.WaitStartedAsync(journal.Record, plan.WanLinks, cancellation);
 
         foreach (var cluster in plan.Clusters)
         {
