@@ -1,9 +1,9 @@
 using System.Net;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using Patronus.Agent.Mesh.Announcements;
+using Patronus.Mesh.Announcements;
 using Patronus.Agent.Mesh.Discovery;
-using Patronus.Agent.Mesh.Identity;
+using Patronus.Mesh.Identity;
 using Patronus.Agent.Mesh.Peers;
 using Patronus.Agent.Mesh.Tunnel;
 using Patronus.Netlink;

@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
-using Patronus.Agent.Mesh.Announcements;
-using Patronus.Agent.Mesh.Identity;
+using Patronus.Mesh.Announcements;
+using Patronus.Mesh.Identity;
 using Patronus.Agent.Telemetry;
 using Patronus.Netlink;
 

@@ -1,5 +1,5 @@
 using System.Net;
-using Patronus.Agent.Mesh.Announcements;
+using Patronus.Mesh.Announcements;
 using Patronus.WireGuard;
 
 namespace Patronus.Agent.Mesh.Peers;

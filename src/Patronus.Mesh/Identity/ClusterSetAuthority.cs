@@ -1,7 +1,7 @@
 using NSec.Cryptography;
-using Patronus.Agent.Mesh.Announcements;
+using Patronus.Mesh.Announcements;
 
-namespace Patronus.Agent.Mesh.Identity;
+namespace Patronus.Mesh.Identity;
 
 /// <summary>
 /// The cluster set's signing key, held by its operator (not by any agent): it certifies each member's identity

@@ -1,7 +1,7 @@
 using System.Net;
-using Patronus.Agent.Mesh.Announcements;
+using Patronus.Mesh.Announcements;
 
-namespace Patronus.Agent.Tests.Mesh;
+namespace Patronus.Mesh.Tests;
 
 public class AnnouncementCodecTests
 {

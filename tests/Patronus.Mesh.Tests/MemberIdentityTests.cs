@@ -1,10 +1,10 @@
 using System.Net;
 using NSec.Cryptography;
-using Patronus.Agent.Mesh.Announcements;
-using Patronus.Agent.Mesh.Identity;
+using Patronus.Mesh.Announcements;
+using Patronus.Mesh.Identity;
 using Key = NSec.Cryptography.Key;
 
-namespace Patronus.Agent.Tests.Mesh;
+namespace Patronus.Mesh.Tests;
 
 public sealed class MemberIdentityTests : IDisposable
 {

@@ -1,8 +1,8 @@
 using System.Net;
 using NSec.Cryptography;
-using Patronus.Agent.Mesh.Announcements;
+using Patronus.Mesh.Announcements;
 
-namespace Patronus.Agent.Tests.Mesh;
+namespace Patronus.Mesh.Tests;
 
 public sealed class AnnouncementValidatorTests : IDisposable
 {

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Patronus.Agent.Mesh.Announcements;
+namespace Patronus.Mesh.Announcements;
 
 /// <summary>
 /// A member's certificate: the cluster set's key vouches that this identity key speaks for this member, and for

@@ -1,9 +1,9 @@
 using NSec.Cryptography;
-using Patronus.Agent.Mesh.Announcements;
+using Patronus.Mesh.Announcements;
 using Patronus.WireGuard;
 using WireGuardKey = Patronus.WireGuard.Key;
 
-namespace Patronus.Agent.Mesh.Identity;
+namespace Patronus.Mesh.Identity;
 
 /// <summary>
 /// What a member (a cluster's gateways, or a site) proves itself with: its Ed25519 identity key, the certificate in

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Patronus.Agent.Mesh.Announcements;
+namespace Patronus.Mesh.Announcements;
 
 /// <summary>
 /// The announcement's wire format. Big-endian throughout; every variable part carries its count, and every

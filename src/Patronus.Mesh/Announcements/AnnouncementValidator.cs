@@ -2,7 +2,7 @@ using System.Net;
 using NSec.Cryptography;
 using static Patronus.Netlink.NetworkRanges;
 
-namespace Patronus.Agent.Mesh.Announcements;
+namespace Patronus.Mesh.Announcements;
 
 /// <summary>Whom this member trusts and what it owns: the input of every check that is not about the sender's history.</summary>
 /// <param name="SetKeys">Raw Ed25519 public keys of the cluster sets this member belongs to: a certificate signed by one is trusted.</param>

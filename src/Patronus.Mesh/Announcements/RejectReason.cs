@@ -1,4 +1,4 @@
-namespace Patronus.Agent.Mesh.Announcements;
+namespace Patronus.Mesh.Announcements;
 
 /// <summary>Why an announcement changed nothing. The names are the metric's <c>reason</c> label values.</summary>
 public enum RejectReason
