@@ -4,6 +4,7 @@ using k8s.Models;
 using Patronus.Cli.Lab.ClusterState;
 using Patronus.Cli.Lab.Config;
 using Patronus.Cli.Lab.Fabric;
+using Patronus.Cli.Lab.Mesh;
 using Patronus.Cli.Lab.Nodes;
 using Patronus.Cli.Lab.Plan;
 using Patronus.Cli.Lab.Pods;
@@ -103,6 +104,31 @@ internal sealed class LabBuilder(LabStore store, LabBinaries binaries, TextWrite
         }
     }
 
+    /// <summary>
+    /// A lab of several clusters joins them into one mesh: every agent gets the mesh options, every gateway its keys
+    /// and certificate first. Only an agent that knows the options gets them (one built before the mesh refuses them).
+    /// </summary>
+    private Dictionary<(string Cluster, string Node), IReadOnlyList<string>> MeshOptions(LabPlan plan)
+    {
+        var options = new Dictionary<(string, string), IReadOnlyList<string>>();
+        if (plan.Clusters.Count < 2 || !OperatingSystem.IsLinux())
+            return options;
+        if (!AgentFeatures.HasMesh(binaries.Agent))
+        {
+            log.WriteLine($"lab {plan.Name}: {binaries.Agent} has no mesh options (--cluster-id); the clusters are not joined");
+            return options;
+        }
+        using var setKey = LabMeshKeys.LoadOrCreateClusterSetKey(plan.Directory);
+        var publicKey = LabMeshKeys.PublicKey(setKey);
+        foreach (var cluster in plan.Clusters)
+            foreach (var node in cluster.Nodes)
+            {
+                var keys = node.Gateway ? LabMeshKeys.EnsureGateway(setKey, cluster, node) : LabMeshKeys.KeysDirectory(node);
+                options[(cluster.Id, node.Name)] = MeshArguments.For(plan, cluster, node, publicKey, keys);
+            }
+        return options;
+    }
+
     private async Task BuildAsync(LabJournal journal, Prepared prepared, CancellationToken cancellation)
     {
         var plan = prepared.Plan;
@@ -140,9 +166,10 @@ internal sealed class LabBuilder(LabStore store, LabBinaries binaries, TextWrite
                 NodeConflist.WriteTemplate(node);
         }
 
+        var mesh = MeshOptions(plan);
         foreach (var cluster in plan.Clusters)
             foreach (var node in cluster.Nodes)
-                AgentDaemon.Start(journal, cluster, node, binaries);
+                AgentDaemon.Start(journal, cluster, node, binaries, mesh.GetValueOrDefault((cluster.Id, node.Name)));
         log.WriteLine($"lab {plan.Name}: waiting for {plan.Nodes.Count()} agent(s) to route between the nodes and write their conflists");
         await AgentDaemon.WaitReadyAsync(journal.Record, plan.Nodes, cancellation);
 

@@ -1,0 +1,61 @@
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Patronus.Cli.Lab.Plan;
+
+namespace Patronus.Cli.Lab.Mesh;
+
+/// <summary>
+/// The agent options that join a lab's clusters into one mesh (the agent's mesh contract): which cluster the node is
+/// in, the cluster set's public key, and the remote clusters reachable over the cluster's WAN links; on a gateway also
+/// its key folder, its WireGuard interface and the addresses it listens on. Pure: the plan in, the arguments out.
+/// </summary>
+public static class MeshArguments
+{
+    /// <summary>The options for <paramref name="node"/>; <paramref name="keysDirectory"/> is the gateway's key folder (ignored elsewhere).</summary>
+    public static IReadOnlyList<string> For(LabPlan plan, ClusterPlan cluster, NodePlan node, string clusterSetPublicKey, string keysDirectory)
+    {
+        List<string> arguments =
+        [
+            "--cluster-id", cluster.Id,
+            "--cluster-set-key", clusterSetPublicKey,
+            "--remote-clusters", RemoteClusters(plan, cluster).ToJsonString(),
+        ];
+        if (node.Gateway)
+        {
+            var endpoints = plan.LinksOf(node).Select(l => $"{l.Leg.Address}:{WanLinkPlan.MeshPort}").ToList();
+            arguments.AddRange(["--mesh-keys", keysDirectory, "--mesh-interface", LabNames.MeshInterface(plan.Name, cluster.Id, node.Name)]);
+            if (endpoints.Count > 0)
+                arguments.AddRange(["--mesh-endpoints", string.Join(',', endpoints)]);
+        }
+        return arguments;
+    }
+
+    /// <summary>
+    /// The clusters joined to <paramref name="cluster"/> by a WAN link, each once (its first link decides): its id, the
+    /// address of its first gateway on that link, and its pod and service ranges, as the agent's --remote-clusters reads them.
+    /// </summary>
+    public static JsonArray RemoteClusters(LabPlan plan, ClusterPlan cluster)
+    {
+        var remotes = new JsonArray();
+        var seen = new HashSet<string>();
+        foreach (var link in plan.WanLinks.Where(l => l.Between.Contains(cluster.Id)))
+        {
+            var remote = link.Between.First(c => c != cluster.Id);
+            if (!seen.Add(remote))
+                continue;
+            var other = plan.Cluster(remote)!;
+            var gateway = link.Gateways.First(g => g.Cluster == remote);
+            remotes.Add(new JsonObject
+            {
+                ["id"] = remote,
+                ["endpoint"] = $"{gateway.Address}:{WanLinkPlan.MeshPort}",
+                ["cidr"] = string.Join(',', AuthorizedPrefixes(other)),
+            });
+        }
+        return remotes;
+    }
+
+    /// <summary>What a cluster may announce: its IPv4 pod range and its service range (the mesh carries IPv4 between clusters).</summary>
+    public static IReadOnlyList<System.Net.IPNetwork> AuthorizedPrefixes(ClusterPlan cluster) =>
+        new[] { cluster.PodCIDR, cluster.ServiceCIDR }.Where(n => n.BaseAddress.AddressFamily == AddressFamily.InterNetwork).ToList();
+}
