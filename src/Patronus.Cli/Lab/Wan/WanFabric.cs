@@ -21,6 +21,25 @@ internal static class WanFabric
         Directory.CreateDirectory(link.Directory);
         link.Initial.Write(link.SettingsFile);
         using var ns = journal.CreateNamespace(link.Netns);
+        BuildSides(ns);
+        foreach (var leg in link.Gateways)
+        {
+            using var nodeNs = NetNs.OpenNamed(plan.Cluster(leg.Cluster)!.Node(leg.Node)!.Netns);
+            Attach(ns, leg.Side, leg.Port, nodeNs, leg.Interface, new IpPrefix(leg.Address, link.Subnet.PrefixLength));
+        }
+
+        journal.AddProcess(new ProcessRecord(Role, null, link.Id, 0, 0, link.PidFile, link.Log));
+        var pid = Daemon.Start(ns, binaries.Cli, RelayArguments(link.SettingsFile, link.AppliedFile), link.Log);
+        File.WriteAllText(link.PidFile, $"{pid}\n");
+        journal.AddProcess(ProcessTable.Describe(Role, null, link.Id, pid, link.PidFile, link.Log));
+    }
+
+    /// <summary>
+    /// The link's two L2 segments in its namespace: per side a bridge and the relay's port on it (a veth pair whose
+    /// bridge end has transmit offloads off, so the relay gets real, checksummed, wire-sized frames).
+    /// </summary>
+    public static void BuildSides(NetNs ns)
+    {
         using (var netlink = RtNetlink.OpenIn(ns))
         {
             netlink.LinkSetUp(netlink.LinkByName("lo")!.Index);
@@ -31,16 +50,6 @@ internal static class WanFabric
                 netlink.LinkSetUp(bridge.Index);
                 netlink.LinkAddVeth(LabNames.WanBridgeRelayPort(side), LabNames.WanRelayPort(side), masterIndex: bridge.Index, up: true);
                 netlink.LinkSetUp(netlink.LinkByName(LabNames.WanRelayPort(side))!.Index);
-                foreach (var leg in link.Side(side))
-                {
-                    var node = plan.Cluster(leg.Cluster)!.Node(leg.Node)!;
-                    using var nodeNs = NetNs.OpenNamed(node.Netns);
-                    netlink.LinkAddVeth(leg.Port, leg.Interface, peerNamespace: nodeNs, masterIndex: bridge.Index, up: true);
-                    using var inNode = RtNetlink.OpenIn(nodeNs);
-                    var legLink = inNode.LinkByName(leg.Interface) ?? throw new LabException($"interface {leg.Interface} was not created in {node.Netns}");
-                    inNode.AddrAdd(legLink.Index, new IpPrefix(leg.Address, link.Subnet.PrefixLength));
-                    inNode.LinkSetUp(legLink.Index);
-                }
             }
         }
         ns.Run(() =>
@@ -48,19 +57,31 @@ internal static class WanFabric
             for (var side = 0; side < 2; side++)
                 TransmitChecksum.Disable(LabNames.WanBridgeRelayPort(side));
         });
-
-        journal.AddProcess(new ProcessRecord(Role, null, link.Id, 0, 0, link.PidFile, link.Log));
-        var pid = Daemon.Start(ns, binaries.Cli,
-        [
-            "lab", "relay",
-            "--side-a", LabNames.WanRelayPort(0),
-            "--side-b", LabNames.WanRelayPort(1),
-            "--settings", link.SettingsFile,
-            "--applied", link.AppliedFile,
-        ], link.Log);
-        File.WriteAllText(link.PidFile, $"{pid}\n");
-        journal.AddProcess(ProcessTable.Describe(Role, null, link.Id, pid, link.PidFile, link.Log));
     }
+
+    /// <summary>A gateway on one side: a port on that side's bridge, its other end <paramref name="name"/> in the gateway with <paramref name="address"/>.</summary>
+    public static void Attach(NetNs link, int side, string port, NetNs gateway, string name, IpPrefix address)
+    {
+        using (var netlink = RtNetlink.OpenIn(link))
+        {
+            var bridge = netlink.LinkByName(LabNames.WanSideBridge(side)) ?? throw new LabException($"no bridge {LabNames.WanSideBridge(side)} in the link's namespace");
+            netlink.LinkAddVeth(port, name, peerNamespace: gateway, masterIndex: bridge.Index, up: true);
+        }
+        using var inGateway = RtNetlink.OpenIn(gateway);
+        var leg = inGateway.LinkByName(name) ?? throw new LabException($"interface {name} was not created");
+        inGateway.AddrAdd(leg.Index, address);
+        inGateway.LinkSetUp(leg.Index);
+    }
+
+    /// <summary>The relay's arguments after the CLI's path.</summary>
+    public static IReadOnlyList<string> RelayArguments(string settingsFile, string appliedFile) =>
+    [
+        "lab", "relay",
+        "--side-a", LabNames.WanRelayPort(0),
+        "--side-b", LabNames.WanRelayPort(1),
+        "--settings", settingsFile,
+        "--applied", appliedFile,
+    ];
 
     /// <summary>The settings the link runs with now (its settings file), or what LAB.yaml said when the file is gone.</summary>
     public static WanLinkSettings Current(WanLinkPlan link)
