@@ -153,19 +153,20 @@ public class WanConfigTests
             Error(TwoClusters + "\nwan:\n- {id: f, between: [aws-us-west-2, gcp-us-central1]}\n- {id: f, between: [gcp-us-central1, aws-us-west-2]}\n"));
 
     [Fact]
-    public void ASubnetSharedByTwoClusters_IsRefused_EachClusterHasItsOwnFabric()
+    public void ASubnetSharedByTwoClusters_IsRefusedInALabWithLinks_EachClusterHasItsOwnFabric()
     {
-        var error = Error("""
+        const string shared = """
             clusters:
             - id: a
-              nodes: [{name: n1, subnet: shared}]
+              nodes: [{name: n1, subnet: shared, gateway: true}]
             - id: b
               podCIDR: 10.248.0.0/16
               serviceCIDR: 10.97.0.0/16
-              nodes: [{name: n1, subnet: shared}]
-            """);
+              nodes: [{name: n1, subnet: shared, gateway: true}]
+            """;
 
-        Assert.Contains("subnet \"shared\" has nodes of clusters a and b", error);
+        Assert.Contains("wan: subnet \"shared\" has nodes of clusters a and b", Error(shared + "wan:\n- {id: f, between: [a, b]}\n"));
+        Assert.Equal(2, Read(shared).Clusters.Count);
     }
 
     [Fact]

@@ -79,11 +79,6 @@ public static class LabConfigReader
         foreach (var duplicate in clusters.GroupBy(c => c.Id).Where(g => g.Count() > 1))
             errors.Add(root, "clusters", $"cluster id \"{duplicate.Key}\" is used {duplicate.Count()} times; ids must be unique");
 
-        foreach (var cluster in clusters)
-            foreach (var node in cluster.Nodes)
-                if (clusters.FirstOrDefault(other => other != cluster && other.Nodes.Any(n => n.Subnet == node.Subnet)) is { } sharing)
-                    errors.Add(root, "clusters", $"subnet \"{node.Subnet}\" has nodes of clusters {cluster.Id} and {sharing.Id}; each cluster has a fabric of its own (clusters meet only over wan links)");
-
         var wan = new List<WanLinkConfig>();
         var wanList = Sequence(root, "wan", "wan", errors, required: false);
         for (var i = 0; i < (wanList?.Children.Count ?? 0); i++)
@@ -99,6 +94,11 @@ public static class LabConfigReader
         }
         foreach (var duplicate in wan.GroupBy(l => l.Id).Where(g => g.Count() > 1))
             errors.Add(wanList!, "wan", $"link id \"{duplicate.Key}\" is used {duplicate.Count()} times; ids must be unique");
+        // In a lab with WAN links clusters meet only over their links, so each has a fabric of its own; labs without
+        // links keep the older rule (subnet names are lab-wide and may be shared).
+        if (wanList is not null)
+            foreach (var shared in clusters.SelectMany(c => c.Nodes.Select(n => (n.Subnet, c.Id))).Distinct().GroupBy(s => s.Subnet).Where(g => g.Count() > 1))
+                errors.Add(wanList, "wan", $"subnet \"{shared.Key}\" has nodes of clusters {string.Join(" and ", shared.Select(s => s.Id))}; in a lab with wan links each cluster has a fabric of its own: give them different subnets");
 
         errors.ThrowIfAny();
         return new LabConfig(name, clusters, source, directory, datapath, wan);
