@@ -7,9 +7,9 @@ namespace Patronus.Cli.Lab.Wan;
 /// ahead of a queue) first, then the propagation delay with its jitter, then the loss draw.
 /// </summary>
 /// <remarks>
-/// The token bucket is kept as a GCRA virtual clock (<see cref="_theoreticalArrival"/>): a frame may leave at once while
-/// the bucket holds enough credit (at most <see cref="BurstSeconds"/> worth of rate), otherwise it waits in the queue
-/// until the credit is there; a frame that would wait longer than <see cref="QueueSeconds"/> is dropped (tail drop), as
+/// The token bucket is kept as a GCRA virtual clock (<see cref="_theoreticalArrival"/>, when everything admitted so far
+/// would have been sent at the rate): a frame may leave at once while that lies at most the bucket's depth
+/// (<see cref="BurstSeconds"/>, at least two full frames) ahead of now, otherwise it waits in the queue until it does; a frame that would wait longer than <see cref="QueueSeconds"/> is dropped (tail drop), as
 /// tc's tbf does past its latency.
 /// </remarks>
 public sealed class LinkShaper(Random random)
@@ -56,7 +56,7 @@ public sealed class LinkShaper(Random random)
             var bitsPerSecond = mbit * 1e6;
             var cost = bytes * 8 / bitsPerSecond;
             var burst = Math.Max(BurstSeconds, 2 * 1514 * 8 / bitsPerSecond);
-            var arrival = Math.Max(_theoreticalArrival, now - burst) + cost;
+            var arrival = Math.Max(_theoreticalArrival, now) + cost;
             departure = Math.Max(now, arrival - burst);
             if (departure - now > QueueSeconds)
             {

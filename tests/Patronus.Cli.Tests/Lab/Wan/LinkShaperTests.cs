@@ -159,7 +159,8 @@ public class LinkShaperTests
                 latest = Math.Max(latest, due);
             }
 
-        // 1500 bytes at 1 Mbit/s is 12 ms: 100 ms of queue and 12 ms of bucket hold 9 frames plus the one at once.
+        // 1500 bytes at 1 Mbit/s is 12 ms; the bucket holds two full frames (24.2 ms): the 10th frame leaves after
+        // 120 - 24.2 ms, within the 100 ms queue, the 11th would wait 107.8 ms.
         Assert.True(latest <= LinkShaper.QueueSeconds, $"a frame waited {latest} s");
         Assert.Equal(10, passed);
         Assert.Equal(90, shaper.DroppedQueue);
