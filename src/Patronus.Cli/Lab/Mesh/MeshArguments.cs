@@ -6,12 +6,12 @@ namespace Patronus.Cli.Lab.Mesh;
 
 /// <summary>
 /// The agent options that join a lab's clusters into one mesh (the agent's mesh contract): which cluster the node is
-/// in, the cluster set's public key, and the remote clusters reachable over the cluster's WAN links; on a gateway also
-/// its key folder, its WireGuard interface and the addresses it listens on. Pure: the plan in, the arguments out.
+/// in, the cluster set's public key, the remote clusters reachable over the cluster's WAN links, its key folder and its
+/// WireGuard interface; on a gateway also the addresses it listens on (its legs on the links). Pure: the plan in, the arguments out.
 /// </summary>
 public static class MeshArguments
 {
-    /// <summary>The options for <paramref name="node"/>; <paramref name="keysDirectory"/> is the gateway's key folder (ignored elsewhere).</summary>
+    /// <summary>The options for <paramref name="node"/>; <paramref name="keysDirectory"/> is its key folder.</summary>
     public static IReadOnlyList<string> For(LabPlan plan, ClusterPlan cluster, NodePlan node, string clusterSetPublicKey, string keysDirectory)
     {
         List<string> arguments =
@@ -20,13 +20,14 @@ public static class MeshArguments
             "--cluster-set-key", clusterSetPublicKey,
             "--remote-clusters", RemoteClusters(plan, cluster).ToJsonString(),
         ];
-        if (node.Gateway)
-        {
-            var endpoints = plan.LinksOf(node).Select(l => $"{l.Leg.Address}:{WanLinkPlan.MeshPort}").ToList();
-            arguments.AddRange(["--mesh-keys", keysDirectory, "--mesh-interface", LabNames.MeshInterface(plan.Name, cluster.Id, node.Name)]);
-            if (endpoints.Count > 0)
-                arguments.AddRange(["--mesh-endpoints", string.Join(',', endpoints)]);
-        }
+        // Every node gets a key folder and a WireGuard interface name of its own, not only the gateways: a Node made a
+        // gateway later (`lab apply` of its label) must not fall back to the agent's machine-wide defaults
+        // (/var/lib/patronus/mesh, wg-sdwan), which every lab on the machine would share. The lab makes keys and a
+        // certificate only for the gateways it starts with.
+        arguments.AddRange(["--mesh-keys", keysDirectory, "--mesh-interface", LabNames.MeshInterface(plan.Name, cluster.Id, node.Name)]);
+        var endpoints = plan.LinksOf(node).Select(l => $"{l.Leg.Address}:{WanLinkPlan.MeshPort}").ToList();
+        if (endpoints.Count > 0)
+            arguments.AddRange(["--mesh-endpoints", string.Join(',', endpoints)]);
         return arguments;
     }
 

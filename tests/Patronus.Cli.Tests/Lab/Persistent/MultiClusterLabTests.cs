@@ -261,8 +261,8 @@ public sealed class MultiClusterLabTests(MultiClusterLabFixture lab)
         Assert.Equal($"gcp-us-central1 {GcpGatewayOnFiber}:51820 10.248.0.0/16,10.97.0.0/16",
             string.Join(';', remotes.Select(r => $"{r!["id"]} {r["endpoint"]} {r["cidr"]}")));
         Assert.Equal("aws-us-west-2", Option(plain, "--cluster-id"));
-        Assert.Null(Option(plain, "--mesh-keys"));
-        Assert.Null(Option(plain, "--mesh-interface"));
+        Assert.Equal(Path.Combine(directory, "aws-us-west-2", "node-2", "mesh"), Option(plain, "--mesh-keys"));
+        Assert.Null(Option(plain, "--mesh-endpoints"));
     }
 
     /// <summary>The relay's pid as /proc shows it: the one process whose command line names the link's settings file.</summary>

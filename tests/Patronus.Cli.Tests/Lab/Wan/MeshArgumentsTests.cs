@@ -59,7 +59,7 @@ public class MeshArgumentsTests
     }
 
     [Fact]
-    public void ANonGateway_GetsTheClusterAndItsRemotes_ButNoKeysOrInterface()
+    public void ANonGateway_GetsTheClusterItsRemotesAndAFolderAndInterfaceOfItsOwn_ButNoEndpoints()
     {
         var cluster = Plan.Cluster("aws-us-west-2")!;
         var arguments = MeshArguments.For(Plan, cluster, cluster.Node("node-2")!, "SETKEY", "/keys");
@@ -69,6 +69,8 @@ public class MeshArgumentsTests
             "--cluster-id", "aws-us-west-2",
             "--cluster-set-key", "SETKEY",
             "--remote-clusters", """[{"id":"gcp-us-central1","endpoint":"198.18.0.2:51820","cidr":"10.248.0.0/16,10.97.0.0/16"}]""",
+            "--mesh-keys", "/keys",
+            "--mesh-interface", LabNames.MeshInterface("lab", "aws-us-west-2", "node-2"),
         ], arguments);
     }
 
