@@ -79,6 +79,12 @@ public sealed class AgentClient
         return reply.Status ?? throw new AgentProtocolException("status reply carries no 'status'");
     }
 
+    /// <summary>Has the node's gateway replace its WireGuard key now; returns once the new key is in force and announced.</summary>
+    public void RotateMeshKeys(TimeSpan? timeout = null)
+    {
+        Exchange(AgentRequest.RotateMeshKeys(), timeout ?? TimeSpan.FromSeconds(15));
+    }
+
     private AgentReply Exchange(AgentRequest request, TimeSpan timeout)
     {
         var deadline = Stopwatch.StartNew();

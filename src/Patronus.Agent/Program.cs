@@ -11,6 +11,8 @@ if (args is ["--help"] or ["-h"])
     return 0;
 }
 
+args = AgentOptions.Normalize(args);
+
 try
 {
     var app = AgentHost.Build(args);

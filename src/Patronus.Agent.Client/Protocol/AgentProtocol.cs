@@ -50,9 +50,10 @@ public static class AgentProtocol
                     throw new AgentProtocolException($"unregister: a field is longer than {EndpointValidation.MaxFieldLength} characters");
                 break;
             case AgentOps.Status:
+            case AgentOps.MeshRotateKeys:
                 break;
             default:
-                throw new AgentProtocolException($"field 'op' is '{request.Op}'; expected register, unregister or status");
+                throw new AgentProtocolException($"field 'op' is '{request.Op}'; expected register, unregister, status or mesh-rotate-keys");
         }
         return request;
 

@@ -38,6 +38,48 @@ public sealed record AgentStatus
     public int PodsManaged { get; init; }
     public int NetworkPolicies { get; init; }
     public IReadOnlyList<TunnelStatus> Tunnels { get; init; } = [];
+    /// <summary>The mesh as this agent sees it; null when the mesh is not configured.</summary>
+    public MeshStatus? Mesh { get; init; }
+}
+
+/// <summary>This member of the mesh and the others it has verified (<c>patronus mesh status</c>). Never a private key.</summary>
+public sealed record MeshStatus
+{
+    /// <summary>This cluster's or site's id.</summary>
+    public string MemberId { get; init; } = "";
+    /// <summary>"gateway" (this node runs the tunnel), "node" (it routes to a gateway) or "site".</summary>
+    public string Role { get; init; } = "";
+    public string Interface { get; init; } = "";
+    public int ListenPort { get; init; }
+    /// <summary>What this gateway announces: where it is reached, and the ranges behind it.</summary>
+    public IReadOnlyList<string> Endpoints { get; init; } = [];
+    public IReadOnlyList<string> Prefixes { get; init; } = [];
+    /// <summary>This gateway's WireGuard public key (base64).</summary>
+    public string? PublicKey { get; init; }
+    public double? KeyAgeSeconds { get; init; }
+    /// <summary>Why the gateway does not run although this node is one; null when it runs or is not wanted.</summary>
+    public string? Problem { get; init; }
+    public IReadOnlyList<MeshSiteStatus> Sites { get; init; } = [];
+    /// <summary>Announcements refused since the gateway started, by reason (bad_signature, replayed, ...).</summary>
+    public IReadOnlyDictionary<string, long> Rejected { get; init; } = new Dictionary<string, long>();
+}
+
+/// <summary>Another member: what it announced, and its tunnel's state on this gateway.</summary>
+public sealed record MeshSiteStatus
+{
+    public string Id { get; init; } = "";
+    public IReadOnlyList<string> Endpoints { get; init; } = [];
+    public IReadOnlyList<string> Prefixes { get; init; } = [];
+    /// <summary>Where its tunnel sends now (WireGuard roams to where it last heard from it).</summary>
+    public string? Endpoint { get; init; }
+    public string? PublicKey { get; init; }
+    public DateTimeOffset? LastHandshake { get; init; }
+    public long ReceiveBytes { get; init; }
+    public long TransmitBytes { get; init; }
+    /// <summary>A handshake within WireGuard's session lifetime (180 s).</summary>
+    public bool Up { get; init; }
+    /// <summary>Configured in remote-clusters but not heard from (or, on a node, routed to the gateway by configuration).</summary>
+    public bool Configured { get; init; }
 }
 
 public sealed record PluginStatus
@@ -69,7 +111,7 @@ public sealed record TunnelStatus
 
 /// <summary>
 /// One request: a JSON object on one line. <see cref="Op"/> says which of the other fields is set:
-/// "register" (<see cref="Endpoint"/>), "unregister" (<see cref="Removal"/>) or "status" (none).
+/// "register" (<see cref="Endpoint"/>), "unregister" (<see cref="Removal"/>), "status" or "mesh-rotate-keys" (none).
 /// </summary>
 public sealed record AgentRequest
 {
@@ -80,6 +122,7 @@ public sealed record AgentRequest
     public static AgentRequest Register(EndpointRegistration endpoint) => new() { Op = AgentOps.Register, Endpoint = endpoint };
     public static AgentRequest Unregister(EndpointRemoval removal) => new() { Op = AgentOps.Unregister, Removal = removal };
     public static AgentRequest QueryStatus() => new() { Op = AgentOps.Status };
+    public static AgentRequest RotateMeshKeys() => new() { Op = AgentOps.MeshRotateKeys };
 }
 
 /// <summary>One reply, a JSON object on one line: ok, or an error for people; a status query also carries the status.</summary>
@@ -98,4 +141,5 @@ public static class AgentOps
     public const string Register = "register";
     public const string Unregister = "unregister";
     public const string Status = "status";
+    public const string MeshRotateKeys = "mesh-rotate-keys";
 }

@@ -11,4 +11,5 @@ namespace Patronus.Agent.Client.Protocol;
 [JsonSerializable(typeof(AgentReply))]
 [JsonSerializable(typeof(EndpointRemoval))]
 [JsonSerializable(typeof(EndpointRegistration))]
+[JsonSerializable(typeof(MeshStatus))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext;

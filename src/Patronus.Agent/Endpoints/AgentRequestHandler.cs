@@ -17,7 +17,8 @@ public sealed partial class AgentRequestHandler(
     StatusReporter status,
     AgentOptions options,
     AgentMetrics metrics,
-    ILogger<AgentRequestHandler> logger)
+    ILogger<AgentRequestHandler> logger,
+    Patronus.Agent.Mesh.MeshFeature? mesh = null)
 {
     /// <summary>How long a register may wait for its policy to reach the kernel before it is refused.</summary>
     public static readonly TimeSpan ProgramTimeout = TimeSpan.FromSeconds(25);
@@ -30,6 +31,7 @@ public sealed partial class AgentRequestHandler(
             {
                 AgentOps.Register => await RegisterAsync(request.Endpoint!, cancellationToken).ConfigureAwait(false),
                 AgentOps.Unregister => await UnregisterAsync(request.Removal!, cancellationToken).ConfigureAwait(false),
+                AgentOps.MeshRotateKeys => await RotateMeshKeysAsync(cancellationToken).ConfigureAwait(false),
                 _ => AgentReply.Success(status.Report()),
             };
         }
@@ -41,6 +43,16 @@ public sealed partial class AgentRequestHandler(
                 ? $"{request.Op}: the policy was not programmed within {ProgramTimeout.TotalSeconds:0} s"
                 : $"{request.Op}: {e.Message}");
         }
+    }
+
+    private async Task<AgentReply> RotateMeshKeysAsync(CancellationToken cancellationToken)
+    {
+        if (mesh is null)
+            return AgentReply.Failure("mesh-rotate-keys: the mesh is not configured on this agent (no cluster-id or site-name)");
+        if (mesh.Gateway is not { } gateway)
+            return AgentReply.Failure($"mesh-rotate-keys: this node is not running a mesh gateway{(mesh.Problem is { } problem ? $" ({problem})" : "")}: ask the agent on a gateway node");
+        await gateway.RotateKeysAsync().WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        return AgentReply.Success(status.Report());
     }
 
     private async Task<AgentReply> RegisterAsync(EndpointRegistration endpoint, CancellationToken cancellationToken)

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Patronus.Agent.Datapath;
 using Patronus.Agent.Endpoints;
+using Patronus.Agent.Mesh;
 using Patronus.Agent.Telemetry;
 using Patronus.Agent.Policy;
 using Patronus.Agent.Routes;
@@ -44,6 +45,9 @@ public static class AgentHost
         {
             throw new AgentOptionsException($"option 'config': {e.Message}");
         }
+
+        if (options.IsSite && Patronus.Netlink.Interop.Libc.Geteuid() != 0)
+            throw new InvalidOperationException("a site must run as root: it creates the WireGuard device and its routes (try: sudo patronus-agent --site-name ...)");
 
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(json =>
@@ -95,6 +99,11 @@ public static class AgentHost
                 provider.GetRequiredService<ClusterSync>(), provider.GetRequiredService<ILogger<RoutesFeature>>()));
             services.AddSingleton<IReadinessCheck>(provider => provider.GetRequiredService<RoutesFeature>());
         }
+        if (options.Mesh.Enabled)
+        {
+            services.AddSingleton(provider => new MeshFeature(options, provider.GetRequiredService<ClusterSync>(), provider.GetRequiredService<ILoggerFactory>()));
+            services.AddSingleton(provider => new MeshMetrics(provider.GetRequiredService<MeshFeature>(), provider.GetRequiredService<AgentMetrics>().Registry));
+        }
         services.AddSingleton<AgentReadiness>();
         services.AddSingleton<StatusReporter>();
         services.AddSingleton<AgentRequestHandler>();
@@ -107,6 +116,8 @@ public static class AgentHost
         services.AddHostedService<PolicyService>();
         if (options.Routes.Enabled)
             services.AddHostedService<RoutesService>();
+        if (options.Mesh.Enabled)
+            services.AddHostedService(provider => new MeshService(provider.GetRequiredService<MeshFeature>(), provider.GetRequiredService<ClusterSync>()));
         services.AddHostedService<SpoolDrainer>();
         overrides?.Invoke(services);
 
@@ -115,6 +126,8 @@ public static class AgentHost
         try
         {
             app.Services.GetRequiredService<PolicyBlocksMetric>();
+            if (options.Mesh.Enabled)
+                app.Services.GetRequiredService<MeshMetrics>();
         }
         catch (Exception e) when (e is not AgentOptionsException)
         {

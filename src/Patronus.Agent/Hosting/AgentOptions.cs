@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Configuration;
 using Patronus.Agent.Client;
 using Patronus.Agent.Client.Spool;
+using Patronus.Agent.Mesh;
 using Patronus.Agent.Routes;
 
 namespace Patronus.Agent.Hosting;
@@ -72,7 +73,13 @@ public sealed class AgentOptions
     /// <summary>Routes between nodes, masquerade and the node's conflist.</summary>
     public RoutesOptions Routes { get; set; } = new();
 
-    public string Source => Manifests is null ? "kubernetes" : "manifests";
+    /// <summary>WireGuard to the other clusters and sites of the set: gateways, keys, trust.</summary>
+    public MeshOptions Mesh { get; set; } = new();
+
+    /// <summary>A site joins the mesh without Kubernetes: no cluster state, no policy, no routes between nodes.</summary>
+    public bool IsSite => Mesh.SiteName is not null;
+
+    public string Source => IsSite ? "site" : Manifests is null ? "kubernetes" : "manifests";
 
     /// <summary>Command-line options: the configuration key each sets, its default, and what it is for (--help prints them).</summary>
     internal static readonly IReadOnlyList<(string Switch, string Key, string Default, string Description)> Documented =
@@ -103,11 +110,30 @@ public sealed class AgentOptions
         ("--service-cidr", "serviceCidr", "(none)", "the service ranges, comma-separated (patronus-config service-cidr): never masqueraded"),
         ("--non-masquerade-cidrs", "nonMasqueradeCidrs", "(none)", "more destinations that keep pods' addresses, comma-separated"),
         ("--masquerade", "masquerade", "true", "pod traffic leaving the cluster set takes the node's address"),
+        ("--cluster-id", "clusterId", "(none: no mesh)", "this cluster's id in the mesh (patronus-config cluster-id); with --cluster-set-key turns the mesh on"),
+        ("--cluster-set-key", "clusterSetKey", "(none)", "base64 Ed25519 public keys of the cluster sets whose member certificates are trusted, comma-separated (patronus-config cluster-set-key)"),
+        ("--mesh-keys", "meshKeys", "/var/lib/patronus/mesh", "folder of this member's keys (identity.key, wireguard.key: 0600, created if missing) and certificate (member.cert)"),
+        ("--remote-clusters", "remoteClusters", "(none)", "YAML or JSON list of {id, endpoint, cidr} (patronus-config remote-clusters): announced to, and their ranges routed to a gateway"),
+        ("--gateway-label", "gatewayLabel", "patronus.io/gateway", "a Node with this label set to \"true\" runs the mesh's WireGuard gateway"),
+        ("--mesh-interface", "meshInterface", "wg-sdwan", "the gateway's WireGuard device"),
+        ("--interface", "meshInterface", "wg-sdwan", "the same, as sites name it"),
+        ("--listen-port", "listenPort", "51820", "the gateway's WireGuard UDP port"),
+        ("--mesh-discovery-port", "meshDiscoveryPort", "51821", "UDP port of the signed announcements"),
+        ("--multicast-group", "multicastGroup", "239.255.77.77:51821", "GROUP:PORT where announcements are also sent and heard, or none"),
+        ("--mesh-endpoints", "meshEndpoints", "(the Node's addresses)", "ADDRESS:PORT list the gateway announces, comma-separated"),
+        ("--key-rotation-seconds", "keyRotationSeconds", "86400", "how often the WireGuard key is replaced (0: never)"),
+        ("--announce-interval-seconds", "announceIntervalSeconds", "5", "how often a gateway announces itself"),
+        ("--site-name", "siteName", "(none: a cluster's agent)", "join a plain network to the mesh as this site: no Kubernetes, policy or node routes"),
         ("--log-level", "logLevel", "Information", "Trace, Debug, Information, Warning, Error or Critical"),
+        ("--debug", "logLevel", "(off)", "the same as --log-level Debug (takes no value)"),
     ];
 
     /// <summary>Command-line options and the configuration keys they set.</summary>
     internal static readonly IReadOnlyDictionary<string, string> Switches = Documented.ToDictionary(o => o.Switch, o => o.Key);
+
+    /// <summary>The command line with its value-less flags spelled out (<c>--debug</c> is <c>--log-level Debug</c>), as the configuration reader needs.</summary>
+    public static string[] Normalize(IEnumerable<string> args) =>
+        args.SelectMany(a => a == "--debug" ? (string[])["--log-level", "Debug"] : [a]).ToArray();
 
     /// <summary>The text of <c>patronus-agent --help</c>.</summary>
     public static string Help()
@@ -178,6 +204,15 @@ public sealed class AgentOptions
             options.SocketMaxConnections = max;
         }
         ReadRoutes(options, configuration);
+        MeshSettings.Read(options, configuration);
+        if (options.IsSite)
+        {
+            if (options.Kubeconfig is not null || options.Manifests is not null)
+                throw new AgentOptionsException("option 'site-name' excludes 'kubeconfig' and 'manifests': a site has no Kubernetes");
+            // Nothing of a cluster's node runs on a site: no pods to enforce policy for, no other nodes to route to.
+            options.Datapath = "none";
+            options.Routes.Enabled = false;
+        }
         return options;
 
         TimeSpan Positive(TimeSpan value, string key) =>

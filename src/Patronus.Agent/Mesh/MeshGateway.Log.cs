@@ -11,5 +11,8 @@ public sealed partial class MeshGateway
 
         [LoggerMessage(522, LogLevel.Error, "Mesh: matching the WireGuard device to the members failed; retrying: {Error}")]
         public static partial void ReconcileFailed(ILogger logger, string error);
+
+        [LoggerMessage(523, LogLevel.Information, "Mesh: WireGuard key of {Interface} replaced ({Trigger}) and announced")]
+        public static partial void KeyRotated(ILogger logger, string @interface, string trigger);
     }
 }

@@ -1,12 +1,14 @@
 using System.Net;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using Patronus.Mesh.Announcements;
+using Patronus.Agent.Datapath.Nftables;
 using Patronus.Agent.Mesh.Discovery;
-using Patronus.Mesh.Identity;
 using Patronus.Agent.Mesh.Peers;
 using Patronus.Agent.Mesh.Tunnel;
+using Patronus.Mesh.Announcements;
+using Patronus.Mesh.Identity;
 using Patronus.Netlink;
+using Patronus.WireGuard;
 
 namespace Patronus.Agent.Mesh;
 
@@ -30,19 +32,27 @@ public sealed partial class MeshGateway : IDisposable
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TimeProvider _time;
     private readonly TimeSpan _adoptionGrace;
+    private readonly TimeSpan _keyRotation;
+    private readonly NetNs _ns;
+    private readonly Lock _deviceLock = new();
+    private volatile TaskCompletionSource? _rotationRequest;
     private DateTimeOffset _adoptedUntil;
+    private bool _clampInstalled;
 
     public MeshGateway(MemberIdentity identity, MeshTrust trust, GatewayAnnouncement announcement, DiscoveryOptions discovery, TunnelOptions tunnel, NetNs ns, ILoggerFactory loggers, TimeProvider? time = null)
     {
         _identity = identity;
+        Announced = announcement;
+        _ns = ns;
+        _keyRotation = tunnel.KeyRotation;
         _logger = loggers.CreateLogger<MeshGateway>();
         _time = time ?? TimeProvider.System;
         // As long as a member's announcement stays valid: by then every live member has announced again.
         _adoptionGrace = trust.MaxAge;
         _tunnel = new WireGuardTunnel(tunnel, ns, loggers.CreateLogger<WireGuardTunnel>());
-        var publicKey = identity.WireGuardPrivateKey.PublicKey().Bytes.ToArray();
+        // The key is read at every announcement: after a rotation the next one carries the new key.
         _exchange = new AnnouncementExchange(discovery, identity, trust,
-            () => new Announcement(identity.Certificate, 0, default, publicKey, announcement.Endpoints, announcement.Prefixes),
+            () => new Announcement(identity.Certificate, 0, default, identity.WireGuardPrivateKey.PublicKey().Bytes.ToArray(), announcement.Endpoints, announcement.Prefixes),
             ns, loggers.CreateLogger<AnnouncementExchange>(), time);
         _exchange.MembersChanged += () => _wake.Writer.TryWrite(true);
     }
@@ -51,6 +61,9 @@ public sealed partial class MeshGateway : IDisposable
     public Task Ready => _ready.Task;
 
     public AnnouncementExchange Exchange => _exchange;
+
+    /// <summary>What this gateway announces of itself.</summary>
+    public GatewayAnnouncement Announced { get; }
 
     public WireGuardTunnel Tunnel => _tunnel;
 
@@ -68,6 +81,8 @@ public sealed partial class MeshGateway : IDisposable
                 }
                 try
                 {
+                    if (_rotationRequest is { } request || RotationDue())
+                        await RotateAsync(cancellationToken).ConfigureAwait(false);
                     Reconcile();
                     _ready.TrySetResult();
                 }
@@ -75,9 +90,11 @@ public sealed partial class MeshGateway : IDisposable
                 {
                     // The next pass starts again from the device as it is.
                     Log.ReconcileFailed(_logger, e.Message);
+                    if (Interlocked.Exchange(ref _rotationRequest, null) is { } failed)
+                        failed.TrySetException(e);
                 }
                 using var resync = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                resync.CancelAfter(TimeSpan.FromSeconds(10));
+                resync.CancelAfter(NextWake());
                 try
                 {
                     await _wake.Reader.WaitToReadAsync(resync.Token).ConfigureAwait(false);
@@ -93,15 +110,116 @@ public sealed partial class MeshGateway : IDisposable
         await exchanging.ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Replaces the WireGuard key now (<c>patronus mesh rotate-keys</c>); completes once the device runs with the
+    /// new key and the members have been told.
+    /// </summary>
+    public Task RotateKeysAsync()
+    {
+        var request = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pending = Interlocked.CompareExchange(ref _rotationRequest, request, null) ?? request;
+        _wake.Writer.TryWrite(true);
+        return pending.Task;
+    }
+
+    /// <summary>
+    /// The device as it is, with what each member announced. Safe to call from any thread (status, metrics).
+    /// </summary>
+    public GatewayState State()
+    {
+        Device device;
+        lock (_deviceLock)
+            device = _tunnel.Read();
+        return new GatewayState(_identity.MemberId, _tunnel.Interface, device.ListenPort, _identity.WireGuardKeyCreated, device, _exchange.Members, _exchange.Rejected);
+    }
+
+    private bool RotationDue() => _keyRotation > TimeSpan.Zero && _time.GetUtcNow() - _identity.WireGuardKeyCreated >= _keyRotation;
+
+    private TimeSpan NextWake()
+    {
+        var wake = TimeSpan.FromSeconds(10);
+        if (_keyRotation > TimeSpan.Zero)
+        {
+            var due = _identity.WireGuardKeyCreated + _keyRotation - _time.GetUtcNow();
+            wake = due < wake ? due : wake;
+        }
+        return wake > TimeSpan.FromMilliseconds(10) ? wake : TimeSpan.FromMilliseconds(10);
+    }
+
+    /// <summary>
+    /// The new key is on disk, then in the device, then announced at once (three times, a few milliseconds apart, so
+    /// one lost datagram does not cost a whole announcement interval). Members replace our peer when the
+    /// announcement arrives and their new peer starts a handshake at once (it has a keepalive), so traffic waits
+    /// for one announcement and one handshake, not for WireGuard's five-second handshake retry.
+    /// </summary>
+    private async Task RotateAsync(CancellationToken cancellationToken)
+    {
+        var request = Interlocked.Exchange(ref _rotationRequest, null);
+        lock (_deviceLock)
+        {
+            var key = _identity.RotateWireGuardKey();
+            _tunnel.Ensure(key);
+        }
+        Log.KeyRotated(_logger, _tunnel.Interface, request is null ? "schedule" : "request");
+        for (var i = 0; i < 3; i++)
+        {
+            await _exchange.AnnounceAsync(cancellationToken).ConfigureAwait(false);
+            if (i < 2)
+                await Task.Delay(TimeSpan.FromMilliseconds(20), _time, cancellationToken).ConfigureAwait(false);
+        }
+        request?.TrySetResult();
+    }
+
     private void Reconcile()
     {
-        // The device itself may have been restarted or removed: make sure it runs before matching its peers.
-        _tunnel.Ensure(_identity.WireGuardPrivateKey);
-        var adopting = _time.GetUtcNow() < _adoptedUntil;
-        var plan = PeerPlanner.Plan(_exchange.Members, _tunnel.Read().Peers, keepUnknownPeers: adopting);
-        var changes = _tunnel.Apply(plan);
-        if (changes > 0)
-            Log.Reconciled(_logger, changes, _exchange.Members.Count, _tunnel.Interface);
+        lock (_deviceLock)
+        {
+            // The device itself may have been restarted or removed: make sure it runs before matching its peers.
+            _tunnel.Ensure(_identity.WireGuardPrivateKey);
+            var adopting = _time.GetUtcNow() < _adoptedUntil;
+            var plan = PeerPlanner.Plan(_exchange.Members, _tunnel.Read().Peers, keepUnknownPeers: adopting, _tunnel.LocalNetworks());
+            var changes = _tunnel.Apply(plan);
+            if (!_clampInstalled)
+            {
+                ClampSegmentSize();
+                _clampInstalled = true;
+                changes++;
+            }
+            if (changes > 0)
+                Log.Reconciled(_logger, changes, _exchange.Members.Count, _tunnel.Interface);
+        }
+    }
+
+    /// <summary>
+    /// TCP's MSS on SYNs leaving through the tunnel is lowered to what the tunnel's MTU carries: pods have a larger
+    /// MTU than the tunnel, and the ICMP "fragmentation needed" that path MTU discovery relies on is filtered on many
+    /// paths, so without this a full-size segment would vanish (a black hole). Both gateways clamp what they send,
+    /// so both directions of a connection agree.
+    /// </summary>
+    private void ClampSegmentSize()
+    {
+        var script = MeshClampRenderer.Render(_tunnel.Interface);
+        _ns.Run(() =>
+        {
+            using var nft = new NftablesSession();
+            nft.Run(script);
+            return 0;
+        });
+    }
+
+    /// <summary>Stops this gateway's work and, with <paramref name="removeDevice"/>, its device (the node is no longer a gateway).</summary>
+    public void Stop(bool removeDevice)
+    {
+        if (!removeDevice)
+            return;
+        lock (_deviceLock)
+            _tunnel.Remove();
+        _ns.Run(() =>
+        {
+            using var nft = new NftablesSession();
+            nft.Run(MeshClampRenderer.RenderRemoval());
+            return 0;
+        });
     }
 
     public void Dispose()

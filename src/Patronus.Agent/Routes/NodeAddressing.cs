@@ -11,6 +11,9 @@ namespace Patronus.Agent.Routes;
 /// </summary>
 public sealed record NodeAddressing(string Name, IReadOnlyList<IPAddress> Addresses, IReadOnlyList<IPNetwork> PodCidrs)
 {
+    /// <summary>Whether the node runs the mesh's WireGuard gateway (its gateway label is "true"): other nodes route remote clusters' ranges to it.</summary>
+    public bool Gateway { get; init; }
+
     public IPAddress? AddressOf(AddressFamily family) => Addresses.FirstOrDefault(a => a.AddressFamily == family);
 
     public IPNetwork? PodCidrOf(AddressFamily family) =>
@@ -20,7 +23,8 @@ public sealed record NodeAddressing(string Name, IReadOnlyList<IPAddress> Addres
     /// Reads a Node; a malformed field is reported and left out (a node with a bad podCIDR still gets routes for
     /// its good ones) so that one broken Node never stops routing to the others.
     /// </summary>
-    public static NodeAddressing FromNode(V1Node node, ICollection<string> problems)
+    /// <param name="gatewayLabel">The label that makes a node a mesh gateway; null when there is no mesh.</param>
+    public static NodeAddressing FromNode(V1Node node, ICollection<string> problems, string? gatewayLabel = null)
     {
         var name = node.Metadata?.Name ?? "";
         var cidrs = new List<IPNetwork>();
@@ -55,6 +59,8 @@ public sealed record NodeAddressing(string Name, IReadOnlyList<IPAddress> Addres
                     problems.Add($"Node {name}: status.addresses {type} '{entry.Address}' is not an IP address");
             }
         }
-        return new NodeAddressing(name, addresses, cidrs);
+        var gateway = gatewayLabel is not null && node.Metadata?.Labels is { } labels
+            && labels.TryGetValue(gatewayLabel, out var value) && value == "true";
+        return new NodeAddressing(name, addresses, cidrs) { Gateway = gateway };
     }
 }

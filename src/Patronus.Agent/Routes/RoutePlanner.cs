@@ -52,7 +52,41 @@ public static class RoutePlanner
             .ToArray();
 
     /// <param name="localSubnets">The subnets of the local uplink's addresses: a node with an address in one is on-link.</param>
-    public static RoutePlan Plan(RoutingMode mode, NodeAddressing local, IReadOnlyList<IPNetwork> localSubnets, IEnumerable<NodeAddressing> nodes)
+    /// <param name="remoteCidrs">Other clusters' ranges (the mesh): routed like a gateway node's own pod range, to the first gateway by name. A gateway routes them into its tunnel itself.</param>
+    public static RoutePlan Plan(RoutingMode mode, NodeAddressing local, IReadOnlyList<IPNetwork> localSubnets, IEnumerable<NodeAddressing> nodes, IReadOnlyList<IPNetwork>? remoteCidrs = null)
+    {
+        var all = nodes.ToList();
+        var plan = PlanNodes(mode, local, localSubnets, all);
+        if (remoteCidrs is not { Count: > 0 } || local.Gateway)
+            return plan;
+
+        var routes = plan.Routes.ToList();
+        var problems = plan.Problems.ToList();
+        var taken = all.SelectMany(n => n.PodCidrs.Select(c => (Cidr: c, n.Name))).ToList();
+        // A gateway that cannot be routed to (no address, no pod range of the family) is no use: the next one is taken.
+        var gateways = all.Where(n => n.Gateway && n.Name != local.Name).OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
+        foreach (var cidr in remoteCidrs)
+        {
+            if (taken.FirstOrDefault(t => Overlaps(t.Cidr, cidr)) is { Name: not null } clash)
+            {
+                problems.Add($"remote range {cidr} overlaps pod range {clash.Cidr} of node {clash.Name}; not routed");
+                continue;
+            }
+            var family = cidr.BaseAddress.AddressFamily;
+            var via = gateways.Select(g => routes.FirstOrDefault(r => r.Node == g.Name && r.Destination.BaseAddress.AddressFamily == family)).FirstOrDefault(r => r is not null);
+            if (via is null)
+            {
+                problems.Add(gateways.Count == 0
+                    ? $"remote range {cidr}: no gateway node (a Node labelled as the mesh's gateway) to route it to"
+                    : $"remote range {cidr}: no gateway node is reachable for {(family == AddressFamily.InterNetwork ? "IPv4" : "IPv6")}");
+                continue;
+            }
+            routes.Add(via with { Destination = cidr });
+        }
+        return plan with { Routes = routes, Problems = problems };
+    }
+
+    private static RoutePlan PlanNodes(RoutingMode mode, NodeAddressing local, IReadOnlyList<IPNetwork> localSubnets, IReadOnlyList<NodeAddressing> nodes)
     {
         var problems = new List<string>();
         var underlayFamily = local.Addresses.Count > 0 ? local.Addresses[0].AddressFamily : AddressFamily.InterNetwork;

@@ -87,7 +87,7 @@ public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
     private void Reconcile(bool agentReady)
     {
         var problems = new List<string>();
-        var nodes = _cluster.Snapshot().Nodes.Select(n => NodeAddressing.FromNode(n, problems)).ToList();
+        var nodes = _cluster.Snapshot().Nodes.Select(n => NodeAddressing.FromNode(n, problems, _options.GatewayLabel)).ToList();
         var local = nodes.FirstOrDefault(n => n.Name == _nodeName);
         string? notReady = null;
         if (local is null)
@@ -116,7 +116,7 @@ public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
                 notReady = $"no interface holds this node's address {local.Addresses[0]}";
                 return changed;
             }
-            var plan = RoutePlanner.Plan(_options.Mode, local, uplink.Subnets, nodes);
+            var plan = RoutePlanner.Plan(_options.Mode, local, uplink.Subnets, nodes, _options.RemoteCidrs);
             problems.AddRange(plan.Problems);
             changed += programmer.Apply(plan, uplink);
             changed += ProgramMasquerade(local, nodes);

@@ -26,6 +26,12 @@ public sealed class RoutesOptions
     /// <summary>More destinations that keep the pod's source address (remote clusters' ranges join these).</summary>
     public List<IPNetwork> NonMasqueradeCidrs { get; set; } = [];
 
+    /// <summary>Other clusters' ranges (the mesh's remote-clusters): every node but a gateway routes them to a gateway node.</summary>
+    public List<IPNetwork> RemoteCidrs { get; set; } = [];
+
+    /// <summary>The Node label that marks mesh gateways; null when there is no mesh.</summary>
+    public string? GatewayLabel { get; set; }
+
     /// <summary>Whether pod traffic leaving the cluster set takes the node's address.</summary>
     public bool Masquerade { get; set; } = true;
 

@@ -4,18 +4,20 @@ using Patronus.Agent.Client.Protocol;
 using Patronus.Agent.Datapath;
 using Patronus.Agent.Endpoints;
 using Patronus.Agent.Hosting;
+using Patronus.Agent.Mesh;
 using Patronus.Agent.Sync;
 
 namespace Patronus.Agent.Status;
 
 /// <summary>What `patronus status` shows, as this agent sees it now.</summary>
-public sealed class StatusReporter(AgentOptions options, EndpointRegistry registry, ClusterSync cluster, AgentReadiness readiness, IPolicyDatapath datapath)
+public sealed class StatusReporter(AgentOptions options, EndpointRegistry registry, ClusterSync cluster, AgentReadiness readiness, IPolicyDatapath datapath, MeshFeature? mesh = null)
 {
     public const string PluginName = "patronus-cni";
 
     public AgentStatus Report()
     {
         var plugin = Path.Combine(options.CniBinDir, PluginName);
+        var meshStatus = mesh is null ? null : MeshStatusReport.Of(mesh);
         return new AgentStatus
         {
             NodeName = options.NodeName,
@@ -28,7 +30,11 @@ public sealed class StatusReporter(AgentOptions options, EndpointRegistry regist
             Database = new DatabaseStatus { Path = options.Database, Present = File.Exists(options.Database) },
             PodsManaged = registry.Pods.Count,
             NetworkPolicies = cluster.Snapshot().NetworkPolicies.Count,
-            Tunnels = [],
+            // Tunnels are a gateway's (or a site's); a node that is neither reaches the others through one.
+            Tunnels = meshStatus is { Role: not "node" }
+                ? meshStatus.Sites.Select(s => new TunnelStatus { ClusterId = s.Id, Interface = meshStatus.Interface, Up = s.Up }).ToArray()
+                : [],
+            Mesh = meshStatus,
         };
     }
 

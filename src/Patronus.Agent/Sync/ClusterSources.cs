@@ -12,6 +12,9 @@ public static class ClusterSources
 {
     public static IReadOnlyList<IResourceSource> Create(AgentOptions options, ILoggerFactory loggers)
     {
+        // A site has no Kubernetes: the cluster state stays empty and synced.
+        if (options.IsSite)
+            return [];
         if (options.Manifests is { } folder)
             return [new ManifestFolderSource(folder, loggers.CreateLogger<ManifestFolderSource>())];
 

@@ -75,8 +75,12 @@ internal static class StatusCommand
             : $"Bridge interface: {bridge.Name} does not exist yet (the plugin creates it with the first pod)");
         Line(status.Database.Present, status.Database.Present ? $"SD-WAN database: {status.Database.Path}" : $"SD-WAN database: {status.Database.Path} is missing");
         var up = status.Tunnels.Where(t => t.Up).ToList();
-        output.WriteLine(status.Tunnels.Count == 0
-            ? "- Active tunnels: 0 (no remote clusters configured)"
+        if (status.Mesh is { } mesh && mesh.Problem is { } problem)
+            Line(false, $"Mesh: {problem}");
+        output.WriteLine(status.Mesh is { Role: "node" } node
+            ? $"- Active tunnels: on the gateway nodes (this node routes {(node.Sites.Count == 0 ? "no remote clusters" : string.Join(", ", node.Sites.Select(s => s.Id)))} to one)"
+            : status.Tunnels.Count == 0
+            ? status.Mesh is null ? "- Active tunnels: 0 (no remote clusters configured)" : "✗ Active tunnels: 0 (no other member heard from yet)"
             : $"{Mark(up.Count == status.Tunnels.Count)} Active tunnels: {up.Count} ({string.Join(", ", status.Tunnels.Select(t => t.Up ? t.ClusterId : t.ClusterId + " down"))})");
         Line(true, $"Pods managed: {status.PodsManaged}");
         Line(true, $"NetworkPolicies: {status.NetworkPolicies}");

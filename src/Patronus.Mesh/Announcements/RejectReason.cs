@@ -1,6 +1,6 @@
 namespace Patronus.Mesh.Announcements;
 
-/// <summary>Why an announcement changed nothing. The names are the metric's <c>reason</c> label values.</summary>
+/// <summary>Why an announcement changed nothing. <see cref="RejectReasons.Label"/> names them in metrics and status.</summary>
 public enum RejectReason
 {
     /// <summary>Larger than <see cref="AnnouncementCodec.MaxSize"/>: refused before it is read.</summary>
@@ -32,4 +32,11 @@ public enum RejectReason
 
     /// <summary>Our own announcement came back (multicast loops it to the sender).</summary>
     OwnAnnouncement,
+}
+
+public static class RejectReasons
+{
+    /// <summary>The reason as metrics and status print it: <c>bad_signature</c> for <see cref="RejectReason.BadSignature"/>.</summary>
+    public static string Label(RejectReason reason) =>
+        string.Concat(reason.ToString().Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString()));
 }

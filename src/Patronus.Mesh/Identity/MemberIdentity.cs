@@ -20,9 +20,11 @@ public sealed class MemberIdentity : IDisposable
 
     private static readonly SignatureAlgorithm Ed25519 = SignatureAlgorithm.Ed25519;
     private readonly NSec.Cryptography.Key _identity;
+    private readonly string _folder;
 
-    private MemberIdentity(NSec.Cryptography.Key identity, WireGuardKey wireGuard, byte[] signedCertificate, MemberCertificate certificate)
+    private MemberIdentity(string folder, NSec.Cryptography.Key identity, WireGuardKey wireGuard, byte[] signedCertificate, MemberCertificate certificate)
     {
+        _folder = folder;
         _identity = identity;
         WireGuardPrivateKey = wireGuard;
         SignedCertificate = signedCertificate;
@@ -36,7 +38,22 @@ public sealed class MemberIdentity : IDisposable
 
     public string MemberId => Certificate.MemberId;
 
-    public WireGuardKey WireGuardPrivateKey { get; }
+    public WireGuardKey WireGuardPrivateKey { get; private set; }
+
+    /// <summary>When the WireGuard key was made (its file's time): rotation is due by this, across restarts.</summary>
+    public DateTimeOffset WireGuardKeyCreated => File.GetLastWriteTimeUtc(Path.Combine(_folder, WireGuardKeyFile));
+
+    /// <summary>
+    /// Replaces the WireGuard key with a new one, on disk first (atomically, 0600) so that a crash right after leaves
+    /// the key the device is about to use: a restarted agent then configures the device with it and announces it.
+    /// </summary>
+    public WireGuardKey RotateWireGuardKey()
+    {
+        var next = WireGuardKey.GeneratePrivate();
+        KeyFile.Write(Path.Combine(_folder, WireGuardKeyFile), next);
+        WireGuardPrivateKey = next;
+        return next;
+    }
 
     public byte[] IdentityPublicKey => _identity.PublicKey.Export(KeyBlobFormat.RawPublicKey);
 
@@ -76,7 +93,7 @@ public sealed class MemberIdentity : IDisposable
                 throw new InvalidDataException($"member certificate {path}: {detail}");
             if (!certificate!.IdentityKey.AsSpan().SequenceEqual(identity.PublicKey.Export(KeyBlobFormat.RawPublicKey)))
                 throw new InvalidDataException($"member certificate {path} was issued for another identity key than {Path.Combine(folder, IdentityKeyFile)}");
-            return new MemberIdentity(identity, wireGuard, signed, certificate);
+            return new MemberIdentity(folder, identity, wireGuard, signed, certificate);
         }
         catch
         {

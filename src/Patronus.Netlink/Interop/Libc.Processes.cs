@@ -24,6 +24,9 @@ internal static partial class Libc
     [LibraryImport(Name, EntryPoint = "kill", SetLastError = true)]
     internal static partial int Kill(int pid, int signal);
 
+    [LibraryImport(Name, EntryPoint = "geteuid")]
+    internal static partial uint Geteuid();
+
     [LibraryImport(Name, EntryPoint = "pipe2", SetLastError = true)]
     internal static unsafe partial int Pipe2(int* fds, int flags);
 }

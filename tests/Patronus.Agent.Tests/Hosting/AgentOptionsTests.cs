@@ -68,7 +68,8 @@ public sealed class AgentOptionsTests : IDisposable
     public void Help_DefaultsAreTheOnesInForce()
     {
         var defaults = AgentOptions.From(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
-        var documented = AgentOptions.Documented.ToDictionary(o => o.Key, o => o.Default);
+        // A key may have two spellings (--interface for sites, --mesh-interface): the first is the documented one.
+        var documented = AgentOptions.Documented.DistinctBy(o => o.Key).ToDictionary(o => o.Key, o => o.Default);
 
         Assert.Equal(defaults.SocketMaxConnections.ToString(), documented["socketMaxConnections"]);
         Assert.Equal(defaults.PodWait.TotalSeconds.ToString(), documented["podWaitSeconds"]);
@@ -83,6 +84,14 @@ public sealed class AgentOptionsTests : IDisposable
         Assert.Equal(defaults.Routes.Mode.ToString().ToLowerInvariant(), documented["routing"]);
         Assert.Equal(defaults.Routes.CniConfPath, documented["cniConfPath"]);
         Assert.Equal(defaults.Routes.Masquerade.ToString().ToLowerInvariant(), documented["masquerade"]);
+        Assert.Equal(defaults.Mesh.KeysDirectory, documented["meshKeys"]);
+        Assert.Equal(defaults.Mesh.GatewayLabel, documented["gatewayLabel"]);
+        Assert.Equal(defaults.Mesh.Interface, documented["meshInterface"]);
+        Assert.Equal(defaults.Mesh.ListenPort.ToString(), documented["listenPort"]);
+        Assert.Equal(defaults.Mesh.DiscoveryPort.ToString(), documented["meshDiscoveryPort"]);
+        Assert.Equal(defaults.Mesh.MulticastGroup!.ToString(), documented["multicastGroup"]);
+        Assert.Equal(defaults.Mesh.KeyRotation.TotalSeconds.ToString(), documented["keyRotationSeconds"]);
+        Assert.Equal(defaults.Mesh.AnnounceInterval.TotalSeconds.ToString(), documented["announceIntervalSeconds"]);
     }
 
     [Theory]

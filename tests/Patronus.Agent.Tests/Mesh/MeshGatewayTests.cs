@@ -9,6 +9,7 @@ using Patronus.Mesh.Identity;
 using Patronus.Agent.Mesh.Tunnel;
 using Patronus.Netlink;
 using Patronus.Testing;
+using Xunit.Abstractions;
 using static Patronus.Testing.NetworkNamespace;
 using Key = NSec.Cryptography.Key;
 
@@ -27,6 +28,9 @@ public sealed class MeshGatewayTests : IAsyncLifetime
     private readonly string _id = Guid.NewGuid().ToString("N")[..6];
     private readonly string _root = Directory.CreateTempSubdirectory("patronus-mesh-").FullName;
     private readonly List<Side> _sides = [];
+    private readonly ITestOutputHelper _output;
+
+    public MeshGatewayTests(ITestOutputHelper output) => _output = output;
 
     private sealed class Side
     {
@@ -187,6 +191,76 @@ public sealed class MeshGatewayTests : IAsyncLifetime
         Assert.Equal(before.PublicKey, after.PublicKey);
         Assert.Equal(before.AllowedIPs, after.AllowedIPs);
         Assert.DoesNotContain("51999", after.Endpoint?.ToString());
+    }
+
+    [Fact]
+    public async Task EveryKindOfBadAnnouncement_IsRefusedAndCountedByItsReason_AndChangesNoPeerOrRoute()
+    {
+        Assert.True(await Eventually(() => B.Gateway!.Tunnel.Read().Peers.Count == 1 && Ping(B, "10.248.0.1", "10.244.0.1")), Dump());
+        var peersBefore = B.Gateway!.Tunnel.Read().Peers.Single();
+        var routesBefore = Ip(B.Netns, "route show proto 78");
+        var now = DateTimeOffset.UtcNow;
+        var a = A.Identity!;
+        var valid = new Announcement(a.Certificate, (ulong)now.ToUnixTimeMilliseconds() + 600_000, now, new byte[32], [new IPEndPoint(IPAddress.Parse("172.31.0.1"), 51999)], [IPNetwork.Parse("10.244.0.0/16")]);
+
+        // Replayed: a sequence number at or below the last one B accepted from A.
+        SendFrom(A, a.Sign(valid with { Sequence = 1 }), "172.31.0.2");
+        // Stale: signed by A, but from an hour ago.
+        SendFrom(A, a.Sign(valid with { Timestamp = now.AddHours(-1) }), "172.31.0.2");
+        // Unauthorized: A's certificate does not cover 10.99.0.0/16.
+        SendFrom(A, a.Sign(valid with { Prefixes = [IPNetwork.Parse("10.99.0.0/16")] }), "172.31.0.2");
+        // Altered: a valid datagram with one byte of its body changed after signing.
+        var altered = a.Sign(valid);
+        altered[altered.Length - 80] ^= 0x01;
+        SendFrom(A, altered, "172.31.0.2");
+        // Forged: A's certificate with a signature by a key that is not A's identity key.
+        using var impostor = Key.Create(Ed25519);
+        var body = AnnouncementCodec.EncodeAnnouncementBody(valid, a.SignedCertificate);
+        SendFrom(A, AnnouncementCodec.EncodeAnnouncement(body, Ed25519.Sign(impostor, [.. AnnouncementCodec.AnnouncementContext, .. body])), "172.31.0.2");
+        // Overlapping: a genuine member of the set (certified by the set key) claiming B's own range.
+        using var member = Key.Create(Ed25519);
+        var overlapping = new MemberCertificate("cluster-c", member.PublicKey.Export(KeyBlobFormat.RawPublicKey), now.AddDays(1), [IPNetwork.Parse("10.248.0.0/16")]);
+        var overlappingCertificate = ClusterSetAuthority.Certify(_setKey, overlapping);
+        var overlapBody = AnnouncementCodec.EncodeAnnouncementBody(valid with { Certificate = overlapping, Prefixes = [IPNetwork.Parse("10.248.0.0/16")] }, overlappingCertificate);
+        SendFrom(A, AnnouncementCodec.EncodeAnnouncement(overlapBody, Ed25519.Sign(member, [.. AnnouncementCodec.AnnouncementContext, .. overlapBody])), "172.31.0.2");
+        // Truncated and oversized.
+        SendFrom(A, a.Sign(valid)[..60], "172.31.0.2");
+        SendFrom(A, new byte[AnnouncementCodec.MaxSize + 200], "172.31.0.2");
+
+        RejectReason[] expected = [RejectReason.Replayed, RejectReason.Stale, RejectReason.UnauthorizedPrefix, RejectReason.BadSignature, RejectReason.OverlappingPrefix, RejectReason.Malformed, RejectReason.Oversized];
+        Assert.True(await Eventually(() => expected.All(r => B.Gateway.Exchange.Rejected.GetValueOrDefault(r) >= 1)), string.Join(", ", B.Gateway.Exchange.Rejected));
+        Assert.Equal(2, B.Gateway.Exchange.Rejected[RejectReason.BadSignature]); // the altered one and the forged one
+        await Task.Delay(1500); // more announcement rounds and reconciles: nothing may have changed meanwhile
+        var after = Assert.Single(B.Gateway.Tunnel.Read().Peers);
+        Assert.Equal(peersBefore.PublicKey, after.PublicKey);
+        Assert.Equal(peersBefore.AllowedIPs, after.AllowedIPs);
+        Assert.DoesNotContain("51999", after.Endpoint?.ToString());
+        Assert.Equal(routesBefore, Ip(B.Netns, "route show proto 78"));
+        Assert.Equal(["cluster-a"], B.Gateway.Exchange.Members.Select(m => m.MemberId));
+    }
+
+    [Fact]
+    public async Task KeyRotation_UnderA10MsUdpStream_KeepsTrafficFlowing()
+    {
+        Assert.True(await Eventually(() => Ping(A, "10.244.0.1", "10.248.0.1")), Dump());
+        var oldKey = A.Identity!.WireGuardPrivateKey.PublicKey();
+        using var stream = new UdpStream(A.Netns, IPAddress.Parse("10.244.0.1"), B.Netns, IPAddress.Parse("10.248.0.1"), 40000, TimeSpan.FromMilliseconds(10));
+        Assert.True(stream.WaitForArrivals(50, TimeSpan.FromSeconds(10)), "the stream must flow before the rotation");
+
+        await A.Gateway!.RotateKeysAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        var newKey = A.Identity.WireGuardPrivateKey.PublicKey();
+        Assert.NotEqual(oldKey, newKey);
+        Assert.True(await Eventually(() => B.Gateway!.Tunnel.Read().Peers.SingleOrDefault()?.PublicKey.Equals(newKey) == true), Dump());
+        var arrived = stream.Received;
+        Assert.True(stream.WaitForArrivals(arrived + 100, TimeSpan.FromSeconds(10)), "the stream must flow after the rotation");
+        var result = stream.Stop();
+
+        _output.WriteLine($"rotation under a 10 ms UDP stream: {result}");
+        Assert.True(result.LongestGap < TimeSpan.FromSeconds(1), result.ToString());
+        // The new key is the one on disk, 0600; the old one is gone from the device.
+        Assert.Equal(newKey, Patronus.WireGuard.KeyFile.Read(Path.Combine(A.KeyFolder, MemberIdentity.WireGuardKeyFile), Patronus.WireGuard.KeyKind.Private).PublicKey());
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(A.KeyFolder, MemberIdentity.WireGuardKeyFile)));
+        Assert.DoesNotContain(B.Gateway!.Tunnel.Read().Peers, p => p.PublicKey.Equals(oldKey));
     }
 
     [Fact]

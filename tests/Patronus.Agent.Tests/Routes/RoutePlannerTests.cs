@@ -162,3 +162,103 @@ public class RoutePlannerTests
         Assert.Contains(problems, p => p.Contains("not-an-ip"));
     }
 }
+
+/// <summary>Remote clusters' ranges (the mesh): every node but a gateway sends them to a gateway node, the way it reaches that node's pods.</summary>
+public sealed class RoutePlannerRemoteRangesTests
+{
+    private static readonly IPNetwork[] Subnet1 = [IPNetwork.Parse("192.168.1.0/24")];
+    private static readonly IPNetwork[] Remote = [IPNetwork.Parse("10.248.0.0/16"), IPNetwork.Parse("10.97.0.0/16")];
+
+    private static NodeAddressing Node(string name, string address, string cidr, bool gateway = false) =>
+        new(name, [IPAddress.Parse(address)], [IPNetwork.Parse(cidr)]) { Gateway = gateway };
+
+    private static readonly NodeAddressing Local = Node("node-1", "192.168.1.1", "10.244.0.0/24");
+
+    [Fact]
+    public void RemoteRanges_GoToTheGatewayNode_Directly_WhenItIsOnLink()
+    {
+        var gateway = Node("gw-1", "192.168.1.9", "10.244.9.0/24", gateway: true);
+
+        var plan = RoutePlanner.Plan(RoutingMode.Auto, Local, Subnet1, [Local, gateway], Remote);
+
+        Assert.Empty(plan.Problems);
+        foreach (var remote in Remote)
+            Assert.Contains(new PodRoute("gw-1", remote, IPAddress.Parse("192.168.1.9"), Overlay: false), plan.Routes);
+    }
+
+    [Fact]
+    public void RemoteRanges_GoThroughTheOverlay_WhenTheGatewayIsBeyondTheSubnet()
+    {
+        var gateway = Node("gw-1", "192.168.7.9", "10.244.9.0/24", gateway: true);
+
+        var plan = RoutePlanner.Plan(RoutingMode.Auto, Local, Subnet1, [Local, gateway], Remote);
+
+        var toPods = Assert.Single(plan.Routes, r => r.Destination == IPNetwork.Parse("10.244.9.0/24"));
+        Assert.True(toPods.Overlay);
+        foreach (var remote in Remote)
+            Assert.Contains(toPods with { Destination = remote }, plan.Routes);
+    }
+
+    [Fact]
+    public void TheFirstGatewayByName_IsUsed_AndNonGatewaysNever()
+    {
+        var plain = Node("a-plain", "192.168.1.2", "10.244.2.0/24");
+        var second = Node("gw-2", "192.168.1.8", "10.244.8.0/24", gateway: true);
+        var first = Node("gw-1", "192.168.1.9", "10.244.9.0/24", gateway: true);
+
+        var plan = RoutePlanner.Plan(RoutingMode.Auto, Local, Subnet1, [second, plain, Local, first], Remote);
+
+        Assert.All(plan.Routes.Where(r => Remote.Contains(r.Destination)), r => Assert.Equal("gw-1", r.Node));
+    }
+
+    [Fact]
+    public void OnTheGatewayItself_RemoteRangesAreLeftToTheTunnel()
+    {
+        var self = Local with { Gateway = true };
+        var other = Node("gw-2", "192.168.1.8", "10.244.8.0/24", gateway: true);
+
+        var plan = RoutePlanner.Plan(RoutingMode.Auto, self, Subnet1, [self, other], Remote);
+
+        Assert.DoesNotContain(plan.Routes, r => Remote.Contains(r.Destination));
+        Assert.Empty(plan.Problems);
+    }
+
+    [Fact]
+    public void WithoutAGateway_RemoteRangesAreAProblem_NotARoute()
+    {
+        var plain = Node("node-2", "192.168.1.2", "10.244.2.0/24");
+
+        var plan = RoutePlanner.Plan(RoutingMode.Auto, Local, Subnet1, [Local, plain], Remote);
+
+        Assert.DoesNotContain(plan.Routes, r => Remote.Contains(r.Destination));
+        Assert.Equal(2, plan.Problems.Count(p => p.Contains("no gateway node")));
+    }
+
+    [Fact]
+    public void ARemoteRangeOverlappingAPodRange_IsNotRouted()
+    {
+        var gateway = Node("gw-1", "192.168.1.9", "10.248.1.0/24", gateway: true);
+
+        var plan = RoutePlanner.Plan(RoutingMode.Auto, Local, Subnet1, [Local, gateway], Remote);
+
+        Assert.DoesNotContain(plan.Routes, r => r.Destination == IPNetwork.Parse("10.248.0.0/16"));
+        Assert.Contains(plan.Problems, p => p.Contains("10.248.0.0/16") && p.Contains("gw-1"));
+        Assert.Contains(plan.Routes, r => r.Destination == IPNetwork.Parse("10.97.0.0/16"));
+    }
+
+    [Fact]
+    public void TheGatewayLabel_IsReadFromTheNode()
+    {
+        var problems = new List<string>();
+        var node = new k8s.Models.V1Node
+        {
+            Metadata = new k8s.Models.V1ObjectMeta { Name = "gw", Labels = new Dictionary<string, string> { ["patronus.io/gateway"] = "true" } },
+        };
+
+        Assert.True(NodeAddressing.FromNode(node, problems, "patronus.io/gateway").Gateway);
+        Assert.False(NodeAddressing.FromNode(node, problems, "other/label").Gateway);
+        Assert.False(NodeAddressing.FromNode(node, problems).Gateway);
+        node.Metadata.Labels["patronus.io/gateway"] = "false";
+        Assert.False(NodeAddressing.FromNode(node, problems, "patronus.io/gateway").Gateway);
+    }
+}

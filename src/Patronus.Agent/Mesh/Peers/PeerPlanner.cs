@@ -11,8 +11,10 @@ public sealed record PeerPlan(IReadOnlyList<PeerConfig> Changes, IReadOnlyList<I
 /// <summary>
 /// Verified announcements → WireGuard peers. Pure: the tunnel reads the device, asks for a plan and applies it.
 /// One peer per member, keyed by the WireGuard key it announced, with its prefixes as allowed IPs (WireGuard's
-/// cryptokey routing then refuses any packet from the member whose source is outside them) and its first
-/// endpoint. A member that moves its endpoint keeps its session: WireGuard roams.
+/// cryptokey routing then refuses any packet from the member whose source is outside them) and one endpoint: the
+/// first on a network this gateway is attached to, else its first (a member on several WAN links announces an
+/// address on each; only the ones on a shared link, or public ones, are reachable). A member that moves its
+/// endpoint keeps its session: WireGuard roams.
 /// </summary>
 public static class PeerPlanner
 {
@@ -23,7 +25,8 @@ public static class PeerPlanner
     /// Keep peers no member accounts for (with their routes). A restarted agent adopts a device whose peers it has
     /// not heard announce yet: removing them until they do would cut traffic the agent's death did not.
     /// </param>
-    public static PeerPlan Plan(IReadOnlyCollection<Announcement> members, IReadOnlyList<Peer> current, bool keepUnknownPeers = false)
+    /// <param name="localNetworks">The networks of this gateway's own addresses: an endpoint in one is on a shared link.</param>
+    public static PeerPlan Plan(IReadOnlyCollection<Announcement> members, IReadOnlyList<Peer> current, bool keepUnknownPeers = false, IReadOnlyList<IPNetwork>? localNetworks = null)
     {
         var changes = new List<PeerConfig>();
         var wanted = new Dictionary<Key, Announcement>();
@@ -47,7 +50,7 @@ public static class PeerPlanner
         foreach (var (key, member) in wanted)
         {
             var prefixes = member.Prefixes.OrderBy(p => p.ToString(), StringComparer.Ordinal).ToArray();
-            var endpoint = member.Endpoints.FirstOrDefault();
+            var endpoint = member.Endpoints.FirstOrDefault(e => localNetworks?.Any(n => n.Contains(e.Address)) == true) ?? member.Endpoints.FirstOrDefault();
             var have = current.FirstOrDefault(p => p.PublicKey.Equals(key));
             if (have is not null
                 && have.AllowedIPs.OrderBy(p => p.ToString(), StringComparer.Ordinal).SequenceEqual(prefixes)

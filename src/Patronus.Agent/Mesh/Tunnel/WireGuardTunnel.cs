@@ -23,6 +23,9 @@ public sealed record TunnelOptions
     public string WireGuardGo { get; init; } = "wireguard-go";
 
     public string SocketDirectory { get; init; } = "/var/run/wireguard";
+
+    /// <summary>How often the device's key is replaced; zero never.</summary>
+    public TimeSpan KeyRotation { get; init; } = TimeSpan.FromHours(24);
 }
 
 /// <summary>
@@ -80,6 +83,25 @@ public sealed partial class WireGuardTunnel : IDisposable
             Log.Adopted(_logger, _options.Interface); // once: every pass makes sure the device runs
         _ensured = true;
         return created;
+    }
+
+    /// <summary>The networks of this namespace's global addresses (the gateway's links): where a peer's endpoint is directly reachable.</summary>
+    public IReadOnlyList<IPNetwork> LocalNetworks() =>
+        _netlink.AddrList()
+            .Where(a => a.Scope == 0)
+            .Select(a => a.Address.Network())
+            .Select(p => new IPNetwork(p.Address, p.PrefixLength))
+            .Distinct()
+            .ToArray();
+
+    /// <summary>Removes the device and its routes: this node is no longer a gateway.</summary>
+    public bool Remove()
+    {
+        if (_netlink.LinkByName(_options.Interface) is not { } link)
+            return false;
+        // Routes through the device go with it; wireguard-go exits when its device is deleted.
+        _netlink.LinkDel(link.Index);
+        return true;
     }
 
     /// <summary>The device as it is now (peers, handshakes, counters); its private key is redacted when printed.</summary>

@@ -1,0 +1,108 @@
+using Patronus.Mesh.Announcements;
+using Prometheus;
+
+namespace Patronus.Agent.Mesh;
+
+/// <summary>
+/// The mesh's metrics, read from the gateway's device when Prometheus scrapes (no timer of its own): per peer
+/// handshake age and bytes, the seed's <c>patronus_pod_bandwidth_mbps{src_cluster,dst_cluster}</c> (the tunnel's
+/// rate between two scrapes), and announcements refused by reason. Labels name members, never keys.
+/// </summary>
+public sealed class MeshMetrics
+{
+    private readonly MeshFeature _mesh;
+    private readonly TimeProvider _time;
+    private readonly Gauge _handshakeAge;
+    private readonly Counter _received;
+    private readonly Counter _sent;
+    private readonly Gauge _bandwidth;
+    private readonly Counter _rejected;
+    private readonly Gauge _peers;
+    private readonly Gauge _keyAge;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, (long Rx, long Tx, DateTimeOffset At)> _last = [];
+    private readonly HashSet<string> _labelled = [];
+
+    public MeshMetrics(MeshFeature mesh, CollectorRegistry registry, TimeProvider? time = null)
+    {
+        _mesh = mesh;
+        _time = time ?? TimeProvider.System;
+        var factory = Metrics.WithCustomRegistry(registry);
+        _handshakeAge = factory.CreateGauge("patronus_mesh_peer_handshake_age_seconds",
+            "Seconds since the last WireGuard handshake with each member (-1 before the first).", new GaugeConfiguration { LabelNames = ["peer"] });
+        _received = factory.CreateCounter("patronus_mesh_peer_received_bytes_total",
+            "Bytes received through the tunnel from each member.", new CounterConfiguration { LabelNames = ["peer"] });
+        _sent = factory.CreateCounter("patronus_mesh_peer_sent_bytes_total",
+            "Bytes sent through the tunnel to each member.", new CounterConfiguration { LabelNames = ["peer"] });
+        _bandwidth = factory.CreateGauge("patronus_pod_bandwidth_mbps",
+            "Pod traffic through the mesh between two clusters, in Mbit/s, averaged since the previous scrape.", new GaugeConfiguration { LabelNames = ["src_cluster", "dst_cluster"] });
+        _rejected = factory.CreateCounter("patronus_mesh_announcements_rejected_total",
+            "Announcements refused, by reason; none of them changed anything.", new CounterConfiguration { LabelNames = ["reason"] });
+        _peers = factory.CreateGauge("patronus_mesh_peers", "Members with a tunnel on this gateway (0 on a node that is not one).");
+        _keyAge = factory.CreateGauge("patronus_mesh_key_age_seconds", "Age of this gateway's WireGuard key (it is replaced on schedule).");
+        foreach (var reason in Enum.GetValues<RejectReason>())
+        {
+            if (reason != RejectReason.OwnAnnouncement)
+                _rejected.WithLabels(RejectReasons.Label(reason));
+        }
+        registry.AddBeforeCollectCallback(Update);
+    }
+
+    private void Update()
+    {
+        lock (_lock)
+        {
+            if (_mesh.Gateway is not { } gateway)
+            {
+                _peers.Set(0);
+                return;
+            }
+            GatewayState state;
+            try
+            {
+                state = gateway.State();
+            }
+            catch (Exception e) when (e is Patronus.WireGuard.WireGuardException or IOException or InvalidOperationException)
+            {
+                return; // the device is being replaced; the next scrape reads it
+            }
+            var now = _time.GetUtcNow();
+            var seen = new HashSet<string>();
+            foreach (var member in state.Members)
+            {
+                if (state.PeerOf(member) is not { } peer)
+                    continue;
+                var id = member.MemberId;
+                seen.Add(id);
+                _handshakeAge.WithLabels(id).Set(peer.LastHandshakeTime is { } at ? Math.Max(0, (now - at).TotalSeconds) : -1);
+                _received.WithLabels(id).IncTo(peer.ReceiveBytes);
+                _sent.WithLabels(id).IncTo(peer.TransmitBytes);
+                if (_last.TryGetValue(id, out var last) && now > last.At && peer.ReceiveBytes >= last.Rx && peer.TransmitBytes >= last.Tx)
+                {
+                    var seconds = (now - last.At).TotalSeconds;
+                    _bandwidth.WithLabels(state.MemberId, id).Set((peer.TransmitBytes - last.Tx) * 8 / seconds / 1e6);
+                    _bandwidth.WithLabels(id, state.MemberId).Set((peer.ReceiveBytes - last.Rx) * 8 / seconds / 1e6);
+                }
+                _last[id] = (peer.ReceiveBytes, peer.TransmitBytes, now);
+            }
+            foreach (var gone in _labelled.Except(seen).ToArray())
+            {
+                _handshakeAge.RemoveLabelled(gone);
+                _received.RemoveLabelled(gone);
+                _sent.RemoveLabelled(gone);
+                _bandwidth.RemoveLabelled(state.MemberId, gone);
+                _bandwidth.RemoveLabelled(gone, state.MemberId);
+                _last.Remove(gone);
+                _labelled.Remove(gone);
+            }
+            _labelled.UnionWith(seen);
+            _peers.Set(seen.Count);
+            _keyAge.Set(Math.Max(0, (now - state.KeyCreated).TotalSeconds));
+            foreach (var (reason, count) in state.Rejected)
+            {
+                if (reason != RejectReason.OwnAnnouncement)
+                    _rejected.WithLabels(RejectReasons.Label(reason)).IncTo(count);
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Net;
+
+namespace Patronus.Agent.Mesh;
+
+/// <summary>
+/// Another cluster of the set, as the operator lists it in patronus-config's <c>remote-clusters</c>: where to send
+/// our announcements, and the ranges every node of this cluster routes to a gateway. Its WireGuard key and its
+/// right to those ranges come only from its own signed announcements.
+/// </summary>
+/// <param name="Endpoint">Its gateway's WireGuard endpoint (ADDRESS:PORT); announcements go to the same address on the discovery port.</param>
+public sealed record RemoteCluster(string Id, IPEndPoint Endpoint, IReadOnlyList<IPNetwork> Cidrs);
+
+/// <summary>Settings of the mesh: who this cluster is, whom it trusts, and how its gateways run.</summary>
+public sealed class MeshOptions
+{
+    /// <summary>This cluster's id in the set (patronus-config <c>cluster-id</c>): the member id its certificate must name.</summary>
+    public string? ClusterId { get; set; }
+
+    /// <summary>Raw Ed25519 public keys of the cluster sets whose member certificates are trusted (patronus-config <c>cluster-set-key</c>).</summary>
+    public List<byte[]> SetKeys { get; set; } = [];
+
+    /// <summary>Folder of this member's keys (identity.key and wireguard.key, 0600) and its certificate (member.cert).</summary>
+    public string KeysDirectory { get; set; } = "/var/lib/patronus/mesh";
+
+    public List<RemoteCluster> RemoteClusters { get; set; } = [];
+
+    /// <summary>The Node label that makes a node a gateway when its value is "true".</summary>
+    public string GatewayLabel { get; set; } = "patronus.io/gateway";
+
+    /// <summary>The gateway's WireGuard device (wireguard-go's UAPI sockets are per machine: one name per gateway on a machine).</summary>
+    public string Interface { get; set; } = "wg-sdwan";
+
+    public int ListenPort { get; set; } = 51820;
+
+    /// <summary>UDP port of the signed announcements.</summary>
+    public int DiscoveryPort { get; set; } = 51821;
+
+    /// <summary>Announcements are also sent to and heard on this group (the seed's default); null for unicast only.</summary>
+    public IPEndPoint? MulticastGroup { get; set; } = new(IPAddress.Parse("239.255.77.77"), 51821);
+
+    /// <summary>What the gateway announces as its endpoints; empty takes the Node's addresses with <see cref="ListenPort"/>.</summary>
+    public List<IPEndPoint> Endpoints { get; set; } = [];
+
+    /// <summary>How often the WireGuard key is replaced (the seed's 24 h); zero never.</summary>
+    public TimeSpan KeyRotation { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How often the gateway announces itself.</summary>
+    public TimeSpan AnnounceInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A site (a plain network, no Kubernetes) instead of a cluster: the member id, and the prefixes its certificate authorizes.</summary>
+    public string? SiteName { get; set; }
+
+    /// <summary>The mesh runs when this member knows who it is and whom to trust.</summary>
+    public bool Enabled => (ClusterId ?? SiteName) is not null && SetKeys.Count > 0;
+
+    public string? MemberId => SiteName ?? ClusterId;
+
+    /// <summary>Every remote range: routed to a gateway from every node, and never masqueraded.</summary>
+    public IEnumerable<IPNetwork> RemoteCidrs => RemoteClusters.SelectMany(r => r.Cidrs);
+}
