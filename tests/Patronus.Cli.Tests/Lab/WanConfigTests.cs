@@ -144,7 +144,7 @@ public class WanConfigTests
             - {id: f, between: [a, b]}
             """);
 
-        Assert.Contains("LAB.yaml:10: wan[0].between[1]: cluster b has no gateway node; mark one with `gateway: true`", error);
+        Assert.Contains("LAB.yaml:9: wan[0].between[1]: cluster b has no gateway node; mark one with `gateway: true`", error);
     }
 
     [Fact]
@@ -165,7 +165,7 @@ public class WanConfigTests
               nodes: [{name: n1, subnet: shared, gateway: true}]
             """;
 
-        Assert.Contains("wan: subnet \"shared\" has nodes of clusters a and b", Error(shared + "wan:\n- {id: f, between: [a, b]}\n"));
+        Assert.Contains("wan: subnet \"shared\" has nodes of clusters a and b", Error(shared + "\nwan:\n- {id: f, between: [a, b]}\n"));
         Assert.Equal(2, Read(shared).Clusters.Count);
     }
 
