@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Patronus.Cli.Lab.Plan;
 
@@ -33,7 +32,7 @@ public static class MeshArguments
 
     /// <summary>
     /// The clusters joined to <paramref name="cluster"/> by a WAN link, each once (its first link decides): its id, the
-    /// address of its first gateway on that link, and its pod and service ranges, as the agent's --remote-clusters reads them.
+    /// address of its first gateway on that link, and its pod (IPv4, IPv6) and service ranges, as the agent's --remote-clusters reads them.
     /// </summary>
     public static JsonArray RemoteClusters(LabPlan plan, ClusterPlan cluster)
     {
@@ -56,7 +55,10 @@ public static class MeshArguments
         return remotes;
     }
 
-    /// <summary>What a cluster may announce: its IPv4 pod range and its service range (the mesh carries IPv4 between clusters).</summary>
+    /// <summary>
+    /// What a cluster may announce: every range its agents are given (--cluster-cidr, both families, and --service-cidr),
+    /// since a gateway announces them all and refuses to run with a certificate that leaves one out.
+    /// </summary>
     public static IReadOnlyList<System.Net.IPNetwork> AuthorizedPrefixes(ClusterPlan cluster) =>
-        new[] { cluster.PodCIDR, cluster.ServiceCIDR }.Where(n => n.BaseAddress.AddressFamily == AddressFamily.InterNetwork).ToList();
+        [cluster.PodCIDR, cluster.PodCIDRv6, cluster.ServiceCIDR];
 }

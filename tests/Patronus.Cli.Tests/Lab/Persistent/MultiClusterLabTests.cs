@@ -258,7 +258,7 @@ public sealed class MultiClusterLabTests(MultiClusterLabFixture lab)
         Assert.Matches("^wg-[0-9a-f]{12}$", Option(gateway, "--mesh-interface"));
         Assert.NotEqual(Option(gateway, "--mesh-interface"), Option(remote, "--mesh-interface"));
         var remotes = JsonNode.Parse(Option(gateway, "--remote-clusters")!)!.AsArray();
-        Assert.Equal($"gcp-us-central1 {GcpGatewayOnFiber}:51820 10.248.0.0/16,10.97.0.0/16",
+        Assert.Equal($"gcp-us-central1 {GcpGatewayOnFiber}:51820 10.248.0.0/16,fd00:af8::/32,10.97.0.0/16",
             string.Join(';', remotes.Select(r => $"{r!["id"]} {r["endpoint"]} {r["cidr"]}")));
         Assert.Equal("aws-us-west-2", Option(plain, "--cluster-id"));
         Assert.Equal(Path.Combine(directory, "aws-us-west-2", "node-2", "mesh"), Option(plain, "--mesh-keys"));
