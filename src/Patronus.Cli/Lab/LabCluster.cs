@@ -16,6 +16,9 @@ internal sealed record LabBinaries(string PluginDirectory, string Agent)
 {
     public string Plugin => Path.Combine(PluginDirectory, "patronus-cni");
 
+    /// <summary>This CLI, which runs the lab's WAN relays (<c>patronus lab relay</c>): artifacts/bin/patronus, else this process.</summary>
+    public string Cli => File.Exists(Path.Combine(PluginDirectory, "patronus")) ? Path.Combine(PluginDirectory, "patronus") : Environment.ProcessPath!;
+
     /// <summary>Next to this CLI in artifacts/bin (the CLI itself lives in artifacts/lib/patronus), else /opt/cni/bin and PATH.</summary>
     public static LabBinaries Locate()
     {

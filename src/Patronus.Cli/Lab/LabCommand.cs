@@ -23,7 +23,9 @@ internal static class LabCommand
         command.Subcommands.Add(LabDeleteCommand.Create());
         command.Subcommands.Add(LabExecCommand.Create());
         command.Subcommands.Add(CreateReach());
+        command.Subcommands.Add(LabWanCommand.Create());
         command.Subcommands.Add(LabDownCommand.Create());
+        command.Subcommands.Add(Wan.LabRelayCommand.Create());
         return command;
     }
 

@@ -25,6 +25,28 @@ public static partial class LabNames
 
     public static string Node(string lab, string cluster, string node) => $"{lab}.{cluster}.{node}";
 
+    /// <summary>A WAN link's namespace, <c>LAB.wan-ID</c>: two parts, so it never collides with a node's (three) or a pod's (four).</summary>
+    public static string WanLink(string lab, string link) => $"{lab}.wan-{link}";
+
+    // A WAN link's interfaces: in its namespace, a bridge per side, the relay's port on each and a port per gateway;
+    // in a gateway node, one interface per link it is on.
+    public static string WanSideBridge(int side) => side == 0 ? "side-a" : "side-b";
+
+    public static string WanRelayPort(int side) => side == 0 ? "relay-a" : "relay-b";
+
+    public static string WanBridgeRelayPort(int side) => side == 0 ? "br-relay-a" : "br-relay-b";
+
+    public static string WanGatewayPort(int node) => $"gw{node}";
+
+    public static string WanNodeInterface(int link) => $"wan{link}";
+
+    /// <summary>
+    /// A gateway's WireGuard interface: unique on the machine, since wireguard-go's UAPI sockets live in the machine-wide
+    /// /var/run/wireguard; at most 15 bytes.
+    /// </summary>
+    public static string MeshInterface(string lab, string cluster, string node) =>
+        "wg-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{lab}.{cluster}.{node}")))[..12];
+
     /// <summary>
     /// <c>LAB.CLUSTER.NAMESPACE.POD</c>: namespaces are DNS labels (no dots), so no pod's name can collide with a
     /// node's (three parts) or another pod's. Very long pod names are shortened with a hash to stay a usable file name.
@@ -55,6 +77,9 @@ public static partial class LabNames
 
     public static string? CheckClusterId(string id) =>
         Label().IsMatch(id) && id.Length <= 40 ? null : $"\"{id}\" is not a cluster id: 1-40 lower-case letters, digits and '-', starting and ending with a letter or digit";
+
+    public static string? CheckLinkId(string id) =>
+        Label().IsMatch(id) && id.Length <= 32 ? null : $"\"{id}\" is not a link id: 1-32 lower-case letters, digits and '-', starting and ending with a letter or digit";
 
     public static string? CheckNodeName(string name) =>
         Label().IsMatch(name) && name.Length <= 63 ? null : $"\"{name}\" is not a node name: 1-63 lower-case letters, digits and '-', starting and ending with a letter or digit";

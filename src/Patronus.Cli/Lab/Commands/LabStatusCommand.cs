@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Patronus.Cli.Lab.Running;
 using Patronus.Cli.Lab.State;
+using Patronus.Cli.Lab.Wan;
 using Patronus.Cli.Policy;
 using Spectre.Console;
 
@@ -15,7 +16,7 @@ internal static class LabStatusCommand
         var name = LabOptions.Name();
         var output = new Option<string>("--output", "-o")
         {
-            Description = "table (default) or json: {\"name\",\"clusters\":[{\"id\",\"nodes\":[...],\"pods\":[...]}],\"internet\":{\"netns\",\"address\"}} (see the README).",
+            Description = "table (default) or json: {\"name\",\"clusters\":[{\"id\",\"nodes\":[...],\"pods\":[...]}],\"internet\":{\"netns\",\"address\"},\"wan\":[...]} (see the README).",
             DefaultValueFactory = _ => "table",
         };
         output.AcceptOnlyFromAmong("table", "json");
@@ -50,9 +51,21 @@ internal static class LabStatusCommand
         ["clusters"] = new JsonArray(record.Plan.Clusters.Select(cluster => (JsonNode)new JsonObject
         {
             ["id"] = cluster.Id,
+            ["podCIDR"] = cluster.PodCIDR.ToString(),
+            ["podCIDRv6"] = cluster.PodCIDRv6.ToString(),
+            ["serviceCIDR"] = cluster.ServiceCIDR.ToString(),
+            ["gateways"] = new JsonArray(cluster.Nodes.Where(n => n.Gateway).Select(n => (JsonNode)n.Name).ToArray()),
             ["nodes"] = new JsonArray(cluster.Nodes.Select(node => (JsonNode)new JsonObject
             {
                 ["name"] = node.Name,
+                ["cluster"] = node.Cluster,
+                ["gateway"] = node.Gateway,
+                ["wan"] = new JsonArray(record.Plan.LinksOf(node).Select(l => (JsonNode)new JsonObject
+                {
+                    ["link"] = l.Link.Id,
+                    ["interface"] = l.Leg.Interface,
+                    ["address"] = l.Leg.Address.ToString(),
+                }).ToArray()),
                 ["netns"] = node.Netns,
                 ["address"] = node.Address.ToString(),
                 ["podCIDRs"] = new JsonArray(node.PodCIDRs.Select(r => (JsonNode)r.ToString()).ToArray()),
@@ -75,6 +88,28 @@ internal static class LabStatusCommand
             ["netns"] = record.Plan.Internet.Netns,
             ["address"] = record.Plan.Internet.Address.ToString(),
         },
+        ["wan"] = new JsonArray(record.Plan.WanLinks.Select(link =>
+        {
+            var settings = WanFabric.Current(link);
+            return (JsonNode)new JsonObject
+            {
+                ["id"] = link.Id,
+                ["between"] = new JsonArray(link.Between.Select(c => (JsonNode)c).ToArray()),
+                ["delay"] = settings.Delay,
+                ["jitter"] = settings.Jitter,
+                ["loss"] = settings.Loss,
+                ["rate"] = settings.Rate,
+                ["up"] = settings.Up,
+                ["netns"] = link.Netns,
+                ["subnet"] = link.Subnet.ToString(),
+                ["gateways"] = new JsonArray(link.Gateways.Select(g => (JsonNode)new JsonObject
+                {
+                    ["cluster"] = g.Cluster,
+                    ["node"] = g.Node,
+                    ["address"] = g.Address.ToString(),
+                }).ToArray()),
+            };
+        }).ToArray()),
     };
 
     private static IEnumerable<PodRecord> Pods(LabRecord record, string cluster) =>
@@ -93,5 +128,12 @@ internal static class LabStatusCommand
             foreach (var pod in Pods(record, cluster.Id))
                 pods.AddRow(Markup.Escape(pod.Cluster), Markup.Escape(pod.Id), Markup.Escape(pod.Node), Markup.Escape(pod.Netns), string.Join(", ", pod.Ips));
         console.Write(pods);
+        if (record.Plan.WanLinks.Count == 0)
+            return;
+        var links = new Table().AddColumns("wan link", "between", "now", "gateways");
+        foreach (var link in record.Plan.WanLinks)
+            links.AddRow(Markup.Escape(link.Id), Markup.Escape(string.Join(" - ", link.Between)), Markup.Escape(LabWanCommand.Describe(link.Id, WanFabric.Current(link))),
+                Markup.Escape(string.Join(", ", link.Gateways.Select(g => $"{g.Cluster}/{g.Node} {g.Address}"))));
+        console.Write(links);
     }
 }

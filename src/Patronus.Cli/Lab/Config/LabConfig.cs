@@ -10,8 +10,11 @@ namespace Patronus.Cli.Lab.Config;
 /// <param name="Source">The file it was read from, for messages.</param>
 /// <param name="Directory">The folder manifests paths are relative to.</param>
 /// <param name="Datapath">The agents' datapath where a node does not name its own (null: <see cref="DefaultDatapath"/>).</param>
-public sealed record LabConfig(string? Name, IReadOnlyList<ClusterConfig> Clusters, string Source, string Directory, string? Datapath = null)
+/// <param name="Wan">The WAN links between clusters (LAB.yaml's <c>wan</c>); empty when the lab has none.</param>
+public sealed record LabConfig(string? Name, IReadOnlyList<ClusterConfig> Clusters, string Source, string Directory, string? Datapath = null, IReadOnlyList<WanLinkConfig>? Wan = null)
 {
+    public IReadOnlyList<WanLinkConfig> WanLinks => Wan ?? [];
+
     public const string DefaultDatapath = "nftables";
 
     /// <summary>What the lab's agents may enforce policy with (the agent's --datapath, less auto and none: a lab says what it measures).</summary>

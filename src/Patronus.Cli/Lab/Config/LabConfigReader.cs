@@ -15,7 +15,7 @@ public static class LabConfigReader
     public const string ApiVersion = "patronus.io/v1alpha1";
     public const string Kind = "Lab";
 
-    private static readonly string[] RootKeys = ["apiVersion", "kind", "name", "datapath", "clusters"];
+    private static readonly string[] RootKeys = ["apiVersion", "kind", "name", "datapath", "clusters", "wan"];
     private static readonly string[] ClusterKeys = ["id", "podCIDR", "podCIDRv6", "serviceCIDR", "nodes", "manifests"];
     private static readonly string[] NodeKeys = ["name", "subnet", "podCIDRs", "gateway", "datapath"];
 
@@ -79,8 +79,29 @@ public static class LabConfigReader
         foreach (var duplicate in clusters.GroupBy(c => c.Id).Where(g => g.Count() > 1))
             errors.Add(root, "clusters", $"cluster id \"{duplicate.Key}\" is used {duplicate.Count()} times; ids must be unique");
 
+        var wan = new List<WanLinkConfig>();
+        var wanList = Sequence(root, "wan", "wan", errors, required: false);
+        for (var i = 0; i < (wanList?.Children.Count ?? 0); i++)
+        {
+            var path = $"wan[{i}]";
+            if (wanList!.Children[i] is not YamlMappingNode link)
+            {
+                errors.Add(wanList.Children[i], path, "expected a mapping such as {id: fiber, between: [cluster-a, cluster-b], delay: 5ms}");
+                continue;
+            }
+            if (ReadWanLink(link, path, clusters, errors) is { } read)
+                wan.Add(read);
+        }
+        foreach (var duplicate in wan.GroupBy(l => l.Id).Where(g => g.Count() > 1))
+            errors.Add(wanList!, "wan", $"link id \"{duplicate.Key}\" is used {duplicate.Count()} times; ids must be unique");
+        // In a lab with WAN links clusters meet only over their links, so each has a fabric of its own; labs without
+        // links keep the older rule (subnet names are lab-wide and may be shared).
+        if (wanList is not null)
+            foreach (var shared in clusters.SelectMany(c => c.Nodes.Select(n => (n.Subnet, c.Id))).Distinct().GroupBy(s => s.Subnet).Where(g => g.Count() > 1))
+                errors.Add(wanList, "wan", $"subnet \"{shared.Key}\" has nodes of clusters {string.Join(" and ", shared.Select(s => s.Id))}; in a lab with wan links each cluster has a fabric of its own: give them different subnets");
+
         errors.ThrowIfAny();
-        return new LabConfig(name, clusters, source, directory, datapath);
+        return new LabConfig(name, clusters, source, directory, datapath, wan);
     }
 
     private static ClusterConfig? ReadCluster(YamlMappingNode cluster, string path, string directory, bool checkFiles, Errors errors)
@@ -173,6 +194,53 @@ public static class LabConfigReader
             errors.Add(list, $"{path}.podCIDRs", "needs an IPv4 range (the IPv6 one is optional)");
 
         return errors.Count > before || name is null ? null : new NodeConfig(name, subnet, podCIDRs, gateway, datapath);
+    }
+
+    private static WanLinkConfig? ReadWanLink(YamlMappingNode link, string path, List<ClusterConfig> clusters, Errors errors)
+    {
+        var before = errors.Count;
+        CheckKeys(link, path + ".", WanLinkConfig.Keys, errors);
+        var id = Scalar(link, "id", $"{path}.id", errors, required: true);
+        if (id is not null && LabNames.CheckLinkId(id) is { } idError)
+            errors.Add(link, $"{path}.id", idError);
+
+        var between = new List<string>();
+        var ends = Sequence(link, "between", $"{path}.between", errors, required: true);
+        if (ends is not null && ends.Children.Count != 2)
+            errors.Add(ends, $"{path}.between", $"needs exactly two cluster ids, not {ends.Children.Count}");
+        for (var i = 0; i < (ends?.Children.Count ?? 0); i++)
+        {
+            var item = ends!.Children[i];
+            if (item is not YamlScalarNode { Value: { Length: > 0 } clusterId })
+            {
+                errors.Add(item, $"{path}.between[{i}]", "expected a cluster id");
+                continue;
+            }
+            if (clusters.FirstOrDefault(c => c.Id == clusterId) is not { } cluster)
+                errors.Add(item, $"{path}.between[{i}]", $"\"{clusterId}\" is not a cluster of this lab (clusters: {string.Join(", ", clusters.Select(c => c.Id))})");
+            else if (!cluster.Nodes.Any(n => n.Gateway))
+                errors.Add(item, $"{path}.between[{i}]", $"cluster {clusterId} has no gateway node; mark one with `gateway: true`");
+            between.Add(clusterId);
+        }
+        if (between.Count == 2 && between[0] == between[1])
+            errors.Add(ends!, $"{path}.between", $"joins cluster {between[0]} to itself; a link joins two different clusters");
+
+        double delay = 0, jitter = 0, loss = 0;
+        double? rate = null;
+        if (Scalar(link, "delay", $"{path}.delay", errors) is { } delayText && !WanUnits.TryParseDuration(delayText, out delay))
+            errors.Add(link, $"{path}.delay", $"\"{delayText}\" is not a duration (such as 5ms, 1.5s or 250us; at most 60s)");
+        if (Scalar(link, "jitter", $"{path}.jitter", errors) is { } jitterText && !WanUnits.TryParseDuration(jitterText, out jitter))
+            errors.Add(link, $"{path}.jitter", $"\"{jitterText}\" is not a duration (such as 2ms; at most 60s)");
+        if (Scalar(link, "loss", $"{path}.loss", errors) is { } lossText && !WanUnits.TryParsePercent(lossText, out loss))
+            errors.Add(link, $"{path}.loss", $"\"{lossText}\" is not a percentage from 0% to 100% (such as 0.5%)");
+        if (Scalar(link, "rate", $"{path}.rate", errors) is { } rateText)
+        {
+            if (WanUnits.TryParseRate(rateText, out var mbit))
+                rate = mbit;
+            else
+                errors.Add(link, $"{path}.rate", $"\"{rateText}\" is not a rate (such as 1000mbit, 1gbit or 500kbit; at least 8kbit)");
+        }
+        return errors.Count > before || id is null ? null : new WanLinkConfig(id, between, delay, jitter, loss, rate);
     }
 
     private static string? Datapath(YamlMappingNode mapping, string path, Errors errors)

@@ -27,7 +27,8 @@ internal static class AgentDaemon
     /// The agent as a DaemonSet would run it on the node: the cluster state, the node's name, the conflist template
     /// and where the conflist goes, the cluster's ranges (never masqueraded), and routing between nodes its own.
     /// </summary>
-    public static IReadOnlyList<string> Arguments(ClusterPlan cluster, NodePlan node, LabBinaries binaries)
+    /// <param name="mesh">The mesh options of a lab of several clusters (<see cref="Mesh.MeshArguments"/>), else empty.</param>
+    public static IReadOnlyList<string> Arguments(ClusterPlan cluster, NodePlan node, LabBinaries binaries, IReadOnlyList<string>? mesh = null)
     {
         List<string> arguments =
         [
@@ -51,16 +52,17 @@ internal static class AgentDaemon
         // The eBPF datapath pins its maps in a bpffs of the node's own, so they outlive a killed agent; `lab down` unmounts it.
         if (node.Datapath == "ebpf")
             arguments.AddRange(["--bpffs", node.Paths.Bpffs]);
+        arguments.AddRange(mesh ?? []);
         return arguments;
     }
 
-    public static void Start(LabJournal journal, ClusterPlan cluster, NodePlan node, LabBinaries binaries)
+    public static void Start(LabJournal journal, ClusterPlan cluster, NodePlan node, LabBinaries binaries, IReadOnlyList<string>? mesh = null)
     {
         Directory.CreateDirectory(node.Paths.Directory);
         // Recorded first (pid 0: not yet known), so a crash right after the spawn still leaves its pid file's path.
         journal.AddProcess(new ProcessRecord(Role, cluster.Id, node.Name, 0, 0, node.Paths.PidFile, node.Paths.Log));
         using var ns = NetNs.OpenNamed(node.Netns);
-        var pid = Daemon.Start(ns, binaries.Agent, Arguments(cluster, node, binaries), node.Paths.Log);
+        var pid = Daemon.Start(ns, binaries.Agent, Arguments(cluster, node, binaries, mesh), node.Paths.Log);
         File.WriteAllText(node.Paths.PidFile, $"{pid}\n");
         journal.AddProcess(ProcessTable.Describe(Role, cluster.Id, node.Name, pid, node.Paths.PidFile, node.Paths.Log));
     }

@@ -83,13 +83,54 @@ public sealed record ClusterPlan(
     public NodePlan? Node(string name) => Nodes.FirstOrDefault(n => n.Name == name);
 }
 
+/// <summary>A gateway's leg on a WAN link: its interface in the node, its port on the link's side, its address on the link.</summary>
+/// <param name="Side">0: the first cluster of the link's <c>between</c>, 1: the second.</param>
+public sealed record WanAttachment(string Cluster, string Node, int NodeIndex, int Side, IPAddress Address, string Interface, string Port);
+
+/// <summary>
+/// A WAN link: a namespace of its own with one L2 segment per side (the gateways of each cluster on theirs) and a
+/// relay between the two; its subnet is 198.18.N.0/24 (RFC 2544's benchmarking range) for the N-th link.
+/// </summary>
+public sealed record WanLinkPlan(string Id, int Index, IReadOnlyList<string> Between, string Netns, IPNetwork Subnet,
+    IReadOnlyList<WanAttachment> Gateways, Wan.WanLinkSettings Initial, string Directory)
+{
+    /// <summary>The port gateways' WireGuard listens on, on every link address.</summary>
+    public const int MeshPort = 51820;
+
+    [JsonIgnore]
+    public string SettingsFile => Path.Combine(Directory, "settings.json");
+
+    /// <summary>Where the relay reports the settings generation it has applied.</summary>
+    [JsonIgnore]
+    public string AppliedFile => Path.Combine(Directory, "applied");
+
+    [JsonIgnore]
+    public string Log => Path.Combine(Directory, "relay.log");
+
+    [JsonIgnore]
+    public string PidFile => Path.Combine(Directory, "relay.pid");
+
+    public IEnumerable<WanAttachment> Side(int side) => Gateways.Where(g => g.Side == side);
+}
+
 /// <summary>
 /// Where everything of a lab goes: the fabric's subnets and their addresses, every node's uplink address and pod
 /// ranges (what kube-controller-manager would give it), the internet host, and every file path. Pure: no I/O, so
 /// every rule is tested directly. All problems are reported together, each naming the LAB.yaml field.
 /// </summary>
-public sealed record LabPlan(string Name, string Directory, IReadOnlyList<SubnetPlan> Subnets, IReadOnlyList<ClusterPlan> Clusters, InternetPlan Internet)
+public sealed record LabPlan(string Name, string Directory, IReadOnlyList<SubnetPlan> Subnets, IReadOnlyList<ClusterPlan> Clusters, InternetPlan Internet,
+    IReadOnlyList<WanLinkPlan>? Wan = null)
 {
+    /// <summary>WAN links' subnets: 198.18.N.0/24 for the N-th link (RFC 2544's range, outside every cluster and the fabric).</summary>
+    public static readonly IPNetwork WanRange = IPNetwork.Parse("198.18.0.0/16");
+
+    [JsonIgnore]
+    public IReadOnlyList<WanLinkPlan> WanLinks => Wan ?? [];
+
+    /// <summary>The links a node is on (a gateway's), with its leg on each.</summary>
+    public IEnumerable<(WanLinkPlan Link, WanAttachment Leg)> LinksOf(NodePlan node) =>
+        WanLinks.SelectMany(l => l.Gateways.Where(g => g.Cluster == node.Cluster && g.Node == node.Name).Select(g => (l, g)));
+
     /// <summary>The fabric's subnets: 172.30.N.0/24 and fd7a:11ab:0:N::/64 for the N-th subnet (router .1 / ::1, nodes from .10 / ::a).</summary>
     public static readonly IPNetwork UnderlayV4 = IPNetwork.Parse("172.30.0.0/16");
     public static readonly IPNetwork UnderlayV6 = IPNetwork.Parse("fd7a:11ab::/48");
@@ -176,7 +217,33 @@ public sealed record LabPlan(string Name, string Directory, IReadOnlyList<Subnet
             LabNames.Internet(name), InternetV4, InternetV6,
             Cidr.Host(InternetV4, 100), Cidr.Host(InternetV6, 0x100),
             Cidr.Host(InternetV4, 1), Cidr.Host(InternetV6, 1));
-        return new LabPlan(name, directory, subnets, clusters, internet);
+        var wan = WanPlans(config, name, directory, clusters, errors);
+        if (errors.Count > 0)
+            throw new LabConfigException(string.Join('\n', errors.Distinct().Select(e => $"{config.Source}: {e}")));
+        return new LabPlan(name, directory, subnets, clusters, internet, wan);
+    }
+
+    private static List<WanLinkPlan> WanPlans(LabConfig config, string name, string directory, List<ClusterPlan> clusters, List<string> errors)
+    {
+        var links = new List<WanLinkPlan>();
+        if (config.WanLinks.Count > 256)
+            errors.Add($"wan: {config.WanLinks.Count} links; a lab has at most 256");
+        for (var l = 0; l < Math.Min(config.WanLinks.Count, 256); l++)
+        {
+            var link = config.WanLinks[l];
+            var subnet = Cidr.Subnet(WanRange, 24, (UInt128)l)!.Value;
+            var gateways = new List<WanAttachment>();
+            for (var side = 0; side < 2; side++)
+                foreach (var node in clusters.First(c => c.Id == link.Between[side]).Nodes.Where(n => n.Gateway))
+                    gateways.Add(new WanAttachment(node.Cluster, node.Name, node.Index, side, Cidr.Host(subnet, (UInt128)(gateways.Count + 1)),
+                        LabNames.WanNodeInterface(l), LabNames.WanGatewayPort(node.Index)));
+            if (gateways.Count > 250)
+                errors.Add($"wan[{l}]: {gateways.Count} gateways; a link has at most 250");
+            links.Add(new WanLinkPlan(link.Id, l, link.Between, LabNames.WanLink(name, link.Id), subnet, gateways,
+                new Wan.WanLinkSettings(link.Delay, link.Jitter, link.LossPercent, link.RateMbit),
+                Path.Combine(directory, "wan", link.Id)));
+        }
+        return links;
     }
 
     /// <summary>Every cluster's pod and service ranges are disjoint from each other's and from the lab's own (the mesh refuses overlapping ranges).</summary>
@@ -186,6 +253,7 @@ public sealed record LabPlan(string Name, string Directory, IReadOnlyList<Subnet
         {
             ("the lab's fabric", UnderlayV4), ("the lab's fabric", UnderlayV6),
             ("the lab's internet", InternetV4), ("the lab's internet", InternetV6),
+            ("the lab's wan links", WanRange),
         };
         for (var c = 0; c < config.Clusters.Count; c++)
         {

@@ -4,11 +4,13 @@ using k8s.Models;
 using Patronus.Cli.Lab.ClusterState;
 using Patronus.Cli.Lab.Config;
 using Patronus.Cli.Lab.Fabric;
+using Patronus.Cli.Lab.Mesh;
 using Patronus.Cli.Lab.Nodes;
 using Patronus.Cli.Lab.Plan;
 using Patronus.Cli.Lab.Pods;
 using Patronus.Cli.Lab.Processes;
 using Patronus.Cli.Lab.State;
+using Patronus.Cli.Lab.Wan;
 using Patronus.Kubernetes.Manifests;
 
 namespace Patronus.Cli.Lab.Running;
@@ -102,6 +104,31 @@ internal sealed class LabBuilder(LabStore store, LabBinaries binaries, TextWrite
         }
     }
 
+    /// <summary>
+    /// A lab of several clusters joins them into one mesh: every agent gets the mesh options, every gateway its keys
+    /// and certificate first. Only an agent that knows the options gets them (one built before the mesh refuses them).
+    /// </summary>
+    private Dictionary<(string Cluster, string Node), IReadOnlyList<string>> MeshOptions(LabPlan plan)
+    {
+        var options = new Dictionary<(string, string), IReadOnlyList<string>>();
+        if (plan.Clusters.Count < 2 || !OperatingSystem.IsLinux())
+            return options;
+        // The keys are made whatever the agent knows: they are the cluster set's, and an agent started later uses them.
+        using var setKey = LabMeshKeys.LoadOrCreateClusterSetKey(plan.Directory);
+        var publicKey = LabMeshKeys.PublicKey(setKey);
+        var joined = AgentFeatures.HasMesh(binaries.Agent);
+        if (!joined)
+            log.WriteLine($"lab {plan.Name}: {binaries.Agent} has no mesh options (--cluster-id); the clusters are not joined");
+        foreach (var cluster in plan.Clusters)
+            foreach (var node in cluster.Nodes)
+            {
+                var keys = node.Gateway ? LabMeshKeys.EnsureGateway(setKey, cluster, node) : LabMeshKeys.KeysDirectory(node);
+                if (joined)
+                    options[(cluster.Id, node.Name)] = MeshArguments.For(plan, cluster, node, publicKey, keys);
+            }
+        return options;
+    }
+
     private async Task BuildAsync(LabJournal journal, Prepared prepared, CancellationToken cancellation)
     {
         var plan = prepared.Plan;
@@ -113,6 +140,14 @@ internal sealed class LabBuilder(LabStore store, LabBinaries binaries, TextWrite
             log.WriteLine($"lab {plan.Name}: node {node.Cluster}/{node.Name} on {node.Subnet}: {node.Address}, pods {string.Join(", ", node.PodCIDRs)}");
             LabFabric.AddNode(journal, node);
         }
+        foreach (var link in plan.WanLinks)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            log.WriteLine($"lab {plan.Name}: wan link {link.Id} between {link.Between[0]} and {link.Between[1]} on {link.Subnet}: " +
+                string.Join(", ", link.Gateways.Select(g => $"{g.Cluster}/{g.Node} {g.Address}")));
+            WanFabric.Build(journal, link, binaries);
+        }
+        await WanFabric.WaitStartedAsync(journal.Record, plan.WanLinks, cancellation);
 
         foreach (var cluster in plan.Clusters)
         {
@@ -131,9 +166,10 @@ internal sealed class LabBuilder(LabStore store, LabBinaries binaries, TextWrite
                 NodeConflist.WriteTemplate(node);
         }
 
+        var mesh = MeshOptions(plan);
         foreach (var cluster in plan.Clusters)
             foreach (var node in cluster.Nodes)
-                AgentDaemon.Start(journal, cluster, node, binaries);
+                AgentDaemon.Start(journal, cluster, node, binaries, mesh.GetValueOrDefault((cluster.Id, node.Name)));
         log.WriteLine($"lab {plan.Name}: waiting for {plan.Nodes.Count()} agent(s) to route between the nodes and write their conflists");
         await AgentDaemon.WaitReadyAsync(journal.Record, plan.Nodes, cancellation);
 

@@ -18,14 +18,15 @@ public partial class PersistentLabTests(RunningLabFixture lab) : IClassFixture<R
     {
         var status = lab.Status;
 
-        Assert.Equal(["clusters", "internet", "name"], Keys(status));
+        Assert.Equal(["clusters", "internet", "name", "wan"], Keys(status));
+        Assert.Empty(status["wan"]!.AsArray());
         Assert.Equal(lab.Name, (string?)status["name"]);
         var cluster = Assert.Single(status["clusters"]!.AsArray())!;
-        Assert.Equal(["id", "nodes", "pods"], Keys(cluster));
+        Assert.Equal(["gateways", "id", "nodes", "podCIDR", "podCIDRv6", "pods", "serviceCIDR"], Keys(cluster));
         Assert.Equal("cluster-a", (string?)cluster["id"]);
         Assert.Equal(["node-1", "node-2", "node-3"], cluster["nodes"]!.AsArray().Select(n => (string?)n!["name"]));
         foreach (var node in cluster["nodes"]!.AsArray())
-            Assert.Equal(["address", "datapath", "metrics", "name", "netns", "podCIDRs", "socket"], Keys(node));
+            Assert.Equal(["address", "cluster", "datapath", "gateway", "metrics", "name", "netns", "podCIDRs", "socket", "wan"], Keys(node));
         Assert.Equal(["client", "pinned", "remote", "web"], cluster["pods"]!.AsArray().Select(p => (string?)p!["name"]));
         foreach (var pod in cluster["pods"]!.AsArray())
             Assert.Equal(["cluster", "ips", "name", "namespace", "netns", "node"], Keys(pod));
