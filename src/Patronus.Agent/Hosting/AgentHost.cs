@@ -25,7 +25,15 @@ public static class AgentHost
     public static WebApplication Build(string[] args, Action<IServiceCollection>? overrides = null)
     {
         AgentOptions.CheckArguments(args);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "patronus-agent" });
+        // No file is ever reloaded, so nothing is watched: the default content root is the working directory, which is
+        // "/" in a container or a daemon, and watching it takes tens of thousands of the node's inotify watches (the
+        // limit is per user: wireguard-go's UAPI socket, kubelet and every other agent share it).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ApplicationName = "patronus-agent",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Configuration.Sources.Clear();
         var configFile = ConfigFile(args) ?? Environment.GetEnvironmentVariable("PATRONUS_AGENT_CONFIG");
         if (configFile is not null)

@@ -179,6 +179,9 @@ public sealed partial class MeshFeature : IDisposable
             var gateway = new MeshGateway(identity, trust, announcement, discovery, tunnel, ns, _loggers, _time);
             var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var task = Task.Run(() => gateway.RunAsync(stop.Token), CancellationToken.None);
+            // The gateway retries what fails inside it; anything that still ends it must at least be said.
+            _ = task.ContinueWith(t => Log.GatewayFailed(_logger, t.Exception!.GetBaseException().Message), CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             lock (_lock)
                 _running = new Running(gateway, identity, ns, stop, task, fingerprint);
             Log.GatewayStarted(_logger, identity.MemberId, _mesh.Interface, string.Join(", ", announcement.Endpoints), string.Join(", ", announcement.Prefixes));

@@ -69,9 +69,8 @@ public sealed partial class MeshGateway : IDisposable
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        if (!_tunnel.Ensure(_identity.WireGuardPrivateKey))
-            _adoptedUntil = _time.GetUtcNow() + _adoptionGrace;
-        var exchanging = _exchange.RunAsync(cancellationToken);
+        // Nothing is announced before the device runs: a member told of a key no device holds would send into nothing.
+        Task? exchanging = null;
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -81,6 +80,15 @@ public sealed partial class MeshGateway : IDisposable
                 }
                 try
                 {
+                    if (exchanging is null)
+                    {
+                        lock (_deviceLock)
+                        {
+                            if (!_tunnel.Ensure(_identity.WireGuardPrivateKey))
+                                _adoptedUntil = _time.GetUtcNow() + _adoptionGrace;
+                        }
+                        exchanging = _exchange.RunAsync(cancellationToken);
+                    }
                     if (_rotationRequest is not null || RotationDue())
                         await RotateAsync(cancellationToken).ConfigureAwait(false);
                     Reconcile();
@@ -94,7 +102,7 @@ public sealed partial class MeshGateway : IDisposable
                         failed.TrySetException(e);
                 }
                 using var resync = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                resync.CancelAfter(NextWake());
+                resync.CancelAfter(exchanging is null ? TimeSpan.FromSeconds(5) : NextWake());
                 try
                 {
                     await _wake.Reader.WaitToReadAsync(resync.Token).ConfigureAwait(false);
@@ -107,7 +115,8 @@ public sealed partial class MeshGateway : IDisposable
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
-        await exchanging.ConfigureAwait(false);
+        if (exchanging is not null)
+            await exchanging.ConfigureAwait(false);
     }
 
     /// <summary>
