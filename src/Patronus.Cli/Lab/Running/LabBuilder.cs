@@ -113,18 +113,13 @@ internal sealed class LabBuilder(LabStore store, LabBinaries binaries, TextWrite
         var options = new Dictionary<(string, string), IReadOnlyList<string>>();
         if (plan.Clusters.Count < 2 || !OperatingSystem.IsLinux())
             return options;
-        // The keys are made whatever the agent knows: they are the cluster set's, and an agent started later uses them.
         using var setKey = LabMeshKeys.LoadOrCreateClusterSetKey(plan.Directory);
         var publicKey = LabMeshKeys.PublicKey(setKey);
-        var joined = AgentFeatures.HasMesh(binaries.Agent);
-        if (!joined)
-            log.WriteLine($"lab {plan.Name}: {binaries.Agent} has no mesh options (--cluster-id); the clusters are not joined");
         foreach (var cluster in plan.Clusters)
             foreach (var node in cluster.Nodes)
             {
                 var keys = node.Gateway ? LabMeshKeys.EnsureGateway(setKey, cluster, node) : LabMeshKeys.KeysDirectory(node);
-                if (joined)
-                    options[(cluster.Id, node.Name)] = MeshArguments.For(plan, cluster, node, publicKey, keys);
+                options[(cluster.Id, node.Name)] = MeshArguments.For(plan, cluster, node, publicKey, keys);
             }
         return options;
     }

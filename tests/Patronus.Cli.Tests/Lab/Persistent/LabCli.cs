@@ -46,6 +46,22 @@ internal sealed class LabCli : IDisposable
         return Process.Start(start)!;
     }
 
+    /// <summary>`patronus mesh ...`: its standard output and error.</summary>
+    public string Mesh(params string[] arguments)
+    {
+        var result = Command.Run(Repository.Artifact("patronus"), ["mesh", .. arguments]);
+        return result.Stdout + result.Stderr;
+    }
+
+    /// <summary>A command left running in a namespace (a server); ended when disposed.</summary>
+    public static BackgroundCommand StartInNamespace(string netns, params string[] command)
+    {
+        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "netns", "exec", netns }.Concat(command))
+            start.ArgumentList.Add(argument);
+        return new BackgroundCommand(Process.Start(start)!);
+    }
+
     public JsonNode Status(string lab) => JsonNode.Parse(Must("status", "--name", lab, "-o", "json"))!;
 
     public string LabDirectory(string lab) => Path.Combine(StateRoot, lab);
@@ -100,5 +116,19 @@ internal sealed class LabCli : IDisposable
             Run(TimeSpan.FromMinutes(2), "down", "--name", Path.GetFileName(lab));
         if (Directory.Exists(StateRoot))
             Directory.Delete(StateRoot, recursive: true);
+    }
+}
+
+/// <summary>A process a test started and must end: killed (with its children) when disposed.</summary>
+public sealed class BackgroundCommand(Process process) : IDisposable
+{
+    public Process Process => process;
+
+    public void Dispose()
+    {
+        if (!process.HasExited)
+            process.Kill(entireProcessTree: true);
+        process.WaitForExit(5000);
+        process.Dispose();
     }
 }

@@ -7,8 +7,10 @@ using Patronus.Testing;
 namespace Patronus.Cli.Tests.Lab.Persistent;
 
 /// <summary>
-/// One lab of two clusters shared by the tests: aws-us-west-2 (gateway gw-1, node-2 with a pod) and gcp-us-central1
-/// (gateway gw-1 with a pod), joined by the WAN link "fiber" with 5 ms each way.
+/// One lab of three clusters shared by the tests: aws-us-west-2 (gateway gw-1 with a pod, node-2 with a pod),
+/// gcp-us-central1 (gateway gw-1 with a pod) and onprem-dc1 (gateway gw-1 with a pod); aws-us-west-2 is joined to
+/// gcp-us-central1 by the WAN link "fiber" (5 ms each way) and to onprem-dc1 by "mpls" (10 ms); gcp-us-central1 and
+/// onprem-dc1 by "internet" (2 ms).
 /// </summary>
 public sealed class MultiClusterLabFixture : IAsyncLifetime
 {
@@ -47,14 +49,35 @@ public sealed class MultiClusterLabFixture : IAsyncLifetime
               nodes:
               - {name: gw-1, gateway: true}
               manifests: [gcp.yaml]
+            - id: onprem-dc1
+              podCIDR: 10.250.0.0/16
+              serviceCIDR: 10.98.0.0/16
+              nodes:
+              - {name: gw-1, gateway: true}
+              manifests: [onprem.yaml]
             wan:
             - {id: fiber, between: [aws-us-west-2, gcp-us-central1], delay: 5ms, jitter: 0ms, loss: 0%, rate: 1000mbit}
+            - {id: mpls, between: [aws-us-west-2, onprem-dc1], delay: 10ms}
+            - {id: internet, between: [gcp-us-central1, onprem-dc1], delay: 2ms}
             """);
         File.WriteAllText(Path.Combine(_files, "aws.yaml"), """
             apiVersion: v1
+            kind: List
+            items:
+            - apiVersion: v1
+              kind: Pod
+              metadata: {name: web, namespace: default, labels: {app: web}}
+              spec: {nodeName: node-2, containers: [{name: web, image: busybox}]}
+            - apiVersion: v1
+              kind: Pod
+              metadata: {name: edge, namespace: default, labels: {app: edge}}
+              spec: {nodeName: gw-1, containers: [{name: edge, image: busybox}]}
+            """);
+        File.WriteAllText(Path.Combine(_files, "onprem.yaml"), """
+            apiVersion: v1
             kind: Pod
-            metadata: {name: web, namespace: default, labels: {app: web}}
-            spec: {nodeName: node-2, containers: [{name: web, image: busybox}]}
+            metadata: {name: db, namespace: default, labels: {app: db}}
+            spec: {nodeName: gw-1, containers: [{name: db, image: busybox}]}
             """);
         File.WriteAllText(Path.Combine(_files, "gcp.yaml"), """
             apiVersion: v1
@@ -90,7 +113,8 @@ public sealed class MultiClusterLabTests(MultiClusterLabFixture lab)
     [Fact]
     public void Status_ShowsTheWanLink_AsLabYamlGaveIt()
     {
-        var link = Assert.Single(lab.Status["wan"]!.AsArray())!;
+        Assert.Equal(["fiber", "mpls", "internet"], lab.Status["wan"]!.AsArray().Select(l => (string?)l!["id"]));
+        var link = lab.Status["wan"]![0]!;
 
         Assert.Equal("fiber", (string?)link["id"]);
         Assert.Equal(["aws-us-west-2", "gcp-us-central1"], link["between"]!.AsArray().Select(c => (string?)c));
@@ -198,7 +222,7 @@ public sealed class MultiClusterLabTests(MultiClusterLabFixture lab)
 
         var (code, _, error) = lab.Cli.Run("apply", "-f", file, "--name", lab.Name);
         Assert.NotEqual(0, code);
-        Assert.Contains("has clusters aws-us-west-2, gcp-us-central1: choose one with --cluster", error);
+        Assert.Contains("has clusters aws-us-west-2, gcp-us-central1, onprem-dc1: choose one with --cluster", error);
 
         lab.Cli.Must("apply", "-f", file, "--name", lab.Name, "--cluster", "gcp-us-central1");
         var pods = lab.Cli.Status(lab.Name)["clusters"]!.AsArray().Single(c => (string?)c!["id"] == "gcp-us-central1")!["pods"]!.AsArray();
@@ -238,27 +262,20 @@ public sealed class MultiClusterLabTests(MultiClusterLabFixture lab)
     public void EveryAgent_GetsTheMeshOptions_WhenTheAgentKnowsThem()
     {
         var directory = lab.Cli.LabDirectory(lab.Name);
-        var agentKnowsMesh = Command.Run(Repository.Artifact("patronus-agent"), ["--help"]).Stdout.Contains("--cluster-id", StringComparison.Ordinal);
         var gateway = CommandLine(Path.Combine(directory, "aws-us-west-2", "gw-1") + "/");
         var plain = CommandLine(Path.Combine(directory, "aws-us-west-2", "node-2") + "/");
         var remote = CommandLine(Path.Combine(directory, "gcp-us-central1", "gw-1") + "/");
 
-        if (!agentKnowsMesh)
-        {
-            // An agent built before the mesh would refuse the options: the lab must not pass them (and its agents run).
-            Assert.All(new[] { gateway, plain, remote }, c => Assert.DoesNotContain("--cluster-id", c));
-            return;
-        }
         Assert.Equal("aws-us-west-2", Option(gateway, "--cluster-id"));
         Assert.Equal("gcp-us-central1", Option(remote, "--cluster-id"));
         Assert.Equal(32, Convert.FromBase64String(Option(gateway, "--cluster-set-key")!).Length);
         Assert.Equal(Option(gateway, "--cluster-set-key"), Option(remote, "--cluster-set-key"));
         Assert.Equal(Path.Combine(directory, "aws-us-west-2", "gw-1", "mesh"), Option(gateway, "--mesh-keys"));
-        Assert.Equal($"{AwsGatewayOnFiber}:51820", Option(gateway, "--mesh-endpoints"));
+        Assert.Equal($"{AwsGatewayOnFiber}:51820,198.18.1.1:51820", Option(gateway, "--mesh-endpoints"));
         Assert.Matches("^wg-[0-9a-f]{12}$", Option(gateway, "--mesh-interface"));
         Assert.NotEqual(Option(gateway, "--mesh-interface"), Option(remote, "--mesh-interface"));
         var remotes = JsonNode.Parse(Option(gateway, "--remote-clusters")!)!.AsArray();
-        Assert.Equal($"gcp-us-central1 {GcpGatewayOnFiber}:51820 10.248.0.0/16,fd00:af8::/32,10.97.0.0/16",
+        Assert.Equal($"gcp-us-central1 {GcpGatewayOnFiber}:51820 10.248.0.0/16,fd00:af8::/32,10.97.0.0/16;onprem-dc1 198.18.1.2:51820 10.250.0.0/16,fd00:afa::/32,10.98.0.0/16",
             string.Join(';', remotes.Select(r => $"{r!["id"]} {r["endpoint"]} {r["cidr"]}")));
         Assert.Equal("aws-us-west-2", Option(plain, "--cluster-id"));
         Assert.Equal(Path.Combine(directory, "aws-us-west-2", "node-2", "mesh"), Option(plain, "--mesh-keys"));
