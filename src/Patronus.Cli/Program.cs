@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Patronus.Cli.Install;
 using Patronus.Cli.Lab;
 using Patronus.Cli.Policy;
 using Patronus.Cli.Status;
@@ -7,6 +8,7 @@ var root = new RootCommand("patronus: the operator's tool for Patronus pod netwo
 root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(PolicyCommand.Create());
 root.Subcommands.Add(LabCommand.Create());
+root.Subcommands.Add(InstallCommand.Create());
 // Ctrl-C and SIGTERM cancel the running command's token; `lab` then tears its namespaces and agents down,
 // which must not be cut short by System.CommandLine's default 2 s grace.
 return root.Parse(args).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(60) });
