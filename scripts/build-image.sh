@@ -40,7 +40,7 @@ rootfs_hash=$(printf '%s %s\n' "$suite" "$packages" | hash_of)
 rootfs=$cache/rootfs-$rootfs_hash.tar
 if [[ ! -s $rootfs ]]; then
   echo "root file system: extracting $packages from Debian $suite"
-  mmdebstrap --quiet --variant=extract --include="$packages" "$suite" "$rootfs.tmp" "$mirror"
+  mmdebstrap --quiet --format=tar --variant=extract --include="$packages" "$suite" "$rootfs.tmp" "$mirror"
   mv "$rootfs.tmp" "$rootfs"
 fi
 
