@@ -21,6 +21,7 @@ namespace Patronus.Cli.Tests.Image;
 [Collection(ImageCollection.Name)]
 public sealed class DaemonSetOnLabNodeTests(PatronusImage image) : IDisposable
 {
+    // The port apps.yaml's policy allows (from client only).
     private const int GuardPort = 8080;
     private const int WebPort = 8081;
     private readonly LabCli _cli = new();
@@ -43,7 +44,7 @@ public sealed class DaemonSetOnLabNodeTests(PatronusImage image) : IDisposable
               - {name: node-2, subnet: s1}
               manifests: [apps.yaml]
             """);
-        File.WriteAllText(Path.Combine(_files, "apps.yaml"), $$"""
+        File.WriteAllText(Path.Combine(_files, "apps.yaml"), """
             apiVersion: v1
             kind: List
             items:
@@ -64,7 +65,7 @@ public sealed class DaemonSetOnLabNodeTests(PatronusImage image) : IDisposable
                 policyTypes: [Ingress]
                 ingress:
                 - from: [{podSelector: {matchLabels: {app: client}}}]
-                  ports: [{port: {{GuardPort}}, protocol: TCP}]
+                  ports: [{port: 8080, protocol: TCP}]
             """);
         _cli.Must("up", "-f", Path.Combine(_files, "lab.yaml"), "--name", _lab);
         var status = _cli.Status(_lab);
@@ -125,9 +126,13 @@ public sealed class DaemonSetOnLabNodeTests(PatronusImage image) : IDisposable
         await WaitInStep(node2Netns, node2Address);
 
         // `patronus status` in the agent's container reports the node, the installed plugin and the pod.
-        var reported = image.MustPodman("exec", "patronus-agent-a", "patronus", "status", "-o", "json");
-        Assert.Contains("\"node-2\"", reported);
-        Assert.Contains("guard", reported);
+        var reported = JsonNode.Parse(image.MustPodman("exec", "patronus-agent-a", "patronus", "status", "-o", "json"))!["status"]!;
+        Assert.Equal("node-2", (string?)reported["nodeName"]);
+        Assert.True((bool)reported["ready"]!);
+        Assert.True((bool)reported["plugin"]!["installed"]!);
+        Assert.True((bool)reported["bridge"]!["present"]!);
+        Assert.Equal(1, (int)reported["podsManaged"]!);
+        Assert.Equal(1, (int)reported["networkPolicies"]!);
         var text = image.MustPodman("exec", "patronus-agent-a", "patronus", "status");
         Assert.Contains("CNI plugin installed: /opt/cni/bin/patronus-cni", text);
 
@@ -174,6 +179,11 @@ public sealed class DaemonSetOnLabNodeTests(PatronusImage image) : IDisposable
         Kubelet(pod, node2Netns, "DEL", guardNetns, conflist);
         NetworkNamespace.TryDelete(guardNetns);
         StopContainer("patronus-agent-b", podSpec.TerminationGracePeriodSeconds ?? 30);
+        // What the agent left behind, so that the checks after the cleanup are not vacuous.
+        Assert.Contains("patronus", Command.Run("nsenter", [$"--net=/var/run/netns/{node2Netns}", "nft", "list", "tables"]).Stdout);
+        Assert.NotEqual("", NetworkNamespace.Ip(node2Netns, "-4 route show proto 77").Trim());
+        Assert.Contains("cni-bridge0", NetworkNamespace.Ip(node2Netns, "link show"));
+        Assert.True(File.Exists(conflist) && File.Exists(plugin));
         var cleanup = DeployedPod.DaemonSet("deploy/uninstall", "patronus-cleanup").Spec.Template.Spec;
         var cleaner = Assert.Single(cleanup.Containers);
         _containers.Add("patronus-cleanup");
