@@ -8,7 +8,7 @@
 # Each step is skipped when its inputs did not change: the root file system is cached in artifacts/image/ by the hash
 # of image/packages, the base by the hash of everything it holds, the image by the hash of the binaries too.
 # Run ./build.sh first. Options: --tag NAME (default localhost/patronus:dev), --save FILE (also write the image as an
-# OCI archive, e.g. for `ctr -n k8s.io images import FILE` on a node).
+# archive, for `ctr -n k8s.io images import FILE` or `docker load -i FILE` on a node).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tag=localhost/patronus:dev
@@ -105,7 +105,7 @@ fi
 rm -rf "$context"
 if [[ -n $save ]]; then
   rm -f "$save"
-  podman save --quiet --format oci-archive -o "$save" "$tag"
+  podman save --quiet --format docker-archive -o "$save" "$tag"
 fi
 size=$(podman image inspect --format '{{.Size}}' "$tag")
 echo "$tag: $((size / 1000000)) MB ($(podman image inspect --format '{{.Id}}' "$tag" | cut -c1-12))"

@@ -1,0 +1,48 @@
+using Patronus.Agent.Install;
+
+namespace Patronus.Agent.Tests.Install;
+
+/// <summary>The init container's copy of the plugin: whole or not at all, executable, nothing left beside it.</summary>
+public sealed class CniInstallerTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("patronus-install-").FullName;
+
+    [Fact]
+    public void Install_ReplacesTheOldPlugin_Executable_LeavingNoTemporaryFile()
+    {
+        var source = Path.Combine(_dir, "new");
+        File.WriteAllBytes(source, [1, 2, 3, 4]);
+        var bin = Directory.CreateDirectory(Path.Combine(_dir, "bin")).FullName;
+        File.WriteAllBytes(Path.Combine(bin, "patronus-cni"), [9, 9]);
+        // A process running the old binary keeps it: the new one is a new inode, renamed over the name.
+        using var running = File.OpenRead(Path.Combine(bin, "patronus-cni"));
+
+        var installed = CniInstaller.Install(source, bin);
+
+        Assert.Equal(Path.Combine(bin, "patronus-cni"), installed);
+        Assert.Equal([1, 2, 3, 4], File.ReadAllBytes(installed));
+        Assert.Equal(
+            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute,
+            File.GetUnixFileMode(installed));
+        Assert.Equal(["patronus-cni"], Directory.GetFileSystemEntries(bin).Select(Path.GetFileName));
+        var old = new byte[2];
+        running.ReadExactly(old);
+        Assert.Equal([9, 9], old);
+    }
+
+    [Fact]
+    public void MissingSourceOrDirectory_IsAnErrorNamingIt_AndChangesNothing()
+    {
+        var bin = Directory.CreateDirectory(Path.Combine(_dir, "bin")).FullName;
+        var missingSource = Assert.Throws<InstallException>(() => CniInstaller.Install(Path.Combine(_dir, "nope"), bin));
+        Assert.Contains(Path.Combine(_dir, "nope"), missingSource.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(bin));
+
+        var source = Path.Combine(_dir, "new");
+        File.WriteAllBytes(source, [1]);
+        var missingDirectory = Assert.Throws<InstallException>(() => CniInstaller.Install(source, Path.Combine(_dir, "absent")));
+        Assert.Contains("CNI bin dir", missingDirectory.Message);
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+}
