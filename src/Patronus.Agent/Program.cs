@@ -9,6 +9,7 @@ Libc.Umask(0b000_111_111);
 if (args is ["--help"] or ["-h"])
 {
     Console.Out.Write(AgentOptions.Help());
+    Console.Out.Write(InstallCommands.Usage);
     return 0;
 }
 

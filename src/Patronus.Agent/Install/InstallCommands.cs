@@ -13,6 +13,20 @@ namespace Patronus.Agent.Install;
 /// </summary>
 internal static class InstallCommands
 {
+    /// <summary>Appended to `patronus-agent --help`.</summary>
+    public const string Usage = """
+
+        One-shot modes:
+          --install-cni DIR [--plugin FILE]   copy the plugin shipped with the agent (or FILE) into DIR as patronus-cni,
+                                              atomically (temporary file in DIR, flushed, renamed); the DaemonSet's init container
+          --uninstall [--wait] [OPTIONS]      remove what Patronus left on this node: the conflist (--cni-conf-path), the plugin
+                                              (--cni-bin-dir), nftables tables inet patronus and inet patronus_nat, eBPF programs and
+                                              pins (--bpffs, --bridge), routes of protocols 77 and 78, patronus-vxlan and wg-sdwan, the
+                                              bridge once no pod is on it, the socket and state (--socket, --database); exit 1 names
+                                              what could not be removed. --wait: then wait for SIGTERM (deploy/uninstall/cleanup.yaml)
+
+        """;
+
     public static bool Handles(string[] args) => args.Contains("--install-cni") || args.Contains("--uninstall");
 
     public static async Task<int> RunAsync(string[] args)
@@ -35,10 +49,12 @@ internal static class InstallCommands
         {
             switch (args[i])
             {
-                case "--install-cni" when i + 1 < args.Length:
+                case "--install-cni" or "--plugin" when i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal):
+                    throw new InstallException($"option '{args[i].TrimStart('-')}': a path must follow it (usage: --install-cni DIR [--plugin FILE])");
+                case "--install-cni":
                     directory = args[++i];
                     break;
-                case "--plugin" when i + 1 < args.Length:
+                case "--plugin":
                     plugin = args[++i];
                     break;
                 default:

@@ -1,3 +1,4 @@
+using Patronus.Testing;
 using Patronus.Agent.Install;
 
 namespace Patronus.Agent.Tests.Install;
@@ -45,4 +46,25 @@ public sealed class CniInstallerTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
+}
+
+/// <summary>The one-shot modes as the DaemonSet runs them: the published agent, bad options named, exit 2.</summary>
+public sealed class InstallCommandLineTests
+{
+    [Theory]
+    [InlineData(new[] { "--install-cni" }, "option 'install-cni': a path must follow it")]
+    [InlineData(new[] { "--install-cni", "/nonexistent-bin-dir" }, "the CNI bin dir /nonexistent-bin-dir does not exist")]
+    [InlineData(new[] { "--install-cni", "/tmp", "--plugin" }, "option 'plugin': a path must follow it")]
+    [InlineData(new[] { "--install-cni", "/tmp", "--bogus", "x" }, "option 'bogus': not known with --install-cni")]
+    [InlineData(new[] { "--uninstall", "--bogus" }, "unknown option '--bogus'")]
+    [InlineData(new[] { "--uninstall", "--config", "/nonexistent.json" }, "option 'config': file '/nonexistent.json' does not exist")]
+    public void BadOptions_ExitTwo_NamingTheOption_ChangingNothing(string[] arguments, string message)
+    {
+        var result = Command.Run(Hosting.AgentProcess.Binary, arguments);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, result.Stderr);
+        Assert.DoesNotContain("   at ", result.Stderr);
+        Assert.Equal("", result.Stdout);
+    }
 }
