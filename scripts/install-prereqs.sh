@@ -8,6 +8,8 @@ packages=(
   # The eBPF datapath: clang/llvm compile bpf/*.c at build time (UAPI headers from linux-libc-dev, bpf_helpers.h
   # from libbpf-dev); the agent loads them through libbpf1. bpftool: the tests read pinned maps with it.
   clang llvm libbpf-dev libbpf1 linux-libc-dev bpftool
+  # scripts/build-image.sh: the image's Debian root file system, extracted without a registry.
+  mmdebstrap
 )
 missing=()
 for p in "${packages[@]}"; do

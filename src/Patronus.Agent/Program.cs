@@ -1,4 +1,5 @@
 using Patronus.Agent.Hosting;
+using Patronus.Agent.Install;
 using Patronus.Netlink.Interop;
 
 // Whatever umask the agent was started with, what it creates (database, journal, socket, lock files,
@@ -8,9 +9,13 @@ Libc.Umask(0b000_111_111);
 if (args is ["--help"] or ["-h"])
 {
     Console.Out.Write(AgentOptions.Help());
+    Console.Out.Write(InstallCommands.Usage);
     return 0;
 }
 
+// One-shot modes: the DaemonSet's init container (--install-cni) and the node's cleanup (--uninstall).
+if (InstallCommands.Handles(args))
+    return await InstallCommands.RunAsync(args);
 args = AgentOptions.Normalize(args);
 
 try

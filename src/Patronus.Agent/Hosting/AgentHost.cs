@@ -165,7 +165,7 @@ public static class AgentHost
         return new Uri(address.Replace("[::]", "127.0.0.1"));
     }
 
-    private static string? ConfigFile(string[] args)
+    internal static string? ConfigFile(string[] args)
     {
         for (var i = 0; i < args.Length; i++)
         {

@@ -78,8 +78,10 @@ public sealed class DeployManifestTests
         Assert.True(pod.HostNetwork);
         Assert.Equal(daemonSet.Spec.Selector.MatchLabels, daemonSet.Spec.Template.Metadata.Labels.Where(l => daemonSet.Spec.Selector.MatchLabels.ContainsKey(l.Key)).ToDictionary());
         var install = Assert.Single(pod.InitContainers);
+        // The image has no shell: the agent's --install-cni copies its plugin there atomically (temporary file and rename).
+        Assert.Equal(["patronus-agent", "--install-cni", "/host/opt/cni/bin"], install.Command);
+        Assert.Contains(install.VolumeMounts, m => m.Name == "cni-bin" && m.MountPath == "/host/opt/cni/bin" && m.ReadOnlyProperty != true);
         var script = string.Join("\n", install.Command);
-        Assert.Contains("/host/opt/cni/bin/patronus-cni", script);
         // The conflist is the agent's to write, with the node's own ranges, once it is ready: a copy made at install
         // time would let kubelet start pods before the network works, with ranges every node shares.
         Assert.DoesNotContain("conflist", script);
@@ -98,7 +100,9 @@ public sealed class DeployManifestTests
         Assert.Equal(["patronus-agent", "--config", "/etc/patronus/agent.json"], agent.Command);
         Assert.Equal("/healthz", agent.LivenessProbe.HttpGet.Path);
         Assert.Equal("/readyz", agent.ReadinessProbe.HttpGet.Path);
-        Assert.Equal(["NET_ADMIN"], agent.SecurityContext.Capabilities.Add);
+        // Privileged: bridge netfilter sysctls under /proc/sys, bpffs and /dev/net/tun are out of reach otherwise.
+        Assert.True(agent.SecurityContext.Privileged);
+        Assert.True(agent.SecurityContext.ReadOnlyRootFilesystem);
         var volumes = pod.Volumes.ToDictionary(v => v.Name);
         Assert.Equal("patronus-cni-config", volumes["config"].ConfigMap.Name);
         Assert.Equal("/var/run/patronus", volumes["run"].HostPath.Path);

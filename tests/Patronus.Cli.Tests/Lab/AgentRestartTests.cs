@@ -71,7 +71,7 @@ public partial class AgentRestartTests
         await echo.WaitAsync(TimeSpan.FromSeconds(5));
     }
 
-    private static Socket Listen(int port)
+    internal static Socket Listen(int port)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(IPAddress.Any, port));
@@ -85,7 +85,7 @@ public partial class AgentRestartTests
     /// the node namespace showed every packet crossing the datapath within 0.2 ms, so the test measured its own
     /// scheduling. The agent's kill and restart block for seconds, so they do not take a pool thread either.
     /// </summary>
-    private static Task<T> OnOwnThread<T>(string name, Func<T> work)
+    internal static Task<T> OnOwnThread<T>(string name, Func<T> work)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
@@ -104,15 +104,15 @@ public partial class AgentRestartTests
         return done.Task;
     }
 
-    private static Task OnOwnThread(string name, Action work) => OnOwnThread(name, () =>
+    internal static Task OnOwnThread(string name, Action work) => OnOwnThread(name, () =>
     {
         work();
         return 0;
     });
 
-    private static readonly TimeSpan EchoBound = TimeSpan.FromSeconds(1);
+    internal static readonly TimeSpan EchoBound = TimeSpan.FromSeconds(1);
 
-    private static void EchoServer(Socket listener)
+    internal static void EchoServer(Socket listener)
     {
         try
         {
@@ -128,7 +128,7 @@ public partial class AgentRestartTests
     }
 
     /// <summary>One byte there and back, over and over: an echo that fails or takes longer than <see cref="EchoBound"/> is a gap.</summary>
-    private static (int Echoes, int Failures, TimeSpan Slowest) EchoUntil(Socket connection, CancellationToken stop)
+    internal static (int Echoes, int Failures, TimeSpan Slowest) EchoUntil(Socket connection, CancellationToken stop)
     {
         int echoes = 0, failures = 0;
         var slowest = TimeSpan.Zero;

@@ -1,0 +1,106 @@
+using Patronus.Agent.Install;
+using Patronus.Netlink;
+using Patronus.Testing;
+
+namespace Patronus.Agent.Tests.Install;
+
+/// <summary>
+/// `patronus-agent --uninstall` in a throwaway namespace set up as a node the agent ran on, beside things that are not
+/// Patronus': everything of Patronus goes, nothing else does, and a second run finds nothing to do. These machines have
+/// no dummy links: veth pairs stand in for the uplink and the WireGuard device (removed by name, whatever their kind).
+/// </summary>
+public sealed class NodeCleanupTests : IDisposable
+{
+    private readonly OwnedNamespaces _namespaces = new();
+    private readonly string _node;
+    private readonly string _root = Directory.CreateTempSubdirectory("patronus-cleanup-").FullName;
+
+    public NodeCleanupTests() => _node = _namespaces.Add($"pclean-{Guid.NewGuid().ToString("N")[..8]}");
+
+    private CleanupTargets Targets => new()
+    {
+        CniConfPath = Path.Combine(_root, "net.d", "10-patronus.conflist"),
+        CniBinDir = Path.Combine(_root, "bin"),
+        Socket = Path.Combine(_root, "run", "agent.sock"),
+        StateDirectory = Path.Combine(_root, "state"),
+        Bpffs = Path.Combine(_root, "bpffs"),
+        Bridge = "cni-bridge0",
+    };
+
+    [Fact]
+    public void Uninstall_RemovesEveryPatronusTableRouteDeviceAndFile_AndNothingElse()
+    {
+        NetworkNamespace.Ip(_node,
+            "link set lo up",
+            "link add uplink0 type veth peer name uplink0-peer", "addr add 172.31.0.10/24 dev uplink0", "link set uplink0 up",
+            "link add patronus-vxlan type vxlan id 4242 dstport 8472 local 172.31.0.10 dev uplink0", "link set patronus-vxlan up",
+            "link add wg-sdwan type veth peer name wg-peer", "link set wg-sdwan up",
+            "link add cni-bridge0 type bridge", "link set cni-bridge0 up",
+            "route add 10.244.1.0/24 via 172.31.0.11 proto 77",
+            "route add 10.50.0.0/16 dev wg-sdwan proto 78",
+            "route add 192.0.2.0/24 via 172.31.0.1 proto static");
+        Nft("add table inet patronus; add chain inet patronus forward { type filter hook forward priority 0; }; " +
+            "add table inet patronus_nat; add table inet someone_else; add table ip patronus_lookalike");
+        foreach (var file in new[] { Targets.CniConfPath, Path.Combine(Targets.CniBinDir, "patronus-cni"), Path.Combine(Targets.CniBinDir, "bridge"), Targets.Socket,
+                     Path.Combine(Targets.StateDirectory, "k8s-sdwan.db"), Path.Combine(Targets.StateDirectory, "ipam", "patronus-k8s", "10.244.0.2"),
+                     Path.Combine(Targets.Bpffs, "patronus", "v1", "endpoints") })
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            File.WriteAllText(file, "x");
+        }
+        var log = new StringWriter();
+
+        var failures = NetNs.OpenNamed(_node).Run(() => NodeCleanup.Run(Targets, log));
+
+        Assert.Empty(failures);
+        var links = NetworkNamespace.Ip(_node, "-o link show");
+        Assert.DoesNotContain("patronus-vxlan", links);
+        Assert.DoesNotContain("wg-sdwan", links);
+        Assert.DoesNotContain("cni-bridge0", links);
+        Assert.Contains("uplink0", links);
+        Assert.Equal("", NetworkNamespace.Ip(_node, "route show proto 77", "route show proto 78").Trim());
+        Assert.Contains("192.0.2.0/24", NetworkNamespace.Ip(_node, "route show"));
+        var tables = Nft("list tables");
+        Assert.DoesNotContain("table inet patronus\n", tables + "\n");
+        Assert.DoesNotContain("patronus_nat", tables);
+        Assert.Contains("someone_else", tables);
+        Assert.Contains("patronus_lookalike", tables);
+        Assert.False(File.Exists(Targets.CniConfPath));
+        Assert.Equal(["bridge"], Directory.GetFiles(Targets.CniBinDir).Select(Path.GetFileName));
+        Assert.False(File.Exists(Targets.Socket));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Targets.StateDirectory));
+        Assert.False(Directory.Exists(Path.Combine(Targets.Bpffs, "patronus")));
+        Assert.Contains("removed nftables table inet patronus_nat", log.ToString());
+
+        // Run again (a cleanup DaemonSet's pod restarted): nothing left to do, no failure.
+        var again = new StringWriter();
+        Assert.Empty(NetNs.OpenNamed(_node).Run(() => NodeCleanup.Run(Targets, again)));
+        Assert.DoesNotContain("removed", again.ToString());
+    }
+
+    [Fact]
+    public void Uninstall_KeepsTheBridgeWhilePodsAreOnIt_AndSaysSo()
+    {
+        NetworkNamespace.Ip(_node, "link add cni-bridge0 type bridge", "link add veth-pod type veth peer name eth0-pod", "link set veth-pod master cni-bridge0");
+        var log = new StringWriter();
+
+        var failures = NetNs.OpenNamed(_node).Run(() => NodeCleanup.Run(Targets, log));
+
+        Assert.Empty(failures);
+        Assert.Contains("cni-bridge0", NetworkNamespace.Ip(_node, "-o link show"));
+        Assert.Contains("kept cni-bridge0: 1 pod(s) still attached", log.ToString());
+    }
+
+    private string Nft(string script)
+    {
+        var result = Command.Run("ip", ["netns", "exec", _node, "nft", script]);
+        Assert.True(result.ExitCode == 0, $"nft {script}: {result.Stderr}");
+        return result.Stdout;
+    }
+
+    public void Dispose()
+    {
+        _namespaces.Dispose();
+        Directory.Delete(_root, recursive: true);
+    }
+}
