@@ -198,7 +198,7 @@ public sealed class MultiClusterLabTests(MultiClusterLabFixture lab)
     }
 
     [Theory]
-    [InlineData(new[] { "wan", "copper" }, "has no wan link \"copper\" (links: fiber)")]
+    [InlineData(new[] { "wan", "copper" }, "has no wan link \"copper\" (links: fiber, mpls, internet)")]
     [InlineData(new[] { "wan", "fiber", "--loss", "200" }, "--loss: 200 is not a percentage")]
     [InlineData(new[] { "wan", "fiber", "--down", "--up" }, "--down and --up: choose one")]
     public void LabWan_RefusesBadInput_NamingIt(string[] arguments, string expected)
