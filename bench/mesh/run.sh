@@ -41,10 +41,16 @@ wan:
 - {id: link-c, between: [hub, spoke-c], delay: 5ms}
 YAML
 cat > "$work/client.yaml" <<'YAML'
-{apiVersion: v1, kind: Pod, metadata: {name: client}, spec: {nodeName: gw, containers: [{name: c, image: none}]}}
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec: {nodeName: gw, containers: [{name: c, image: none}]}
 YAML
 cat > "$work/server.yaml" <<'YAML'
-{apiVersion: v1, kind: Pod, metadata: {name: server}, spec: {nodeName: gw, containers: [{name: s, image: none}]}}
+apiVersion: v1
+kind: Pod
+metadata: {name: server}
+spec: {nodeName: gw, containers: [{name: s, image: none}]}
 YAML
 echo "building lab $name (a hub and three spokes, one link each)" >&2
 "$patronus" lab up -f "$work/lab.yaml" --name "$name" >&2
