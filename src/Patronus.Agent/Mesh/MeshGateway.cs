@@ -186,14 +186,16 @@ public sealed partial class MeshGateway : IDisposable
             // The device itself may have been restarted or removed: make sure it runs before matching its peers.
             _tunnel.Ensure(_identity.WireGuardPrivateKey);
             var adopting = _time.GetUtcNow() < _adoptedUntil;
-            var plan = PeerPlanner.Plan(_exchange.Members, _tunnel.Read().Peers, keepUnknownPeers: adopting, _tunnel.LocalNetworks());
-            var changes = _tunnel.Apply(plan);
+            var changes = 0;
+            // Before any peer: no segment may cross the tunnel unclamped.
             if (!_clampInstalled)
             {
                 ClampSegmentSize();
                 _clampInstalled = true;
                 changes++;
             }
+            var plan = PeerPlanner.Plan(_exchange.Members, _tunnel.Read().Peers, keepUnknownPeers: adopting, _tunnel.LocalNetworks());
+            changes += _tunnel.Apply(plan);
             if (changes > 0)
                 Log.Reconciled(_logger, changes, _exchange.Members.Count, _tunnel.Interface);
         }

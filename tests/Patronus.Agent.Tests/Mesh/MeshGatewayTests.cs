@@ -164,6 +164,9 @@ public sealed class MeshGatewayTests : IAsyncLifetime
         foreach (var file in new[] { MemberIdentity.IdentityKeyFile, MemberIdentity.WireGuardKeyFile })
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(A.KeyFolder, file)));
         Assert.Empty(A.Gateway.Exchange.Rejected.Where(r => r.Value > 0));
+        // SYNs into the tunnel get an MSS that fits its MTU.
+        Assert.Contains($"oifname \"{A.Interface}\" tcp flags syn / syn,rst tcp option maxseg size set rt mtu",
+            Command.Run("ip", ["netns", "exec", A.Netns, "nft", "list", "table", "inet", "patronus_mesh"]).Stdout);
     }
 
     [Fact]

@@ -54,7 +54,11 @@ internal sealed class DeployedPod
             // kubelet mounts no tmpfs of its own on a read-only root: neither may podman.
             arguments.AddRange(["--read-only", "--read-only-tmpfs=false"]);
         foreach (var variable in container.Env ?? [])
-            arguments.AddRange(["-e", $"{variable.Name}={Resolve(variable)}"]);
+        {
+            // As kubelet does: an optional ConfigMap key that is not there sets no variable at all.
+            if (Resolve(variable) is { } value)
+                arguments.AddRange(["-e", $"{variable.Name}={value}"]);
+        }
         var volumes = pod.Volumes.ToDictionary(v => v.Name);
         foreach (var mount in container.VolumeMounts ?? [])
         {
@@ -92,14 +96,21 @@ internal sealed class DeployedPod
         return arguments;
     }
 
-    private string Resolve(V1EnvVar variable)
+    private string? Resolve(V1EnvVar variable)
     {
         if (variable.Value is not null)
             return variable.Value;
         if (variable.ValueFrom?.FieldRef?.FieldPath == "spec.nodeName")
             return NodeName;
         if (variable.ValueFrom?.ConfigMapKeyRef is { } reference)
-            return ConfigMap(reference.Name).Data[reference.Key];
+        {
+            var data = ConfigMap(reference.Name).Data;
+            if (data.TryGetValue(reference.Key, out var value))
+                return value;
+            return reference.Optional == true
+                ? null
+                : throw new InvalidOperationException($"env {variable.Name}: ConfigMap {reference.Name} has no key {reference.Key} and the reference is not optional (kubelet would not start the container)");
+        }
         throw new InvalidOperationException($"env {variable.Name}: a source kubelet would resolve that this test does not know");
     }
 }
