@@ -21,7 +21,8 @@ for project in tests/*/*.csproj; do
     status=1
   fi
   grep -E "^(Passed|Failed)!|Total tests| error " "artifacts/test-results/$name.log" | tail -5 || true
-  grep -E "^\s+Failed " "artifacts/test-results/$name.log" | head -20 || true
+  # Each failure with the first lines of its message: a CI log must say why, not only what.
+  grep -A6 -E "^\s+Failed " "artifacts/test-results/$name.log" | head -80 || true
   trx="artifacts/test-results/$name.trx"
   if [[ -f $trx ]]; then
     counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)

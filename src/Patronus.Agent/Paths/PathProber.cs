@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Patronus.Agent.Datagrams;
 using Patronus.Agent.Telemetry;
 using Patronus.Netlink;
 
@@ -10,10 +11,10 @@ namespace Patronus.Agent.Paths;
 public sealed record PathStateChange(string PathId, PathStatus Before, PathStatus After, TimeSpan At);
 
 /// <summary>
-/// Probes every path from one UDP socket on one timer: each tick sends a probe to every path's far end (a
+/// Probes every path from one UDP socket on one tick thread: each tick sends a probe to every path's far end (a
 /// <see cref="ProbeResponder"/>, reached through the path's tunnel by its address) after letting each path's
 /// <see cref="PathMonitor"/> give up on overdue probes, so a silent path goes Down on the tick that finds it
-/// silent. Replies are matched on the receive loop. Nothing per path but a monitor: no thread, socket or timer,
+/// silent. Replies are matched on the receive loop. Nothing per path but a monitor: no thread, socket or timer of its own,
 /// so ten paths at 50 ms cost 200 small datagrams a second.
 /// </summary>
 public sealed partial class PathProber : IDisposable
@@ -117,22 +118,36 @@ public sealed partial class PathProber : IDisposable
         }
     }
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Probes until cancelled. Ticks and replies each have a thread of their own (see <see cref="DedicatedThread"/>):
+    /// a tick late by the time a busy thread pool takes would be a path declared Down late.
+    /// </summary>
+    public Task RunAsync(CancellationToken cancellationToken)
     {
-        var receiving = ReceiveAsync(cancellationToken);
-        using var timer = new PeriodicTimer(_options.ProbeInterval, _time);
-        try
+        var receiving = DatagramLoop.RunAsync("path-prober", _socket, ProbePacket.Size, (datagram, from) => Receive(datagram, (IPEndPoint)from),
+            () => Refuse(ProbeRefusal.WrongLength, null), _logger, cancellationToken);
+        var ticking = DedicatedThread.RunAsync("path-prober-tick", () => TickUntil(cancellationToken));
+        return Task.WhenAll(receiving, ticking);
+    }
+
+    private void TickUntil(CancellationToken cancellationToken)
+    {
+        var interval = _options.ProbeInterval;
+        var next = Now;
+        while (!cancellationToken.IsCancellationRequested)
         {
-            do
+            Tick();
+            // On a fixed grid, so the interval does not drift by the tick's own cost; a tick that ran late does not
+            // cause a burst of catch-up ticks, the grid just moves on.
+            next += interval;
+            var wait = next - Now;
+            if (wait < TimeSpan.Zero)
             {
-                Tick();
+                next = Now;
+                continue;
             }
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
+            cancellationToken.WaitHandle.WaitOne(wait);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        await receiving.ConfigureAwait(false);
     }
 
     /// <summary>One round: replies already here read, overdue probes given up on, silent paths taken Down, a new probe to every path.</summary>
@@ -177,8 +192,8 @@ public sealed partial class PathProber : IDisposable
     }
 
     /// <summary>
-    /// Reads every datagram already queued on the socket before a tick judges silence: the receive loop runs on
-    /// the thread pool and can be starved for longer than the detection time on a busy node, and a reply that
+    /// Reads every datagram already queued on the socket before a tick judges silence: the receive loop's thread can
+    /// be scheduled late on a busy node (two threads ready, one core free), and a reply that
     /// has arrived but not been read must not make its path Down. The socket is non-blocking, so this never waits.
     /// </summary>
     private void ReadWaitingReplies()
@@ -199,32 +214,6 @@ public sealed partial class PathProber : IDisposable
                 return;
             }
             Receive(buffer[..length], (IPEndPoint)from);
-        }
-    }
-
-    private async Task ReceiveAsync(CancellationToken cancellationToken)
-    {
-        var buffer = new byte[ProbePacket.Size + 1];
-        EndPoint any = new IPEndPoint(_socket.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            SocketReceiveFromResult received;
-            try
-            {
-                received = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, any, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.ConnectionRefused)
-            {
-                // ICMP errors for earlier probes are reported here; the probe is simply lost.
-                if (e.SocketErrorCode == SocketError.MessageSize)
-                    Refuse(ProbeRefusal.WrongLength, null);
-                continue;
-            }
-            Receive(buffer.AsSpan(0, received.ReceivedBytes), (IPEndPoint)received.RemoteEndPoint);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Patronus.Agent.Datagrams;
 using Patronus.Agent.Telemetry;
 using Patronus.Netlink;
 
@@ -52,48 +53,28 @@ public sealed partial class ProbeResponder : IDisposable
         }
     }
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public Task RunAsync(CancellationToken cancellationToken) =>
+        DatagramLoop.RunAsync("probe-responder", _socket, ProbePacket.Size, Answer, () => Refuse(ProbeRefusal.WrongLength, null), _logger, cancellationToken);
+
+    private void Answer(ReadOnlySpan<byte> received, EndPoint from)
     {
-        // One byte over a probe's size tells a longer datagram from a probe.
-        var buffer = new byte[ProbePacket.Size + 1];
-        EndPoint any = new IPEndPoint(_socket.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
-        while (!cancellationToken.IsCancellationRequested)
+        // Answered in place: the reply is the request with its kind changed, so it is never larger.
+        Span<byte> datagram = stackalloc byte[received.Length];
+        received.CopyTo(datagram);
+        if (!ProbePacket.TryTurnIntoReply(datagram, out var refusal))
         {
-            SocketReceiveFromResult received;
-            try
-            {
-                received = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, any, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
-            {
-                if (e.SocketErrorCode == SocketError.MessageSize)
-                    Refuse(ProbeRefusal.WrongLength, null);
-                continue;
-            }
-            var datagram = buffer.AsMemory(0, received.ReceivedBytes);
-            if (!ProbePacket.TryTurnIntoReply(datagram.Span, out var refusal))
-            {
-                Refuse(refusal, received.RemoteEndPoint);
-                continue;
-            }
-            try
-            {
-                await _socket.SendToAsync(datagram, SocketFlags.None, received.RemoteEndPoint, cancellationToken).ConfigureAwait(false);
-                Interlocked.Increment(ref _answered);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (SocketException e)
-            {
-                // The prober's side may be unreachable right now; it counts the probe as lost.
-                Log.ReplyFailed(_logger, received.RemoteEndPoint.ToString() ?? "?", e.Message);
-            }
+            Refuse(refusal, from);
+            return;
+        }
+        try
+        {
+            _socket.SendTo(datagram, SocketFlags.None, from);
+            Interlocked.Increment(ref _answered);
+        }
+        catch (SocketException e)
+        {
+            // The prober's side may be unreachable right now; it counts the probe as lost.
+            Log.ReplyFailed(_logger, from.ToString() ?? "?", e.Message);
         }
     }
 

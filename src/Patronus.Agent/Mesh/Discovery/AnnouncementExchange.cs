@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Patronus.Mesh.Announcements;
 using Patronus.Mesh.Identity;
+using Patronus.Agent.Datagrams;
 using Patronus.Agent.Telemetry;
 using Patronus.Netlink;
 
@@ -146,32 +147,9 @@ public sealed partial class AnnouncementExchange : IDisposable
         }
     }
 
-    private async Task ReceiveAsync(CancellationToken cancellationToken)
-    {
-        // One byte over the limit tells an oversized datagram from one that fits exactly.
-        var buffer = new byte[AnnouncementCodec.MaxSize + 1];
-        EndPoint any = new IPEndPoint(_socket.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            SocketReceiveFromResult received;
-            try
-            {
-                received = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, any, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
-            {
-                // An ICMP error from an earlier send, or a datagram larger than the buffer (truncated: refuse it).
-                if (e.SocketErrorCode == SocketError.MessageSize)
-                    Refuse(RejectReason.Oversized, "larger than the receive buffer", null, null);
-                continue;
-            }
-            Receive(buffer.AsSpan(0, received.ReceivedBytes), received.RemoteEndPoint);
-        }
-    }
+    private Task ReceiveAsync(CancellationToken cancellationToken) =>
+        DatagramLoop.RunAsync("mesh-announcements", _socket, AnnouncementCodec.MaxSize, Receive,
+            () => Refuse(RejectReason.Oversized, "larger than the receive buffer", null, null), _logger, cancellationToken);
 
     /// <summary>One datagram from the network: validated, then (only if accepted) applied.</summary>
     public void Receive(ReadOnlySpan<byte> datagram, EndPoint from)
