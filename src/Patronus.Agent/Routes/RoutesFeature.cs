@@ -86,6 +86,7 @@ public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
 
     private void Reconcile(bool agentReady)
     {
+        var wasNotReady = _notReady;
         var problems = new List<string>();
         var nodes = _cluster.Snapshot().Nodes.Select(n => NodeAddressing.FromNode(n, problems, _options.GatewayLabel)).ToList();
         var local = nodes.FirstOrDefault(n => n.Name == _nodeName);
@@ -98,6 +99,9 @@ public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
             notReady = $"Node {_nodeName} has no InternalIP in status.addresses";
         else if (RoutePlanner.LocalRangeClashes(local, nodes) is [var clash, ..])
             notReady = clash;
+        // Not ready is said before the conflist goes: nobody may find the conflist gone and the agent still ready.
+        if (notReady is not null)
+            _notReady = notReady;
 
         var changes = _thread.Invoke(() =>
         {
@@ -145,7 +149,7 @@ public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
             Changes += changes;
             Log.Programmed(_logger, changes, nodes.Count);
         }
-        if (notReady != _notReady && notReady is not null)
+        if (notReady != wasNotReady && notReady is not null)
             Log.NotReady(_logger, notReady);
         // Readiness is the routes' alone: the conflist waits for the agent's readiness, not the other way round.
         _notReady = notReady;

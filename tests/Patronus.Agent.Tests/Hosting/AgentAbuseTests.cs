@@ -149,7 +149,7 @@ public sealed class AgentAbuseTests : IDisposable
         var crowdReplies = await Task.WhenAll(crowd.Select(s => ReadUntilClosedAsync(s, TimeSpan.FromMilliseconds(1500))));
         Assert.Contains(crowdReplies, r => r.Closed && r.Text.Contains("serving 64 connections already"));
         crowd.ForEach(s => s.Dispose());
-        await AgentEndToEndTests.Eventually(() => AgentProcess.Sample(agent.MetricsAsync().Result, "patronus_agent_socket_connections") == 0);
+        Assert.True(await Poll.UntilAsync(() => AgentProcess.Sample(agent.MetricsAsync().Result, "patronus_agent_socket_connections") == 0, TimeSpan.FromSeconds(20)), "condition not reached in time");
         Assert.Equal(1, client.GetStatus(Timeout).PodsManaged);
 
         // Hostile manifests, then a valid change that must still be applied.
@@ -167,9 +167,9 @@ public sealed class AgentAbuseTests : IDisposable
         using (var big = File.Create(Path.Combine(_paths.Manifests, "huge.yaml")))
             big.SetLength(64L << 20);
         Assert.Equal(0, Command.Run("mkfifo", [Path.Combine(_paths.Manifests, "x.yaml")]).ExitCode);
-        await AgentEndToEndTests.Eventually(() => AgentProcess.Sample(agent.MetricsAsync().Result, "patronus_agent_errors_total{component=\"manifests\"}") >= 10);
+        Assert.True(await Poll.UntilAsync(() => AgentProcess.Sample(agent.MetricsAsync().Result, "patronus_agent_errors_total{component=\"manifests\"}") >= 10, TimeSpan.FromSeconds(20)), "condition not reached in time");
         _paths.WriteManifest("allow.yaml", DenyAll.Replace("deny-all", "allow-web").Replace("policyTypes: [Ingress]", "ingress: [{}]"));
-        await AgentEndToEndTests.Eventually(() => client.GetStatus(Timeout).NetworkPolicies == 2);
+        Assert.True(await Poll.UntilAsync(() => client.GetStatus(Timeout).NetworkPolicies == 2, TimeSpan.FromSeconds(20)), "condition not reached in time");
 
         // Still up, still serving, everything refused counted and logged, memory bounded.
         Assert.False(agent.HasExited);
@@ -230,11 +230,11 @@ public sealed class AgentAbuseTests : IDisposable
         }
         // While it has no descriptor to spare, even its HTTP server cannot answer: read its log instead.
         Assert.True(hoard.Count > 128, $"only {hoard.Count} connections were made: the backlog alone holds 128");
-        await AgentEndToEndTests.Eventually(() => agent.Lines.Any(l => l.Contains("Accepting a connection on the endpoint socket failed")));
+        Assert.True(await Poll.UntilAsync(() => agent.Lines.Any(l => l.Contains("Accepting a connection on the endpoint socket failed")), TimeSpan.FromSeconds(20)), "condition not reached in time");
         Assert.False(agent.HasExited);
         hoard.ForEach(s => s.Dispose());
 
-        await AgentEndToEndTests.Eventually(() => agent.StatusOf("/healthz").Result == HttpStatusCode.OK);
+        Assert.True(await Poll.UntilAsync(() => agent.StatusOf("/healthz").Result == HttpStatusCode.OK, TimeSpan.FromSeconds(20)), "condition not reached in time");
         Client().Register(Web(), Timeout);
         Assert.Equal(1, Client().GetStatus(Timeout).PodsManaged);
         Assert.True(AgentProcess.Sample(await agent.MetricsAsync(), "patronus_agent_errors_total{component=\"socket\"}") >= 1);
@@ -249,7 +249,7 @@ public sealed class AgentAbuseTests : IDisposable
         Client().Register(Web(), Timeout);
 
         using var second = AgentProcess.Start(Arguments(State));
-        await AgentEndToEndTests.Eventually(() => second.Lines.Any(l => l.Contains("Another patronus-agent holds") && l.Contains("waiting")));
+        Assert.True(await Poll.UntilAsync(() => second.Lines.Any(l => l.Contains("Another patronus-agent holds") && l.Contains("waiting")), TimeSpan.FromSeconds(20)), "condition not reached in time");
         await Task.Delay(1000);
         Assert.False(second.HasExited);
         Assert.Null(await second.StatusOf("/healthz"));

@@ -4,6 +4,7 @@ using Patronus.Agent.Client.Protocol;
 using Patronus.Agent.Client.Spool;
 using Patronus.Agent.Datapath;
 using Patronus.Policy.Compiled;
+using Patronus.Testing;
 
 namespace Patronus.Agent.Tests.Hosting;
 
@@ -111,7 +112,7 @@ public sealed class AgentEndToEndTests : IDisposable
 
         _paths.WriteManifest("allow.yaml", AllowFrontend);
 
-        await Eventually(() => agent.Datapath.Held[Web].Ingress.Rules.Count == 1);
+        Assert.True(await Poll.UntilAsync(() => agent.Datapath.Held[Web].Ingress.Rules.Count == 1, TimeSpan.FromSeconds(20)), "condition not reached in time");
         var rule = agent.Datapath.Held[Web].Ingress.Rules[0];
         Assert.Equal("allow-frontend", rule.Origin.PolicyName);
         Assert.True(rule.Matches(IPAddress.Parse("10.244.2.7"), Protocol.Tcp, 8080));
@@ -158,8 +159,8 @@ public sealed class AgentEndToEndTests : IDisposable
 
         new PendingRemovalSpool(_paths.Spool).Enqueue(new EndpointRemoval("c-web", "eth0"));
 
-        await Eventually(() => !agent.Datapath.Held.ContainsKey(Web));
-        await Eventually(() => new PendingRemovalSpool(_paths.Spool).ReadAll().Count == 0);
+        Assert.True(await Poll.UntilAsync(() => !agent.Datapath.Held.ContainsKey(Web), TimeSpan.FromSeconds(20)), "condition not reached in time");
+        Assert.True(await Poll.UntilAsync(() => new PendingRemovalSpool(_paths.Spool).ReadAll().Count == 0, TimeSpan.FromSeconds(20)), "condition not reached in time");
         Assert.Equal(0, _paths.Client().GetStatus(Timeout).PodsManaged);
     }
 
@@ -183,7 +184,7 @@ public sealed class AgentEndToEndTests : IDisposable
 
         agent.Datapath.Fail = false;
 
-        await Eventually(() => agent.Datapath.CallLog.LastOrDefault() == "reconcile shop/web");
+        Assert.True(await Poll.UntilAsync(() => agent.Datapath.CallLog.LastOrDefault() == "reconcile shop/web", TimeSpan.FromSeconds(20)), "condition not reached in time");
     }
 
     [Fact]
@@ -235,14 +236,4 @@ public sealed class AgentEndToEndTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(agent.MetricsUri, "/readyz"))).StatusCode);
     }
 
-    internal static async Task Eventually(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                Assert.Fail("condition not reached in time");
-            await Task.Delay(20);
-        }
-    }
 }

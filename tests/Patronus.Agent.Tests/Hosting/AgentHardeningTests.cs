@@ -8,6 +8,7 @@ using Patronus.Agent.Client.Protocol;
 using Patronus.Agent.Client.Spool;
 using Patronus.Agent.State;
 using Patronus.Policy.Compiled;
+using Patronus.Testing;
 
 namespace Patronus.Agent.Tests.Hosting;
 
@@ -82,7 +83,7 @@ public sealed class AgentHardeningTests : IDisposable
             metadata: { name: bad name, namespace: shop }
             spec: { podSelector: { matchLabels: { app: web } }, policyTypes: [Ingress] }
             """);
-        await AgentEndToEndTests.Eventually(() => Metric(Metrics(agent).Result, "patronus_agent_errors_total{component=\"manifests\"}") >= 1);
+        Assert.True(await Poll.UntilAsync(() => Metric(Metrics(agent).Result, "patronus_agent_errors_total{component=\"manifests\"}") >= 1, TimeSpan.FromSeconds(20)), "condition not reached in time");
         client.Register(Endpoint("frontend", "c-front", "10.244.1.6/24"), Timeout);
         Assert.True(client.UnregisterOrQueue("c-web", "eth0", Timeout));
 
@@ -120,7 +121,7 @@ public sealed class AgentHardeningTests : IDisposable
 
         Directory.Delete(_paths.Manifests, recursive: true);
 
-        await AgentEndToEndTests.Eventually(() => http.GetAsync(readyz).Result.StatusCode == HttpStatusCode.ServiceUnavailable);
+        Assert.True(await Poll.UntilAsync(() => http.GetAsync(readyz).Result.StatusCode == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(20)), "condition not reached in time");
         var body = await (await http.GetAsync(readyz)).Content.ReadAsStringAsync();
         Assert.Contains("manifests folder", body);
         Assert.True(Metric(await Metrics(agent), "patronus_agent_errors_total{component=\"source\"}") >= 1);
@@ -129,7 +130,7 @@ public sealed class AgentHardeningTests : IDisposable
         Directory.CreateDirectory(_paths.Manifests);
         _paths.WriteManifest("pods.yaml", Pods);
 
-        await AgentEndToEndTests.Eventually(() => http.GetAsync(readyz).Result.StatusCode == HttpStatusCode.OK);
+        Assert.True(await Poll.UntilAsync(() => http.GetAsync(readyz).Result.StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(20)), "condition not reached in time");
         _paths.Client().Register(Endpoint("web", "c-web", "10.244.1.5/24"), Timeout);
         Assert.Equal(1, Metric(await Metrics(agent), "patronus_agent_ready"));
     }
@@ -150,11 +151,11 @@ public sealed class AgentHardeningTests : IDisposable
 
             new PendingRemovalSpool(_paths.Spool).Enqueue(new EndpointRemoval("c-web", "eth0"));
 
-            await AgentEndToEndTests.Eventually(() => Metric(Metrics(agent).Result, "patronus_agent_errors_total{component=\"spool\"}") >= 1);
+            Assert.True(await Poll.UntilAsync(() => Metric(Metrics(agent).Result, "patronus_agent_errors_total{component=\"spool\"}") >= 1, TimeSpan.FromSeconds(20)), "condition not reached in time");
             Assert.True(agent.Datapath.Held.ContainsKey(Web));
         }
 
-        await AgentEndToEndTests.Eventually(() => !agent.Datapath.Held.ContainsKey(Web));
+        Assert.True(await Poll.UntilAsync(() => !agent.Datapath.Held.ContainsKey(Web), TimeSpan.FromSeconds(20)), "condition not reached in time");
         Assert.Empty(new PendingRemovalSpool(_paths.Spool).ReadAll());
     }
 
@@ -180,8 +181,8 @@ public sealed class AgentHardeningTests : IDisposable
 
         new PendingRemovalSpool(_paths.Spool).Enqueue(Endpoint("web", "c-web", "10.244.1.5/24"));
 
-        await AgentEndToEndTests.Eventually(() => agent.Datapath.Held.ContainsKey(Web));
-        await AgentEndToEndTests.Eventually(() => new PendingRemovalSpool(_paths.Spool).ReadRegistrations().Count == 0);
+        Assert.True(await Poll.UntilAsync(() => agent.Datapath.Held.ContainsKey(Web), TimeSpan.FromSeconds(20)), "condition not reached in time");
+        Assert.True(await Poll.UntilAsync(() => new PendingRemovalSpool(_paths.Spool).ReadRegistrations().Count == 0, TimeSpan.FromSeconds(20)), "condition not reached in time");
     }
 
     private static string[] ReadRows(string database)

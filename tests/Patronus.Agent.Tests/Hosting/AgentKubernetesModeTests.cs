@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Patronus.Kubernetes.Tests.Informers;
 using Patronus.Policy.Compiled;
+using Patronus.Testing;
 
 namespace Patronus.Agent.Tests.Hosting;
 
@@ -57,12 +58,12 @@ public sealed class AgentKubernetesModeTests : IDisposable
 
         Assert.True(agent.Datapath.Held[web].Egress.Isolated);
         // The watch follows the initial list, which is all the registration waits for: it may open a moment later.
-        await AgentEndToEndTests.Eventually(() => _server.WatchRequests().Any(r => r.StartsWith("apis/networking.k8s.io/v1/networkpolicies?watch=true")));
+        Assert.True(await Poll.UntilAsync(() => _server.WatchRequests().Any(r => r.StartsWith("apis/networking.k8s.io/v1/networkpolicies?watch=true")), TimeSpan.FromSeconds(20)), "condition not reached in time");
 
-        await AgentEndToEndTests.Eventually(() => Policies.OpenWatches == 1);
+        Assert.True(await Poll.UntilAsync(() => Policies.OpenWatches == 1, TimeSpan.FromSeconds(20)), "condition not reached in time");
         Policies.Delete(Policy("deny-all"));
 
-        await AgentEndToEndTests.Eventually(() => !agent.Datapath.Held[web].Egress.Isolated);
+        Assert.True(await Poll.UntilAsync(() => !agent.Datapath.Held[web].Egress.Isolated, TimeSpan.FromSeconds(20)), "condition not reached in time");
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Net;
 using Patronus.Agent.Client.Protocol;
 using Patronus.Agent.Tests.Datapath.Nftables;
+using Patronus.Testing;
 using static Patronus.Agent.Tests.Datapath.Nftables.PodSockets;
 
 namespace Patronus.Agent.Tests.Hosting;
@@ -137,7 +138,7 @@ public sealed class AgentNftablesTests : IDisposable
         Assert.False(TcpConnects(_lab.Client, _lab.Web.V4, 8080), "deny-web must drop the connection as soon as ADD returned");
 
         _paths.WriteManifest("allow.yaml", AllowClientToWeb);
-        await AgentEndToEndTests.Eventually(() => TcpConnects(_lab.Client, _lab.Web.V4, 8080, waitMs: 300));
+        Assert.True(await Poll.UntilAsync(() => TcpConnects(_lab.Client, _lab.Web.V4, 8080, waitMs: 300), TimeSpan.FromSeconds(20)), "condition not reached in time");
 
         using var http = new HttpClient();
         var metrics = await http.GetStringAsync(new Uri(agent.MetricsUri, "/metrics"));

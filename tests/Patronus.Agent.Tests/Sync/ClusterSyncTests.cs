@@ -4,6 +4,7 @@ using Patronus.Agent.Sync;
 using Patronus.Kubernetes.Informers;
 using Patronus.Kubernetes.Informers.ManifestFolder;
 using Patronus.Kubernetes.Kinds;
+using Patronus.Testing;
 
 namespace Patronus.Agent.Tests.Sync;
 
@@ -43,13 +44,6 @@ public sealed class ClusterSyncTests : IAsyncLifetime
         await _sync.Synced.WaitAsync(TimeSpan.FromSeconds(15));
     }
 
-    private static async Task Eventually(Func<bool> condition)
-    {
-        for (var i = 0; i < 300 && !condition(); i++)
-            await Task.Delay(50);
-        Assert.True(condition());
-    }
-
     private static string[] Seen(ConcurrentQueue<ResourceEvent> events) =>
         events.Select(e => $"{e.Type} {e.Object.Kind} {e.Object.Metadata.Name}").ToArray();
 
@@ -80,15 +74,15 @@ public sealed class ClusterSyncTests : IAsyncLifetime
         {
             Assert.Equal(["Added Node n1"], Seen(nodes));
             Write("b.json", Node("n2"));
-            await Eventually(() => nodes.Count == 2);
+            Assert.True(await Poll.UntilAsync(() => nodes.Count == 2, TimeSpan.FromSeconds(15)));
             File.Delete(Path.Combine(_directory, "a.json"));
-            await Eventually(() => nodes.Count == 3);
+            Assert.True(await Poll.UntilAsync(() => nodes.Count == 3, TimeSpan.FromSeconds(15)));
             Assert.Equal(["Added Node n1", "Added Node n2", "Deleted Node n1"], Seen(nodes));
         }
 
         // Unsubscribed: the store moves on, the handler hears nothing more.
         Write("c.json", Pod("web"));
-        await Eventually(() => _sync.Snapshot().Pods.Count == 1);
+        Assert.True(await Poll.UntilAsync(() => _sync.Snapshot().Pods.Count == 1, TimeSpan.FromSeconds(15)));
         Assert.Equal(3, nodes.Count);
     }
 
@@ -102,7 +96,7 @@ public sealed class ClusterSyncTests : IAsyncLifetime
         await StartAndSync();
 
         Write("b.json", Node("n2"));
-        await Eventually(() => nodes.Count == 2);
+        Assert.True(await Poll.UntilAsync(() => nodes.Count == 2, TimeSpan.FromSeconds(15)));
         Assert.Equal(2, _sync.Snapshot().Nodes.Count);
         Assert.Null(_sync.NotReadyReason);
     }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Patronus.Kubernetes.Informers;
 using Patronus.Kubernetes.Informers.ManifestFolder;
 using Patronus.Kubernetes.Store;
+using Patronus.Testing;
 
 namespace Patronus.Kubernetes.Tests.Informers;
 
@@ -91,7 +92,7 @@ public sealed class ManifestFolderSourceTests : IAsyncDisposable
 
         WriteFile("pod.yaml", WebPod.Replace("10.244.1.5", "10.244.1.6"));
 
-        await ResourceInformerTests.Eventually(() => _store.Snapshot().Pods[0].Status.PodIP == "10.244.1.6");
+        Assert.True(await Poll.UntilAsync(() => _store.Snapshot().Pods[0].Status.PodIP == "10.244.1.6", TimeSpan.FromSeconds(15)), "condition not reached in time");
         var update = Assert.Single(_events);
         Assert.Equal(ResourceEventType.Modified, update.Type);
     }
@@ -104,7 +105,7 @@ public sealed class ManifestFolderSourceTests : IAsyncDisposable
 
         WriteFile("policy.yml", DenyAll);
 
-        await ResourceInformerTests.Eventually(() => _store.Snapshot().NetworkPolicies.Count == 1);
+        Assert.True(await Poll.UntilAsync(() => _store.Snapshot().NetworkPolicies.Count == 1, TimeSpan.FromSeconds(15)), "condition not reached in time");
     }
 
     [Fact]
@@ -117,7 +118,7 @@ public sealed class ManifestFolderSourceTests : IAsyncDisposable
 
         File.Delete(Path.Combine(_directory, "policy.yaml"));
 
-        await ResourceInformerTests.Eventually(() => _store.Snapshot().NetworkPolicies.Count == 0);
+        Assert.True(await Poll.UntilAsync(() => _store.Snapshot().NetworkPolicies.Count == 0, TimeSpan.FromSeconds(15)), "condition not reached in time");
         var deleted = Assert.Single(_events);
         Assert.Equal(ResourceEventType.Deleted, deleted.Type);
         Assert.IsType<V1NetworkPolicy>(deleted.Object);
@@ -131,7 +132,7 @@ public sealed class ManifestFolderSourceTests : IAsyncDisposable
 
         WriteFile("policy.yaml", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: [oops\n");
 
-        await ResourceInformerTests.Eventually(() => source.Errors.Count == 1);
+        Assert.True(await Poll.UntilAsync(() => source.Errors.Count == 1, TimeSpan.FromSeconds(15)), "condition not reached in time");
         Assert.Single(_store.Snapshot().NetworkPolicies);
         Assert.Contains("policy.yaml", source.Errors.Values.Single());
     }
@@ -145,7 +146,7 @@ public sealed class ManifestFolderSourceTests : IAsyncDisposable
         // Same length, new content: only a fresh read notices.
         WriteFile("pod.yaml", WebPod.Replace("app: web", "app: wab"));
 
-        await ResourceInformerTests.Eventually(() => _store.Snapshot().Pods[0].Metadata.Labels["app"] == "wab");
+        Assert.True(await Poll.UntilAsync(() => _store.Snapshot().Pods[0].Metadata.Labels["app"] == "wab", TimeSpan.FromSeconds(15)), "condition not reached in time");
     }
 
     [Fact]
@@ -157,7 +158,7 @@ public sealed class ManifestFolderSourceTests : IAsyncDisposable
 
         WriteFile("policy.yaml", DenyAll);
 
-        await ResourceInformerTests.Eventually(() => _store.Snapshot().NetworkPolicies.Count == 1);
+        Assert.True(await Poll.UntilAsync(() => _store.Snapshot().NetworkPolicies.Count == 1, TimeSpan.FromSeconds(15)), "condition not reached in time");
         Assert.Contains("not a regular file", source.Errors[Path.Combine(_directory, "x.yaml")]);
         Assert.Single(_store.Snapshot().Pods);
     }
@@ -172,10 +173,10 @@ public sealed class ManifestFolderSourceTests : IAsyncDisposable
         var refusedBefore = source.RefusedFiles;
 
         WriteFile("bad.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n---\n" + WebPod.Replace("containers: [{ name: c, image: busybox }]", "containers: [{ name: c, " + (port.StartsWith("ports") ? port : "ports: [{ " + port + " }]") + " }]"));
-        await ResourceInformerTests.Eventually(() => source.Errors.ContainsKey(Path.Combine(_directory, "bad.yaml")));
+        Assert.True(await Poll.UntilAsync(() => source.Errors.ContainsKey(Path.Combine(_directory, "bad.yaml")), TimeSpan.FromSeconds(15)), "condition not reached in time");
         WriteFile("policy.yaml", DenyAll.Replace("deny-all", "deny-more"));
 
-        await ResourceInformerTests.Eventually(() => _store.Snapshot().NetworkPolicies.SingleOrDefault()?.Metadata.Name == "deny-more");
+        Assert.True(await Poll.UntilAsync(() => _store.Snapshot().NetworkPolicies.SingleOrDefault()?.Metadata.Name == "deny-more", TimeSpan.FromSeconds(15)), "condition not reached in time");
         var error = source.Errors[Path.Combine(_directory, "bad.yaml")];
         Assert.Contains("bad.yaml:5", error);
         Assert.Contains(field, error);
@@ -195,10 +196,10 @@ public sealed class ManifestFolderSourceTests : IAsyncDisposable
         WriteFile("bomb.yaml", bomb.ToString());
         WriteFile("recursive.yaml", "apiVersion: v1\nkind: Pod\nmetadata: &a {name: m, x: *a}\n");
         WriteFile("deep.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: m}\nx: " + new string('[', 20_000) + new string(']', 20_000) + "\n");
-        await ResourceInformerTests.Eventually(() => source.Errors.Count == 3);
+        Assert.True(await Poll.UntilAsync(() => source.Errors.Count == 3, TimeSpan.FromSeconds(15)), "condition not reached in time");
         WriteFile("pod.yaml", WebPod);
 
-        await ResourceInformerTests.Eventually(() => _store.Snapshot().Pods.Count == 1);
+        Assert.True(await Poll.UntilAsync(() => _store.Snapshot().Pods.Count == 1, TimeSpan.FromSeconds(15)), "condition not reached in time");
         Assert.Equal(3, source.RefusedFiles);
     }
 
@@ -210,7 +211,7 @@ public sealed class ManifestFolderSourceTests : IAsyncDisposable
 
         Directory.Delete(_directory, recursive: true);
 
-        await ResourceInformerTests.Eventually(() => _running!.IsCompleted);
+        Assert.True(await Poll.UntilAsync(() => _running!.IsCompleted, TimeSpan.FromSeconds(15)), "condition not reached in time");
         await Assert.ThrowsAsync<DirectoryNotFoundException>(() => _running!);
         Directory.CreateDirectory(_directory);
         _running = null;

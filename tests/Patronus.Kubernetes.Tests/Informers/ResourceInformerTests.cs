@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Patronus.Kubernetes.Informers;
 using Patronus.Kubernetes.Kinds;
 using Patronus.Kubernetes.Store;
+using Patronus.Testing;
 using static Patronus.Kubernetes.Tests.Informers.FakeObjects;
 
 namespace Patronus.Kubernetes.Tests.Informers;
@@ -70,14 +71,14 @@ public sealed class ResourceInformerTests : IAsyncDisposable
     {
         _server.Pods.Add(Pod("a", ip: "10.244.1.1"));
         await Start().Synced.WaitAsync(Timeout);
-        await Eventually(() => _server.Pods.OpenWatches == 1);
+        Assert.True(await Poll.UntilAsync(() => _server.Pods.OpenWatches == 1, Timeout), "condition not reached in time");
 
         _server.Pods.Add(Pod("b"));
         _server.Pods.Modify(Pod("a", ip: "10.244.1.99"));
         _server.Pods.Delete(Pod("b"));
         _server.Pods.Add(Pod("c"));
 
-        await Eventually(() => PodNames().SequenceEqual(["a", "c"]));
+        Assert.True(await Poll.UntilAsync(() => PodNames().SequenceEqual(["a", "c"]), Timeout), "condition not reached in time");
         Assert.Equal("10.244.1.99", _store.Snapshot().Pods[0].Status.PodIP);
         Assert.Equal(
             [ResourceEventType.Added, ResourceEventType.Added, ResourceEventType.Modified, ResourceEventType.Deleted, ResourceEventType.Added],
@@ -94,13 +95,13 @@ public sealed class ResourceInformerTests : IAsyncDisposable
         _server.Pods.Add(Pod("a"));
         var informer = Start();
         await informer.Synced.WaitAsync(Timeout);
-        await Eventually(() => _server.Pods.OpenWatches == 1);
+        Assert.True(await Poll.UntilAsync(() => _server.Pods.OpenWatches == 1, Timeout), "condition not reached in time");
 
         _server.Pods.SendRaw(line);
-        await Eventually(() => _server.WatchRequests().Length >= 2);
+        Assert.True(await Poll.UntilAsync(() => _server.WatchRequests().Length >= 2, Timeout), "condition not reached in time");
         _server.Pods.Add(Pod("b"));
 
-        await Eventually(() => PodNames().SequenceEqual(["a", "b"]));
+        Assert.True(await Poll.UntilAsync(() => PodNames().SequenceEqual(["a", "b"]), Timeout), "condition not reached in time");
         Assert.False(_running!.IsCompleted, "the informer stopped");
     }
 
@@ -110,7 +111,7 @@ public sealed class ResourceInformerTests : IAsyncDisposable
         _server.Pods.Add(Pod("a"));
         var informer = Start();
         await informer.Synced.WaitAsync(Timeout);
-        await Eventually(() => _server.WatchRequests().Length == 1);
+        Assert.True(await Poll.UntilAsync(() => _server.WatchRequests().Length == 1, Timeout), "condition not reached in time");
 
         var watch = _server.WatchRequests()[0];
         Assert.Contains($"resourceVersion={informer.LastResourceVersion}", watch);
@@ -123,13 +124,13 @@ public sealed class ResourceInformerTests : IAsyncDisposable
         _server.Pods.Add(Pod("a"));
         var informer = Start();
         await informer.Synced.WaitAsync(Timeout);
-        await Eventually(() => _server.Pods.OpenWatches == 1);
+        Assert.True(await Poll.UntilAsync(() => _server.Pods.OpenWatches == 1, Timeout), "condition not reached in time");
 
         _server.Pods.Bookmark(5000);
-        await Eventually(() => informer.LastResourceVersion == "5000");
+        Assert.True(await Poll.UntilAsync(() => informer.LastResourceVersion == "5000", Timeout), "condition not reached in time");
         _server.Pods.DropWatches(midLine: false);
 
-        await Eventually(() => _server.WatchRequests().Length == 2);
+        Assert.True(await Poll.UntilAsync(() => _server.WatchRequests().Length == 2, Timeout), "condition not reached in time");
         Assert.Contains("resourceVersion=5000", _server.WatchRequests()[1]);
         Assert.Equal(["a"], PodNames());
         Assert.Single(_events);
@@ -142,14 +143,14 @@ public sealed class ResourceInformerTests : IAsyncDisposable
         _server.Pods.Add(Pod("b"));
         var informer = Start();
         await informer.Synced.WaitAsync(Timeout);
-        await Eventually(() => _server.Pods.OpenWatches == 1);
+        Assert.True(await Poll.UntilAsync(() => _server.Pods.OpenWatches == 1, Timeout), "condition not reached in time");
 
         _server.Pods.DeleteUnseen(Pod("b"));
         _server.Pods.AddUnseen(Pod("c"));
         _server.Pods.Compact();
         _server.Pods.SendGone();
 
-        await Eventually(() => PodNames().SequenceEqual(["a", "c"]));
+        Assert.True(await Poll.UntilAsync(() => PodNames().SequenceEqual(["a", "c"]), Timeout), "condition not reached in time");
         Assert.Equal(2, informer.ListCount);
         var deleted = Assert.Single(_events, e => e.Type == ResourceEventType.Deleted);
         Assert.Equal("b", deleted.Object.Metadata.Name);
@@ -164,17 +165,17 @@ public sealed class ResourceInformerTests : IAsyncDisposable
         _server.Pods.Add(Pod("b"));
         var informer = Start();
         await informer.Synced.WaitAsync(Timeout);
-        await Eventually(() => _server.Pods.OpenWatches == 1);
+        Assert.True(await Poll.UntilAsync(() => _server.Pods.OpenWatches == 1, Timeout), "condition not reached in time");
 
         _server.Pods.DeleteUnseen(Pod("a"));
         _server.Pods.Compact();
         _server.Pods.DropWatches(midLine: false);
 
-        await Eventually(() => PodNames().SequenceEqual(["b"]));
+        Assert.True(await Poll.UntilAsync(() => PodNames().SequenceEqual(["b"]), Timeout), "condition not reached in time");
         Assert.Equal(2, informer.ListCount);
-        await Eventually(() => _server.Pods.OpenWatches == 1);
+        Assert.True(await Poll.UntilAsync(() => _server.Pods.OpenWatches == 1, Timeout), "condition not reached in time");
         _server.Pods.Add(Pod("d"));
-        await Eventually(() => PodNames().SequenceEqual(["b", "d"]));
+        Assert.True(await Poll.UntilAsync(() => PodNames().SequenceEqual(["b", "d"]), Timeout), "condition not reached in time");
     }
 
     [Fact]
@@ -183,13 +184,13 @@ public sealed class ResourceInformerTests : IAsyncDisposable
         _server.Pods.Add(Pod("a"));
         var informer = Start();
         await informer.Synced.WaitAsync(Timeout);
-        await Eventually(() => _server.Pods.OpenWatches == 1);
+        Assert.True(await Poll.UntilAsync(() => _server.Pods.OpenWatches == 1, Timeout), "condition not reached in time");
 
         _server.Pods.AddUnseen(Pod("z"));
         _server.Pods.Compact();
         _server.Pods.DropWatches(midLine: false);
 
-        await Eventually(() => PodNames().SequenceEqual(["a", "z"]));
+        Assert.True(await Poll.UntilAsync(() => PodNames().SequenceEqual(["a", "z"]), Timeout), "condition not reached in time");
         Assert.Equal(2, informer.ListCount);
     }
 
@@ -199,16 +200,16 @@ public sealed class ResourceInformerTests : IAsyncDisposable
         _server.Pods.Add(Pod("a"));
         var informer = Start();
         await informer.Synced.WaitAsync(Timeout);
-        await Eventually(() => _server.Pods.OpenWatches == 1);
+        Assert.True(await Poll.UntilAsync(() => _server.Pods.OpenWatches == 1, Timeout), "condition not reached in time");
         _server.Pods.Add(Pod("b"));
-        await Eventually(() => PodNames().Length == 2);
+        Assert.True(await Poll.UntilAsync(() => PodNames().Length == 2, Timeout), "condition not reached in time");
         var resumeFrom = informer.LastResourceVersion;
 
         _server.Pods.DropWatches(midLine: true);
-        await Eventually(() => _server.WatchRequests().Length == 2 && _server.Pods.OpenWatches == 1);
+        Assert.True(await Poll.UntilAsync(() => _server.WatchRequests().Length == 2 && _server.Pods.OpenWatches == 1, Timeout), "condition not reached in time");
         _server.Pods.Add(Pod("c"));
 
-        await Eventually(() => PodNames().SequenceEqual(["a", "b", "c"]));
+        Assert.True(await Poll.UntilAsync(() => PodNames().SequenceEqual(["a", "b", "c"]), Timeout), "condition not reached in time");
         Assert.Contains($"resourceVersion={resumeFrom}", _server.WatchRequests()[1]);
         Assert.Equal(1, informer.ListCount);
         Assert.Equal(3, _events.Count);
@@ -218,7 +219,7 @@ public sealed class ResourceInformerTests : IAsyncDisposable
     public async Task ApiServerDown_KeepsRetryingUntilItAnswers()
     {
         var informer = Start();
-        await Eventually(() => _server.ListRequests().Length >= 1);
+        Assert.True(await Poll.UntilAsync(() => _server.ListRequests().Length >= 1, Timeout), "condition not reached in time");
 
         Assert.False(informer.Synced.IsCompleted);
         _server.Collection("api/v1/pods", "PodList", "v1");
@@ -233,24 +234,13 @@ public sealed class ResourceInformerTests : IAsyncDisposable
         var informer = Start(new ResourceInformerOptions { ResyncPeriod = TimeSpan.FromMilliseconds(300), InitialBackoff = TimeSpan.FromMilliseconds(20) });
         await informer.Synced.WaitAsync(Timeout);
 
-        await Eventually(() => informer.ListCount >= 3);
+        Assert.True(await Poll.UntilAsync(() => informer.ListCount >= 3, Timeout), "condition not reached in time");
 
         Assert.Equal(["a"], PodNames());
         Assert.Single(_events);
     }
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
-
-    internal static async Task Eventually(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                Assert.Fail("condition not reached in time");
-            await Task.Delay(10);
-        }
-    }
 
     public async ValueTask DisposeAsync()
     {

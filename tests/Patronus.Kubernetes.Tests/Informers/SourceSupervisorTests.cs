@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Patronus.Kubernetes.Informers;
 using Patronus.Kubernetes.Informers.ManifestFolder;
 using Patronus.Kubernetes.Store;
+using Patronus.Testing;
 
 namespace Patronus.Kubernetes.Tests.Informers;
 
@@ -27,14 +28,14 @@ public sealed class SourceSupervisorTests : IDisposable
         Assert.Null(supervisor.Problem);
 
         Directory.Delete(_directory, recursive: true);
-        await ResourceInformerTests.Eventually(() => supervisor.Problem is not null && Volatile.Read(ref failures) >= 2);
+        Assert.True(await Poll.UntilAsync(() => supervisor.Problem is not null && Volatile.Read(ref failures) >= 2, TimeSpan.FromSeconds(15)), "condition not reached in time");
         Assert.Contains("manifests folder", supervisor.Problem);
         Assert.Contains("does not exist", supervisor.Problem);
 
         Directory.CreateDirectory(_directory);
         File.WriteAllText(Path.Combine(_directory, "ns.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n");
 
-        await ResourceInformerTests.Eventually(() => supervisor.Problem is null && store.Snapshot().Namespaces.SingleOrDefault()?.Metadata.Name == "b");
+        Assert.True(await Poll.UntilAsync(() => supervisor.Problem is null && store.Snapshot().Namespaces.SingleOrDefault()?.Metadata.Name == "b", TimeSpan.FromSeconds(15)), "condition not reached in time");
         Assert.False(running.IsCompleted);
         stop.Cancel();
         await running.WaitAsync(TimeSpan.FromSeconds(10));

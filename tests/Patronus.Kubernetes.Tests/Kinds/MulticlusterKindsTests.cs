@@ -127,10 +127,10 @@ public sealed class MulticlusterKindsTests
 
             var exports = server.Collection(ResourceKinds.ServiceExports.CollectionPath, "ServiceExportList", V1Alpha1ServiceExport.GroupVersion);
             exports.Add(new JsonObject { ["metadata"] = new JsonObject { ["name"] = "web", ["namespace"] = "shop" } });
-            await ResourceInformerTests.Eventually(() => store.Snapshot().Of(ResourceKinds.ServiceExports).Count == 1);
+            Assert.True(await Poll.UntilAsync(() => store.Snapshot().Of(ResourceKinds.ServiceExports).Count == 1, TimeSpan.FromSeconds(15)), "condition not reached in time");
             // Served now: the informer watches, and a change arrives through the watch.
             exports.Add(new JsonObject { ["metadata"] = new JsonObject { ["name"] = "db", ["namespace"] = "shop" } });
-            await ResourceInformerTests.Eventually(() => store.Snapshot().Of(ResourceKinds.ServiceExports).Count == 2);
+            Assert.True(await Poll.UntilAsync(() => store.Snapshot().Of(ResourceKinds.ServiceExports).Count == 2, TimeSpan.FromSeconds(15)), "condition not reached in time");
             Assert.NotEmpty(server.WatchRequests());
         }
         finally
@@ -151,7 +151,7 @@ public sealed class MulticlusterKindsTests
         var running = Task.Run(() => informer.RunAsync(stop.Token));
         try
         {
-            await ResourceInformerTests.Eventually(() => server.ListRequests().Length >= 3);
+            Assert.True(await Poll.UntilAsync(() => server.ListRequests().Length >= 3, TimeSpan.FromSeconds(15)), "condition not reached in time");
             Assert.False(informer.Synced.IsCompleted);
         }
         finally

@@ -8,6 +8,7 @@ using Patronus.Kubernetes.Kinds;
 using Patronus.Kubernetes.Manifests;
 using Patronus.Kubernetes.Store;
 using Patronus.Kubernetes.Tests.Informers;
+using Patronus.Testing;
 
 namespace Patronus.Kubernetes.Tests.Kinds;
 
@@ -116,7 +117,7 @@ public sealed class ResourceKindsTests
             await informer.Synced.WaitAsync(TimeSpan.FromSeconds(30));
             Assert.Equal(["listed"], store.Snapshot().Of(kind).Select(o => o.Metadata.Name));
             collection.Add(Manifest(kind, "watched"));
-            await ResourceInformerTests.Eventually(() => store.Snapshot().Of(kind).Count == 2);
+            Assert.True(await Poll.UntilAsync(() => store.Snapshot().Of(kind).Count == 2, TimeSpan.FromSeconds(15)), "condition not reached in time");
             Assert.All(store.Snapshot().Of(kind), o => Assert.IsType(kind.ObjectType, o));
         }
         finally

@@ -14,6 +14,9 @@ internal static class LabTeardown
 {
     private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(10);
 
+    /// <summary>Where wireguard-go serves its UAPI sockets (fixed by wireguard-go).</summary>
+    private const string WireGuardSockets = "/var/run/wireguard";
+
     /// <summary>Namespaces named after the lab, whether or not a record names them.</summary>
     public static IEnumerable<string> LeftoverNamespaces(string lab) =>
         Directory.Exists(NetNs.NamedDirectory)
@@ -88,6 +91,20 @@ internal static class LabTeardown
             catch (Exception e) when (e is NetlinkException or ArgumentException)
             {
                 failures.Add($"{namespaces[i]}: {e.Message}");
+            }
+        }
+        // wireguard-go was killed without the chance to remove its UAPI socket, which lives in the machine-wide
+        // /var/run/wireguard: the lab's names are its own (hashed per lab, cluster and node), so only ours go.
+        foreach (var node in record?.Plan.Nodes ?? [])
+        {
+            var socket = Path.Combine(WireGuardSockets, LabNames.MeshInterface(lab, node.Cluster, node.Name) + ".sock");
+            try
+            {
+                File.Delete(socket);
+            }
+            catch (IOException e)
+            {
+                failures.Add($"{socket}: {e.Message}");
             }
         }
         // The eBPF agents' bpffs mounts live in the lab's directory (recorded or not: read from the mount table).

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Patronus.Cli.Lab;
+using Patronus.Testing;
 
 namespace Patronus.Cli.Tests.Lab.Persistent;
 
@@ -158,9 +160,13 @@ public sealed class LabLifecycleTests : IDisposable
         Assert.Equal("west", (string?)w["cluster"]);
         Assert.StartsWith("10.248.1.", (string?)w["ips"]![0]);
         Assert.Equal(0, _cli.Run("exec", "--name", name, "--cluster", "west", "w", "--", "true").Code);
+        // east's gateway runs wireguard-go, whose UAPI socket lives outside the lab's namespaces and directory.
+        var uapi = $"/var/run/wireguard/{LabNames.MeshInterface(name, "east", "n1")}.sock";
+        Assert.True(Poll.Until(() => File.Exists(uapi), TimeSpan.FromSeconds(30)), $"{uapi} never appeared");
 
         _cli.Must("down", "--name", name);
         _cli.AssertGone(name);
+        Assert.False(File.Exists(uapi), $"{uapi} left behind");
     }
 
     [Theory]

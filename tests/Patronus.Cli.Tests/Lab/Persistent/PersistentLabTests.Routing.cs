@@ -308,15 +308,8 @@ public partial class PersistentLabTests
         """;
 
     /// <summary>Polls a condition of the kernel; the agents converge within about a second of a change reaching them.</summary>
-    private static void Eventually(string what, Func<bool> condition, TimeSpan? within = null)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(deadline.Elapsed < (within ?? TimeSpan.FromSeconds(5)), $"not so after {deadline.Elapsed.TotalSeconds:0.0} s: {what}");
-            Thread.Sleep(100);
-        }
-    }
+    private static void Eventually(string what, Func<bool> condition, TimeSpan? within = null) =>
+        Assert.True(Poll.Until(condition, within ?? TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(100)), $"not so in time: {what}");
 
     /// <summary>The lab's nodes as the cluster state says (addresses from their Node objects, which the agents route by).</summary>
     private List<LabNode> Nodes() => lab.Status["clusters"]![0]!["nodes"]!.AsArray().Select(n =>
