@@ -1,6 +1,6 @@
 using System.Net;
 using k8s.Models;
-using Patronus.Cli.Tests.Lab;
+using Patronus.Cli.Lab.Nodes;
 
 namespace Patronus.Cli.Tests.Image;
 
