@@ -92,8 +92,10 @@ public sealed partial class TunnelOutlivesAgentUpgradeTests(PatronusImage image,
         // kubectl apply of `patronus install --dry-run` with cluster-b's own values (those the lab gave its agent).
         var remote = Path.Combine(_files, "remote-clusters.json");
         File.WriteAllText(remote, Option("--remote-clusters"));
-        var manifests = _cli.Must("install", "--dry-run", "--cluster-id", Option("--cluster-id"), "--cluster-cidr", Option("--cluster-cidr"),
-            "--service-cidr", Option("--service-cidr"), "--remote-clusters", remote, "--cluster-set-key", Option("--cluster-set-key"));
+        var (code, manifests, error) = Repository.Run(Repository.Artifact("patronus"),
+            ["install", "--dry-run", "--cluster-id", Option("--cluster-id"), "--cluster-cidr", Option("--cluster-cidr"),
+             "--service-cidr", Option("--service-cidr"), "--remote-clusters", remote, "--cluster-set-key", Option("--cluster-set-key")], TimeSpan.FromMinutes(1));
+        Assert.True(code == 0, error);
         var objects = KubernetesYaml.LoadAllFromString(manifests).ToList();
         var config = objects.OfType<V1ConfigMap>().Single(c => c.Metadata.Name == "patronus-config");
         Assert.Equal("cluster-b", config.Data["cluster-id"]);
