@@ -30,11 +30,15 @@ internal sealed class PodmanKubelet(PatronusImage image, List<string> containers
 
     public void Stop(string name, long graceSeconds) => image.MustPodman("rm", "-f", "-t", graceSeconds.ToString(), Name(name));
 
+    /// <summary>A command in the container; its output and errors, whatever its exit code.</summary>
     public string Exec(string name, params string[] command)
     {
         var (_, output, error) = image.Podman(["exec", Name(name), .. command]);
         return output + error;
     }
+
+    /// <summary>A command in the container that must succeed; its output.</summary>
+    public string MustExec(string name, params string[] command) => image.MustPodman(["exec", Name(name), .. command]);
 
     public string Logs(string name)
     {
