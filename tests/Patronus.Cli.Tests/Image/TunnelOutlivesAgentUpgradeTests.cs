@@ -160,8 +160,9 @@ public sealed partial class TunnelOutlivesAgentUpgradeTests(PatronusImage image,
         output.WriteLine($"agent container replaced on cluster-b's gateway, 10 ms UDP streams through WireGuard a -> b: {upgrade[0]}; b -> a: {upgrade[1]}");
 
         // Measured with wireguard-go in the agent's container instead (spawn): 1182 of 1398 lost, 11.8 s without
-        // traffic. Here the tunnel never stops; the few datagrams this loaded machine may drop (a quiet run loses
-        // some too) stay far below one in a hundred.
+        // traffic. Here the tunnel never stops: most runs lose nothing; the bound leaves room for the odd datagram this
+        // shared, loaded machine drops (one run in four lost 4 of 1875, with no gap over 88 ms), printed beside the
+        // quiet run's figures.
         foreach (var result in upgrade)
         {
             Assert.True(result.LongestGap < TimeSpan.FromSeconds(1), $"the tunnel stopped during the upgrade: {result}");
