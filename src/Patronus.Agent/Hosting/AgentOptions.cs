@@ -117,6 +117,7 @@ public sealed class AgentOptions
         ("--gateway-label", "gatewayLabel", "patronus.io/gateway", "a Node with this label set to \"true\" runs the mesh's WireGuard gateway"),
         ("--mesh-interface", "meshInterface", "wg-sdwan", "the gateway's WireGuard device"),
         ("--interface", "meshInterface", "wg-sdwan", "the same, as sites name it"),
+        ("--mesh-wireguard-go", "meshWireGuardGo", "spawn", "where the kernel has no WireGuard: spawn (the agent starts wireguard-go) or external (it runs in a container of its own, the patronus-wireguard DaemonSet, and outlives the agent's: the agent waits for its device and adopts it)"),
         ("--listen-port", "listenPort", "51820", "the gateway's WireGuard UDP port"),
         ("--mesh-discovery-port", "meshDiscoveryPort", "51821", "UDP port of the signed announcements"),
         ("--multicast-group", "multicastGroup", "239.255.77.77:51821", "GROUP:PORT where announcements are also sent and heard, or none"),

@@ -175,7 +175,7 @@ public sealed partial class MeshFeature : IDisposable
                 MulticastGroup = _mesh.MulticastGroup,
                 Interval = _mesh.AnnounceInterval,
             };
-            var tunnel = new TunnelOptions { Interface = _mesh.Interface, ListenPort = _mesh.ListenPort, KeyRotation = _mesh.KeyRotation };
+            var tunnel = new TunnelOptions { Interface = _mesh.Interface, ListenPort = _mesh.ListenPort, KeyRotation = _mesh.KeyRotation, ExternalDevice = _mesh.ExternalWireGuardGo };
             var gateway = new MeshGateway(identity, trust, announcement, discovery, tunnel, ns, _loggers, _time);
             var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var task = Task.Run(() => gateway.RunAsync(stop.Token), CancellationToken.None);

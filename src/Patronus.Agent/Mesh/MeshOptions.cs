@@ -32,6 +32,12 @@ public sealed class MeshOptions
 
     public int ListenPort { get; set; } = 51820;
 
+    /// <summary>
+    /// Where the kernel has no WireGuard, wireguard-go is started outside the agent (the patronus-wireguard DaemonSet)
+    /// and only adopted: a process the agent starts lives in the agent's container and ends with it at an upgrade.
+    /// </summary>
+    public bool ExternalWireGuardGo { get; set; }
+
     /// <summary>UDP port of the signed announcements.</summary>
     public int DiscoveryPort { get; set; } = 51821;
 

@@ -47,6 +47,12 @@ public static class MeshSettings
         if (mesh.Interface.Length > 15 || mesh.Interface.Any(c => c is '/' or ' ' or ':') || mesh.Interface is "." or "..")
             throw new AgentOptionsException($"option 'mesh-interface' is '{mesh.Interface}'; an interface name has at most 15 characters and no '/', ':' or space");
         mesh.ListenPort = Port("listenPort", mesh.ListenPort);
+        mesh.ExternalWireGuardGo = Text("meshWireGuardGo") switch
+        {
+            null or "spawn" => false,
+            "external" => true,
+            var other => throw new AgentOptionsException($"option 'mesh-wireguard-go' is '{other}'; expected spawn (the agent starts wireguard-go) or external (it runs in a container of its own: the agent waits for it)"),
+        };
         mesh.DiscoveryPort = Port("meshDiscoveryPort", mesh.DiscoveryPort);
         if (Text("multicastGroup") is { } group)
         {

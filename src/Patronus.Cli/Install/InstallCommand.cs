@@ -18,10 +18,11 @@ internal static class InstallCommand
         var clusterCidr = new Option<string>("--cluster-cidr") { Description = "The pod range(s): one, or IPv4,IPv6 (default 10.244.0.0/16).", DefaultValueFactory = _ => "10.244.0.0/16" };
         var serviceCidr = new Option<string>("--service-cidr") { Description = "The service range(s): one, or IPv4,IPv6 (default 10.96.0.0/12).", DefaultValueFactory = _ => "10.96.0.0/12" };
         var remoteClusters = new Option<string?>("--remote-clusters") { Description = "A JSON file: the array of remote clusters for patronus-config (default none)." };
+        var clusterSetKey = new Option<string?>("--cluster-set-key") { Description = "The cluster set's Ed25519 public key (base64, from patronus mesh new-set): turns the mesh on (default none)." };
         var image = new Option<string>("--image") { Description = $"The image every container runs (default {InstallValues.DefaultImage}, what scripts/build-image.sh builds).", DefaultValueFactory = _ => InstallValues.DefaultImage };
         var command = new Command("install", "Print the Patronus manifests (deploy/) with this cluster's values: patronus install --dry-run ... | kubectl apply -f -\n" +
             "Exit codes: 0 printed; 1 bad input (nothing printed).");
-        foreach (var option in new Option[] { dryRun, clusterId, clusterCidr, serviceCidr, remoteClusters, image })
+        foreach (var option in new Option[] { dryRun, clusterId, clusterCidr, serviceCidr, remoteClusters, clusterSetKey, image })
             command.Options.Add(option);
         command.SetAction(parse =>
         {
@@ -44,6 +45,7 @@ internal static class InstallCommand
                 ClusterCidrs = Split(parse.GetValue(clusterCidr)!),
                 ServiceCidrs = Split(parse.GetValue(serviceCidr)!),
                 RemoteClusters = remoteFile is null ? "[]" : File.ReadAllText(remoteFile),
+                ClusterSetKey = parse.GetValue(clusterSetKey),
                 Image = parse.GetValue(image)!,
             };
             try

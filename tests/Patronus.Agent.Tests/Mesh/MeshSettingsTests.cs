@@ -93,6 +93,7 @@ public sealed class MeshSettingsTests
     [InlineData("clusterSetKey", "not base64!", "cluster-set-key")]
     [InlineData("clusterSetKey", "AAAA", "32 bytes")]
     [InlineData("meshInterface", "a-name-longer-than-15", "mesh-interface")]
+    [InlineData("meshWireGuardGo", "sometimes", "mesh-wireguard-go")]
     [InlineData("listenPort", "70000", "listenPort")]
     [InlineData("meshDiscoveryPort", "0", "meshDiscoveryPort")]
     [InlineData("multicastGroup", "10.0.0.1:51821", "multicast-group")]

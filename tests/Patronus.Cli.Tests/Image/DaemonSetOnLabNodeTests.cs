@@ -87,18 +87,19 @@ public sealed class DaemonSetOnLabNodeTests(PatronusImage image) : IDisposable
         }
 
         var pod = new DeployedPod { NodeName = "node-2", NodeNetns = node2Netns, NodeRoot = _nodeRoot, ManifestsDirectory = manifests, Image = PatronusImage.Tag };
+        var kubelet = new PodmanKubelet(image, _containers, _lab);
         var daemonSet = DeployedPod.DaemonSet("deploy", "patronus-agent");
         var podSpec = daemonSet.Spec.Template.Spec;
         Assert.All(podSpec.Containers.Concat(podSpec.InitContainers), c => Assert.Equal(PatronusImage.Tag, c.Image));
 
         // Install: the init container puts the plugin into the node's CNI bin dir, then the agent writes the conflist.
-        StartPod(pod, podSpec, "a");
+        kubelet.StartPod(pod, podSpec, "patronus-agent-a");
         var plugin = pod.HostPath("/opt/cni/bin/patronus-cni");
         Assert.Equal(File.ReadAllBytes(Repository.Artifact("patronus-cni")), File.ReadAllBytes(plugin));
         Assert.True(File.GetUnixFileMode(plugin).HasFlag(UnixFileMode.OtherExecute), "the installed plugin is executable");
         Assert.Empty(Directory.GetFiles(pod.HostPath("/opt/cni/bin"), ".*"));
         var conflist = pod.HostPath("/etc/cni/net.d/10-patronus.conflist");
-        await WaitReady(node2Netns, node2Address, "patronus-agent-a", conflist);
+        await kubelet.WaitReady(node2Netns, node2Address, "patronus-agent-a", conflist);
         var ranges = JsonNode.Parse(File.ReadAllText(conflist))!["plugins"]![0]!["ipam"]!["ranges"]!.ToJsonString();
         Assert.Contains(node2Range.ToString(), ranges);
 
@@ -126,14 +127,14 @@ public sealed class DaemonSetOnLabNodeTests(PatronusImage image) : IDisposable
         await WaitInStep(node2Netns, node2Address);
 
         // `patronus status` in the agent's container reports the node, the installed plugin and the pod.
-        var reported = JsonNode.Parse(image.MustPodman("exec", "patronus-agent-a", "patronus", "status", "-o", "json"))!["status"]!;
+        var reported = JsonNode.Parse(kubelet.MustExec("patronus-agent-a", "patronus", "status", "-o", "json"))!["status"]!;
         Assert.Equal("node-2", (string?)reported["nodeName"]);
         Assert.True((bool)reported["ready"]!);
         Assert.True((bool)reported["plugin"]!["installed"]!);
         Assert.True((bool)reported["bridge"]!["present"]!);
         Assert.Equal(1, (int)reported["podsManaged"]!);
         Assert.Equal(1, (int)reported["networkPolicies"]!);
-        var text = image.MustPodman("exec", "patronus-agent-a", "patronus", "status");
+        var text = kubelet.MustExec("patronus-agent-a", "patronus", "status");
         Assert.Contains("CNI plugin installed: /opt/cni/bin/patronus-cni", text);
 
         // Reach across nodes, both ways: guard (node-2) to web (node-1), and client (node-1) to guard, the allowed path.
@@ -158,10 +159,10 @@ public sealed class DaemonSetOnLabNodeTests(PatronusImage image) : IDisposable
         await Task.Delay(500);
         await AgentRestartTests.OnOwnThread("upgrade", () =>
         {
-            StopContainer("patronus-agent-a", podSpec.TerminationGracePeriodSeconds ?? 30);
-            StartPod(pod, podSpec, "b");
+            kubelet.Stop("patronus-agent-a", podSpec.TerminationGracePeriodSeconds ?? 30);
+            kubelet.StartPod(pod, podSpec, "patronus-agent-b");
         });
-        await WaitReady(node2Netns, node2Address, "patronus-agent-b", conflist);
+        await kubelet.WaitReady(node2Netns, node2Address, "patronus-agent-b", conflist);
         await Task.Delay(1000);
         stop.Cancel();
         var (echoes, failures, slowest) = await flow;
@@ -178,7 +179,7 @@ public sealed class DaemonSetOnLabNodeTests(PatronusImage image) : IDisposable
         // deploy/uninstall/cleanup.yaml's container cleans the node.
         Kubelet(pod, node2Netns, "DEL", guardNetns, conflist);
         NetworkNamespace.TryDelete(guardNetns);
-        StopContainer("patronus-agent-b", podSpec.TerminationGracePeriodSeconds ?? 30);
+        kubelet.Stop("patronus-agent-b", podSpec.TerminationGracePeriodSeconds ?? 30);
         // What the agent left behind, so that the checks after the cleanup are not vacuous.
         Assert.Contains("patronus", Command.Run("nsenter", [$"--net=/var/run/netns/{node2Netns}", "nft", "list", "tables"]).Stdout);
         Assert.NotEqual("", NetworkNamespace.Ip(node2Netns, "-4 route show proto 77").Trim());
@@ -186,11 +187,10 @@ public sealed class DaemonSetOnLabNodeTests(PatronusImage image) : IDisposable
         Assert.True(File.Exists(conflist) && File.Exists(plugin));
         var cleanup = DeployedPod.DaemonSet("deploy/uninstall", "patronus-cleanup").Spec.Template.Spec;
         var cleaner = Assert.Single(cleanup.Containers);
-        _containers.Add("patronus-cleanup");
-        image.MustPodman(["run", .. pod.RunArguments(cleanup, cleaner, "patronus-cleanup", detached: true)]);
-        var log = await WaitForLog("patronus-cleanup", "uninstall");
+        kubelet.Run(pod, cleanup, cleaner, "patronus-cleanup");
+        var log = await WaitForLog(kubelet, "patronus-cleanup", "uninstall");
         Assert.Contains("uninstalled: nothing of Patronus is left on this node", log);
-        StopContainer("patronus-cleanup", 5);
+        kubelet.Stop("patronus-cleanup", 5);
 
         var tables = NetworkNamespace.Ip(node2Netns, "-j link show");
         Assert.DoesNotContain("patronus-vxlan", tables);
@@ -208,33 +208,6 @@ public sealed class DaemonSetOnLabNodeTests(PatronusImage image) : IDisposable
         Assert.Empty(Directory.EnumerateFileSystemEntries(pod.HostPath("/var/run/patronus")));
     }
 
-    /// <summary>The DaemonSet's pod on the node: its init container to completion, then its agent, detached.</summary>
-    private void StartPod(DeployedPod pod, V1PodSpec spec, string generation)
-    {
-        var init = Assert.Single(spec.InitContainers);
-        image.MustPodman(["run", .. pod.RunArguments(spec, init, $"install-cni-{generation}-{_lab}", detached: false)]);
-        var agent = Assert.Single(spec.Containers);
-        var name = $"patronus-agent-{generation}";
-        _containers.Add(name);
-        image.MustPodman(["run", .. pod.RunArguments(spec, agent, name, detached: true)]);
-    }
-
-    private void StopContainer(string name, long graceSeconds) => image.MustPodman("rm", "-f", "-t", graceSeconds.ToString(), name);
-
-    /// <summary>As kubelet's readiness probe, and kubelet's wait for a conflist: /readyz answers 200 and the file is there.</summary>
-    private async Task WaitReady(string netns, IPAddress address, string container, string conflist)
-    {
-        using var http = new AgentHttp(netns, new IPEndPoint(address, 9402));
-        var deadline = DateTime.UtcNow + AgentDaemon.ReadyTimeout;
-        while (!await http.ReadyAsync(CancellationToken.None) || !File.Exists(conflist))
-        {
-            var state = image.Podman("inspect", "--format", "{{.State.Running}}", container).Output.Trim();
-            if (state != "true" || DateTime.UtcNow > deadline)
-                Assert.Fail($"{container} is not ready (running: {state}):\n{image.Podman("logs", "--tail", "20", container).Output}{image.Podman("logs", "--tail", "20", container).Error}");
-            await Task.Delay(200);
-        }
-    }
-
     private static async Task WaitInStep(string netns, IPAddress address)
     {
         using var http = new AgentHttp(netns, new IPEndPoint(address, 9402));
@@ -247,15 +220,15 @@ public sealed class DaemonSetOnLabNodeTests(PatronusImage image) : IDisposable
         }
     }
 
-    private async Task<string> WaitForLog(string container, string text)
+    private static async Task<string> WaitForLog(PodmanKubelet kubelet, string container, string text)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)
         {
-            var (_, output, error) = image.Podman("logs", container);
-            if ((output + error).Contains(text, StringComparison.Ordinal))
-                return output + error;
-            Assert.True(DateTime.UtcNow < deadline, $"{container} did not log '{text}':\n{output}{error}");
+            var log = kubelet.Logs(container);
+            if (log.Contains(text, StringComparison.Ordinal))
+                return log;
+            Assert.True(DateTime.UtcNow < deadline, $"{container} did not log '{text}':\n{log}");
             await Task.Delay(200);
         }
     }

@@ -21,7 +21,8 @@ public sealed class DeployMatchesImageTests(PatronusImage image)
     {
         var root = image.Mount();
         var containers = Pods().SelectMany(p => p.Pod.Containers.Concat(p.Pod.InitContainers ?? []).Select(c => (p.Where, c))).ToList();
-        Assert.Equal(3, containers.Count);
+        // The agent's init container and agent, wireguard-go's, and the cleanup's.
+        Assert.Equal(4, containers.Count);
         foreach (var (where, container) in containers)
         {
             Assert.Equal(PatronusImage.Tag, container.Image);

@@ -34,6 +34,14 @@ internal sealed class DeployedPod
     public required string ManifestsDirectory { get; init; }
     public required string Image { get; init; }
 
+    /// <summary>The objects kubectl applied: deploy/ as written, or what `patronus install --dry-run` printed.</summary>
+    public IReadOnlyList<object> Objects { get; init; } = Load("deploy");
+
+    /// <summary>Stand-ins for what a real cluster would give the pod some other way (named where they are set).</summary>
+    public IReadOnlyDictionary<string, string> StandIns { get; init; } = new Dictionary<string, string>();
+
+    private V1ConfigMap Config(string name) => Objects.OfType<V1ConfigMap>().Single(c => c.Metadata.Name == name);
+
     public string HostPath(string path) => NodeRoot + path;
 
     /// <summary>`podman run` arguments for one container of the pod (without `podman run` itself).</summary>
@@ -64,7 +72,13 @@ internal sealed class DeployedPod
         {
             var volume = volumes[mount.Name];
             string source;
-            if (volume.HostPath is { } hostPath)
+            if (volume.HostPath is { Type: "CharDevice" } device)
+            {
+                // Device nodes are the machine's: every node namespace of the lab shares its /dev.
+                source = device.Path;
+                Assert.True(File.Exists(source), $"volume {mount.Name}: the node has no {source}");
+            }
+            else if (volume.HostPath is { } hostPath)
             {
                 source = HostPath(hostPath.Path);
                 Assert.True(hostPath.Type is "DirectoryOrCreate" or "Directory", $"volume {mount.Name}: only directories are mapped");
@@ -74,7 +88,7 @@ internal sealed class DeployedPod
             {
                 source = Path.Combine(NodeRoot, "configmaps", configMap.Name);
                 Directory.CreateDirectory(source);
-                foreach (var (key, value) in ConfigMap(configMap.Name).Data)
+                foreach (var (key, value) in Config(configMap.Name).Data)
                     File.WriteAllText(Path.Combine(source, key), value);
             }
             else
@@ -89,7 +103,11 @@ internal sealed class DeployedPod
             arguments.AddRange(["-v", $"{source}:{mount.MountPath}:{string.Join(',', options)}"]);
         }
         // The stand-in for the API server and the ServiceAccount's token: the lab's cluster state, read-only.
-        arguments.AddRange(["-v", $"{ManifestsDirectory}:{ManifestsMount}:ro", "-e", $"PATRONUS_AGENT_MANIFESTS={ManifestsMount}"]);
+        // Only where kubelet would mount the ServiceAccount's token.
+        if (pod.AutomountServiceAccountToken != false)
+            arguments.AddRange(["-v", $"{ManifestsDirectory}:{ManifestsMount}:ro", "-e", $"PATRONUS_AGENT_MANIFESTS={ManifestsMount}"]);
+        foreach (var (variable, value) in StandIns)
+            arguments.AddRange(["-e", $"{variable}={value}"]);
         arguments.Add(Image);
         arguments.AddRange(container.Command ?? []);
         arguments.AddRange(container.Args ?? []);
@@ -104,7 +122,7 @@ internal sealed class DeployedPod
             return NodeName;
         if (variable.ValueFrom?.ConfigMapKeyRef is { } reference)
         {
-            var data = ConfigMap(reference.Name).Data;
+            var data = Config(reference.Name).Data;
             if (data.TryGetValue(reference.Key, out var value))
                 return value;
             return reference.Optional == true

@@ -9,18 +9,21 @@ namespace Patronus.Cli.Tests.Install;
 /// <summary>`patronus install --dry-run`: deploy/ with a cluster's own values, ready for kubectl apply -f -.</summary>
 public sealed class InstallCommandTests
 {
+    // 32 bytes, base64: the shape of an Ed25519 public key.
+    private const string SetKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
     private static List<object> Objects(string yaml) => KubernetesYaml.LoadAllFromString(yaml).ToList();
 
     [Fact]
     public void DryRun_PrintsEveryObjectOfDeploy_WithTheClustersValues()
     {
         var remote = Path.GetTempFileName();
-        File.WriteAllText(remote, """[{"id": "cluster-b", "cidrs": ["10.60.0.0/16"]}]""");
+        File.WriteAllText(remote, """[{"id": "cluster-b", "endpoint": "198.51.100.7:51820", "cidr": "10.60.0.0/16,10.61.0.0/16"}]""");
         try
         {
             var (code, output, error) = Repository.Run(Repository.Artifact("patronus"),
                 ["install", "--dry-run", "--cluster-id", "cluster-a", "--cluster-cidr", "10.50.0.0/16,fd00:50::/48", "--service-cidr", "10.51.0.0/16",
-                 "--remote-clusters", remote, "--image", "registry.example/patronus:1.2"], TimeSpan.FromMinutes(1));
+                 "--remote-clusters", remote, "--cluster-set-key", SetKey, "--image", "registry.example/patronus:1.2"], TimeSpan.FromMinutes(1));
             Assert.True(code == 0, error);
             var objects = Objects(output);
 
@@ -35,10 +38,13 @@ public sealed class InstallCommandTests
             Assert.Equal("10.50.0.0/16,fd00:50::/48", config.Data["cluster-cidr"]);
             Assert.Equal("10.51.0.0/16", config.Data["service-cidr"]);
             Assert.Equal("cluster-b", (string)JsonNode.Parse(config.Data["remote-clusters"])![0]!["id"]!);
+            Assert.Equal("10.60.0.0/16,10.61.0.0/16", (string)JsonNode.Parse(config.Data["remote-clusters"])![0]!["cidr"]!);
+            Assert.Equal(SetKey, config.Data["cluster-set-key"]);
             var cni = objects.OfType<V1ConfigMap>().Single(c => c.Metadata.Name == "patronus-cni-config");
             Assert.Equal("cluster-a", (string)JsonNode.Parse(cni.Data["10-patronus.conflist"])!["plugins"]![0]!["sdwan"]!["cluster_id"]!);
-            var pod = objects.OfType<V1DaemonSet>().Single().Spec.Template.Spec;
-            Assert.All(pod.Containers.Concat(pod.InitContainers), c => Assert.Equal("registry.example/patronus:1.2", c.Image));
+            var pods = objects.OfType<V1DaemonSet>().Select(d => d.Spec.Template.Spec).ToList();
+            Assert.Equal(2, pods.Count);
+            Assert.All(pods.SelectMany(p => p.Containers.Concat(p.InitContainers ?? [])), c => Assert.Equal("registry.example/patronus:1.2", c.Image));
             // Nothing else changes: the agent's settings are deploy/'s.
             var original = KubernetesYaml.LoadAllFromFileAsync(Repository.Path("deploy/configmap.yaml")).GetAwaiter().GetResult().OfType<V1ConfigMap>().First();
             Assert.Equal(original.Data["agent.json"], cni.Data["agent.json"]);
@@ -57,7 +63,8 @@ public sealed class InstallCommandTests
         var original = KubernetesYaml.LoadAllFromFileAsync(Repository.Path("deploy/configmap.yaml")).GetAwaiter().GetResult().OfType<V1ConfigMap>().Single(c => c.Metadata.Name == "patronus-config");
         foreach (var key in new[] { "cluster-id", "cluster-cidr", "service-cidr" })
             Assert.Equal(original.Data[key], config.Data[key]);
-        Assert.All(objects.OfType<V1DaemonSet>().Single().Spec.Template.Spec.Containers, c => Assert.Equal(InstallValues.DefaultImage, c.Image));
+        Assert.All(objects.OfType<V1DaemonSet>().SelectMany(d => d.Spec.Template.Spec.Containers), c => Assert.Equal(InstallValues.DefaultImage, c.Image));
+        Assert.False(config.Data.ContainsKey("cluster-set-key"), "no mesh unless a cluster-set key is given");
     }
 
     [Theory]
@@ -67,6 +74,10 @@ public sealed class InstallCommandTests
     [InlineData("--service-cidr", "nonsense", "--service-cidr")]
     [InlineData("--remote-clusters", "{\"id\": 1}", "--remote-clusters")]
     [InlineData("--remote-clusters", "[", "--remote-clusters")]
+    [InlineData("--remote-clusters", "[{\"id\": \"b\", \"cidr\": \"10.60.0.0/16\"}]", "--remote-clusters: entry 0 has no 'endpoint'")]
+    [InlineData("--remote-clusters", "[{\"id\": \"b\", \"endpoint\": \"198.51.100.7\", \"cidr\": \"10.60.0.0/16\"}]", "--remote-clusters: entry 0: endpoint")]
+    [InlineData("--remote-clusters", "[{\"id\": \"b\", \"endpoint\": \"198.51.100.7:51820\", \"cidr\": \"10.60.0.1/16\"}]", "--remote-clusters: entry 0: cidr")]
+    [InlineData("--cluster-set-key", "bm90IGEga2V5", "--cluster-set-key")]
     public void BadValue_ExitsOne_NamingTheOption_PrintingNothing(string option, string value, string named)
     {
         var remote = Path.GetTempFileName();

@@ -26,11 +26,19 @@ public sealed record TunnelOptions
 
     /// <summary>How often the device's key is replaced; zero never.</summary>
     public TimeSpan KeyRotation { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// Where the kernel has no WireGuard, wireguard-go is started outside the agent (in a container of its own, so that
+    /// it outlives the agent's container): the agent waits for its device and adopts it, and never creates or replaces
+    /// it. The kernel's device needs no process, so where the module exists the agent creates it as usual.
+    /// </summary>
+    public bool ExternalDevice { get; init; }
 }
 
 /// <summary>
-/// The gateway's WireGuard device: created once (the kernel's where the module exists, wireguard-go otherwise),
-/// adopted as it is when it already runs (it outlives the agent, so a restarted agent changes nothing and traffic
+/// The gateway's WireGuard device: created once (the kernel's where the module exists, wireguard-go otherwise), or
+/// with <see cref="TunnelOptions.ExternalDevice"/> waited for (wireguard-go started outside the agent), adopted as it
+/// is when it already runs (it outlives the agent, so a restarted agent changes nothing and traffic
 /// never stops), and kept matching the members: peers through the control protocol, routes to their prefixes
 /// through rtnetlink (protocol <see cref="RouteProtocol.PatronusMesh"/>).
 /// </summary>
@@ -60,6 +68,12 @@ public sealed partial class WireGuardTunnel : IDisposable
         var created = false;
         if (!Running())
         {
+            if (_options.ExternalDevice && !_client.KernelAvailable)
+            {
+                // Not ours to start, nor to replace: a device without its socket may be one whose wireguard-go is starting.
+                throw new InvalidOperationException(
+                    $"waiting for the WireGuard device {_options.Interface}: it is started outside the agent (mesh-wireguard-go external: the patronus-wireguard container), and {Path.Combine(_options.SocketDirectory, _options.Interface + ".sock")} does not answer yet");
+            }
             if (_netlink.LinkByName(_options.Interface) is { } stale)
             {
                 // A device nobody serves (its wireguard-go died): it cannot be configured, so it is replaced.
