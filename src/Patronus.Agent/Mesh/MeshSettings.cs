@@ -48,6 +48,7 @@ public static class MeshSettings
             throw new AgentOptionsException($"option 'mesh-interface' is '{mesh.Interface}'; an interface name has at most 15 characters and no '/', ':' or space");
         mesh.ListenPort = Port("listenPort", mesh.ListenPort);
         mesh.DiscoveryPort = Port("meshDiscoveryPort", mesh.DiscoveryPort);
+        mesh.ProbePort = Text("meshProbePort") == "0" ? 0 : Port("meshProbePort", mesh.ProbePort);
         if (Text("multicastGroup") is { } group)
         {
             if (group == "none")
@@ -87,6 +88,7 @@ public static class MeshSettings
         {
             options.Routes.RemoteCidrs = mesh.RemoteCidrs.ToList();
             options.Routes.GatewayLabel = mesh.GatewayLabel;
+            options.Routes.GatewayProbePort = mesh.ProbePort;
         }
 
         string? Text(string key) => configuration[key] is { } value && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
