@@ -226,6 +226,7 @@ public sealed partial class MeshGateway : IDisposable
             if (!_clampInstalled)
             {
                 ClampSegmentSize();
+                TolerateFlowsMovedBetweenGateways();
                 _clampInstalled = true;
                 changes++;
             }
@@ -262,6 +263,32 @@ public sealed partial class MeshGateway : IDisposable
             nft.Run(script);
             return 0;
         });
+    }
+
+    /// <summary>
+    /// Makes conntrack's TCP window tracking liberal in this gateway's namespace (<c>nf_conntrack_tcp_be_liberal</c>,
+    /// as kube-proxy's <c>--conntrack-tcp-be-liberal</c> does): with two gateways a connection moves from one to the
+    /// other and back (a failover, the carrier's return), and each gateway's conntrack has seen only part of it. The
+    /// first segment back through a gateway acknowledges data that gateway never saw; strict tracking calls it
+    /// invalid, the forward chain drops invalid packets, and the connection stalls for good (a test caught exactly
+    /// that). Liberal tracking still refuses out-of-window RSTs, so a blind reset cannot tear connections down.
+    /// </summary>
+    private void TolerateFlowsMovedBetweenGateways()
+    {
+        try
+        {
+            _ns.Run(() =>
+            {
+                if (Sysctl.Read("net.netfilter.nf_conntrack_tcp_be_liberal") != "1")
+                    Sysctl.Write("net.netfilter.nf_conntrack_tcp_be_liberal", "1");
+                return 0;
+            });
+        }
+        catch (IOException e)
+        {
+            // No conntrack loaded (nothing tracks, nothing to stall) or no right to write: said, not fatal.
+            Log.LiberalTrackingFailed(_logger, e.Message);
+        }
     }
 
     /// <summary>Stops this gateway's work and, with <paramref name="removeDevice"/>, its device (the node is no longer a gateway).</summary>
