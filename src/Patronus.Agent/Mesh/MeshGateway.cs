@@ -34,6 +34,7 @@ public sealed partial class MeshGateway : IDisposable
     private readonly ProbeResponder? _responder;
     private readonly GatewayLiveness _liveness;
     private IReadOnlyDictionary<string, string> _carriers = new Dictionary<string, string>();
+    private volatile bool _carries;
     private readonly ILogger _logger;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -103,7 +104,7 @@ public sealed partial class MeshGateway : IDisposable
         // Nothing is announced before the device runs: a member told of a key no device holds would send into nothing.
         Task? exchanging = null;
         var probing = _liveness.RunAsync(cancellationToken);
-        var answering = _responder?.RunAsync(cancellationToken) ?? Task.CompletedTask;
+        Task? answering = null;
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -126,6 +127,13 @@ public sealed partial class MeshGateway : IDisposable
                         await RotateAsync(cancellationToken).ConfigureAwait(false);
                     Reconcile();
                     _ready.TrySetResult();
+                    // Live only once it can carry something: a gateway (re)started with no member known yet would
+                    // draw traffic to a device without peers until the members' next announcements.
+                    if (answering is null && _responder is not null && _carries)
+                    {
+                        answering = _responder.RunAsync(cancellationToken);
+                        Log.Answering(_logger, _responder.LocalEndPoint.Port);
+                    }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -151,7 +159,8 @@ public sealed partial class MeshGateway : IDisposable
         if (exchanging is not null)
             await exchanging.ConfigureAwait(false);
         await probing.ConfigureAwait(false);
-        await answering.ConfigureAwait(false);
+        if (answering is not null)
+            await answering.ConfigureAwait(false);
     }
 
     /// <summary>
@@ -243,6 +252,7 @@ public sealed partial class MeshGateway : IDisposable
                     _liveness.CountFailover(member, before, carrier);
             }
             _carriers = plan.Carriers;
+            _carries = plan.Routes.Count > 0;
             if (changes > 0)
                 Log.Reconciled(_logger, changes, _exchange.Members.Count, _tunnel.Interface);
         }
