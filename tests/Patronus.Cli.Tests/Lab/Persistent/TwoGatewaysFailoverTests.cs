@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Patronus.Cli.Lab;
 using Patronus.Netlink;
 using Patronus.Testing;
 using Xunit.Abstractions;
@@ -173,6 +174,69 @@ public sealed class TwoGatewaysFailoverTests(TwoGatewayLabFixture lab, ITestOutp
             Assert.True(result.LongestGap < TimeSpan.FromSeconds(1), result.ToString());
     }
 
+    /// <summary>
+    /// The other way a gateway is lost: its processes die. gw-a's agent and its wireguard-go are killed with SIGKILL
+    /// (the tunnel goes with wireguard-go; the agent alone would leave it carrying traffic, as the shared lab's
+    /// proof shows), so its probe responder and its device vanish while the node stays up. A successor agent started
+    /// as the lab starts it makes a new device and answers probes only once it knows a member again; then traffic
+    /// returns to it.
+    /// </summary>
+    [Fact]
+    public async Task KillingTheActiveGatewaysAgentAndWireGuard_MovesTrafficToTheOther_AndItsSuccessorTakesItBack()
+    {
+        var client = PodNamed("client");
+        var server = PodNamed("server");
+        var nodeC = (string)lab.Node("east", "node-c")["netns"]!;
+        var gwANetns = (string)lab.Node("east", "gw-a")["netns"]!;
+        var gwA = Address(lab.Node("east", "gw-a"));
+        var gwB = Address(lab.Node("east", "gw-b"));
+        var west = Device("west", "gw-1");
+        var device = Device("east", "gw-a");
+        var keyA = Wg(device, "public-key").Trim();
+        var keyB = Wg(Device("east", "gw-b"), "public-key").Trim();
+        using var echo = new PeerEcho(server.Netns, [server.Address], 7007);
+        Assert.True(await Eventually(() => Carrier(west, keyA, keyB) == "gw-a" && Via(nodeC, server.Address) == gwA
+            && Ping(client.Netns, server.Address) && Ping(server.Netns, client.Address), TimeSpan.FromSeconds(90)), Dump(west, nodeC, server.Address));
+        var (agent, commandLine) = AgentOf("east", "gw-a");
+        var daemon = int.Parse(Command.Run("pgrep", ["-f", $"^wireguard-go {device}$"]).Stdout.Trim(), CultureInfo.InvariantCulture);
+
+        UdpStreamResult killOut, killIn;
+        using (var outbound = new UdpStream(client.Netns, client.Address, server.Netns, server.Address, 7210, TimeSpan.FromMilliseconds(10)))
+        using (var inbound = new UdpStream(server.Netns, server.Address, client.Netns, client.Address, 7211, TimeSpan.FromMilliseconds(10)))
+        {
+            Assert.True(outbound.WaitForArrivals(50, TimeSpan.FromSeconds(10)) && inbound.WaitForArrivals(50, TimeSpan.FromSeconds(10)), "the streams must flow before gw-a dies");
+            Command.Run("kill", ["-KILL", agent.ToString(CultureInfo.InvariantCulture), daemon.ToString(CultureInfo.InvariantCulture)]);
+            var arrivedOut = outbound.Received;
+            var arrivedIn = inbound.Received;
+            Assert.True(outbound.WaitForArrivals(arrivedOut + 300, TimeSpan.FromSeconds(15)), "client → server stopped with gw-a's processes");
+            Assert.True(inbound.WaitForArrivals(arrivedIn + 300, TimeSpan.FromSeconds(15)), "server → client stopped with gw-a's processes");
+            Assert.Equal("gw-b", Carrier(west, keyA, keyB));
+            Assert.Equal(gwB, Via(nodeC, server.Address));
+            killOut = outbound.Stop();
+            killIn = inbound.Stop();
+        }
+        output.WriteLine($"gw-a's agent and wireguard-go killed (SIGKILL), 10 ms UDP stream client→server: {killOut}");
+        output.WriteLine($"gw-a's agent and wireguard-go killed (SIGKILL), 10 ms UDP stream server→client: {killIn}");
+        Assert.Equal(client.Address.ToString(), await PeerEcho.TcpPeerAsync(client.Netns, new IPEndPoint(server.Address, 7007), TimeSpan.FromSeconds(10)));
+
+        // A successor, started as the lab starts agents: a new device, and traffic back on gw-a once it is live.
+        using var backOut = new UdpStream(client.Netns, client.Address, server.Netns, server.Address, 7212, TimeSpan.FromMilliseconds(10));
+        using var backIn = new UdpStream(server.Netns, server.Address, client.Netns, client.Address, 7213, TimeSpan.FromMilliseconds(10));
+        var log = Path.Combine(lab.Cli.LabDirectory(lab.Name), "east", "gw-a", "agent.log");
+        Assert.Equal(0, Command.Run("setsid", ["-f", "sh", "-c", "exec \"$@\" >>\"$0\" 2>&1", log, "ip", "netns", "exec", gwANetns, .. commandLine]).ExitCode);
+        Assert.True(await Eventually(() => Carrier(west, keyA, keyB) == "gw-a" && Via(nodeC, server.Address) == gwA, TimeSpan.FromSeconds(60)), Dump(west, nodeC, server.Address));
+        Assert.True(backOut.WaitForArrivals(backOut.Received + 100, TimeSpan.FromSeconds(10)) && backIn.WaitForArrivals(backIn.Received + 100, TimeSpan.FromSeconds(10)),
+            "traffic stopped when gw-a's successor took over");
+        var returnOut = backOut.Stop();
+        var returnIn = backIn.Stop();
+        output.WriteLine($"gw-a's successor live again, 10 ms UDP stream client→server: {returnOut}");
+        output.WriteLine($"gw-a's successor live again, 10 ms UDP stream server→client: {returnIn}");
+        Assert.Equal(client.Address.ToString(), await PeerEcho.TcpPeerAsync(client.Netns, new IPEndPoint(server.Address, 7007), TimeSpan.FromSeconds(10)));
+
+        foreach (var result in new[] { killOut, killIn, returnOut, returnIn })
+            Assert.True(result.LongestGap < TimeSpan.FromSeconds(1), result.ToString());
+    }
+
     private static async Task<bool> Eventually(Func<bool> condition, TimeSpan within)
     {
         var deadline = DateTime.UtcNow + within;
@@ -187,13 +251,14 @@ public sealed class TwoGatewaysFailoverTests(TwoGatewayLabFixture lab, ITestOutp
 
     private static string Address(JsonNode node) => ((string)node["address"]!).Split('/')[0];
 
-    /// <summary>The gateway's WireGuard device, from its agent's command line (the lab names it).</summary>
-    private string Device(string cluster, string node)
+    /// <summary>The gateway's WireGuard device, as the lab names it.</summary>
+    private string Device(string cluster, string node) => LabNames.MeshInterface(lab.Name, cluster, node);
+
+    /// <summary>The agent the lab started on a node, and its command line (to start a successor the same way).</summary>
+    private (int Pid, string[] CommandLine) AgentOf(string cluster, string node)
     {
-        var folder = Path.Combine(lab.Cli.LabDirectory(lab.Name), cluster, node);
-        var pid = File.ReadAllText(Path.Combine(folder, "agent.pid")).Trim();
-        var commandLine = File.ReadAllText($"/proc/{pid}/cmdline").TrimEnd('\0').Split('\0');
-        return commandLine[Array.IndexOf(commandLine, "--mesh-interface") + 1];
+        var pid = int.Parse(File.ReadAllText(Path.Combine(lab.Cli.LabDirectory(lab.Name), cluster, node, "agent.pid")).Trim(), CultureInfo.InvariantCulture);
+        return (pid, File.ReadAllText($"/proc/{pid}/cmdline").TrimEnd('\0').Split('\0'));
     }
 
     private static string Wg(string device, params string[] what) => Command.Run("wg", ["show", device, .. what]).Stdout;
