@@ -123,6 +123,9 @@ public sealed class TwoGatewaysFailoverTests(TwoGatewayLabFixture lab, ITestOutp
         // Before: both gateways are peers of west, east's ranges on gw-a's (the first by name), node-c routes through gw-a.
         Assert.True(await Eventually(() => Carrier(west, keyA, keyB) == "gw-a" && Via(nodeC, server.Address) == gwA
             && Ping(client.Netns, server.Address) && Ping(server.Netns, client.Address), TimeSpan.FromSeconds(90)), Dump(west, nodeC, server.Address));
+        var westSocket = (string)lab.Node("west", "gw-1")["socket"]!;
+        // `mesh status` on west: a row per gateway of east, gw-a carrying.
+        Assert.True(await Eventually(() => EastAsWestSeesIt(westSocket) == "gw-a live carrier, gw-b live", TimeSpan.FromSeconds(10)), EastAsWestSeesIt(westSocket));
         using var established = await ConnectAsync(client.Netns, new IPEndPoint(server.Address, 7007));
         Assert.Equal(client.Address.ToString(), await EchoAsync(established));
 
@@ -141,6 +144,7 @@ public sealed class TwoGatewaysFailoverTests(TwoGatewayLabFixture lab, ITestOutp
             Assert.True(inbound.WaitForArrivals(arrivedIn + 300, TimeSpan.FromSeconds(15)), "server → client stopped with gw-a");
             Assert.Equal("gw-b", Carrier(west, keyA, keyB));
             Assert.Equal(gwB, Via(nodeC, server.Address));
+            Assert.Equal("gw-a dead, gw-b live carrier", EastAsWestSeesIt(westSocket));
             failoverOut = outbound.Stop();
             failoverIn = inbound.Stop();
 
@@ -248,6 +252,14 @@ public sealed class TwoGatewaysFailoverTests(TwoGatewayLabFixture lab, ITestOutp
             Assert.True(result.LongestGap < TimeSpan.FromSeconds(1), $"failover: {result}");
         foreach (var result in new[] { backOut, backIn })
             Assert.True(result.LongestGap < TimeSpan.FromSeconds(3), $"return: {result}");
+    }
+
+    /// <summary>East's gateways in west's `mesh status -o json`: each live or dead, the carrier marked.</summary>
+    private string EastAsWestSeesIt(string socket)
+    {
+        var status = JsonNode.Parse(lab.Cli.Mesh("status", "--socket", socket, "-o", "json"))!;
+        return string.Join(", ", status["sites"]!.AsArray().Where(s => (string?)s!["id"] == "east")
+            .Select(s => $"{s!["gateway"]} {((bool)s["live"]! ? "live" : "dead")}{((bool)s["carrier"]! ? " carrier" : "")}"));
     }
 
     private static async Task<bool> Eventually(Func<bool> condition, TimeSpan within)
