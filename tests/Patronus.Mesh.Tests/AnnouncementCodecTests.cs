@@ -14,7 +14,8 @@ public class AnnouncementCodecTests
 
     private static readonly Announcement Sample = new(
         Certificate, Sequence: 7, Timestamp: DateTimeOffset.FromUnixTimeMilliseconds(0x0102030405),
-        WireGuardKey, [new IPEndPoint(IPAddress.Parse("192.0.2.1"), 51820)], [IPNetwork.Parse("10.248.0.0/16"), IPNetwork.Parse("fd00::/48")]);
+        WireGuardKey, [new IPEndPoint(IPAddress.Parse("192.0.2.1"), 51820)], [IPNetwork.Parse("10.248.0.0/16"), IPNetwork.Parse("fd00::/48")],
+        Gateway: "gw-a", ProbePort: 51822);
 
     [Fact]
     public void Certificate_IsPinnedByteForByte()
@@ -32,13 +33,13 @@ public class AnnouncementCodecTests
         var datagram = AnnouncementCodec.EncodeAnnouncement(body, SignatureB);
 
         var expected =
-            "5054524e" + "01" + "01" + (datagram.Length).ToString("x4") + certificate.Length.ToString("x4") + Hex(certificate)
-            + "0000000000000007" + "0000000102030405" + Hex(WireGuardKey)
+            "5054524e" + "02" + "01" + (datagram.Length).ToString("x4") + certificate.Length.ToString("x4") + Hex(certificate)
+            + "0000000000000007" + "0000000102030405" + "04" + "67772d61" + "ca6e" + Hex(WireGuardKey)
             + "01" + "04" + "c0000201" + "ca6c"
             + "02" + "04" + "10" + "0af80000" + "06" + "30" + "fd000000000000000000000000000000"
             + Hex(SignatureB);
         Assert.Equal(expected, Convert.ToHexStringLower(datagram));
-        Assert.Equal(271, datagram.Length);
+        Assert.Equal(278, datagram.Length);
     }
 
     [Fact]
@@ -102,6 +103,40 @@ public class AnnouncementCodecTests
     public void MemberIdThatIsNotADnsLabel_CannotBeEncoded(string id)
     {
         Assert.Throws<ArgumentException>(() => AnnouncementCodec.EncodeCertificateBody(Certificate with { MemberId = id }));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("Node-1")]
+    [InlineData("-lead")]
+    [InlineData("node.example")]
+    public void GatewayNameThatIsNotADnsLabel_CannotBeEncoded(string gateway)
+    {
+        var error = Assert.Throws<ArgumentException>(() => AnnouncementCodec.EncodeAnnouncementBody(Sample with { Gateway = gateway }, AnnouncementCodec.EncodeCertificate(Certificate, SignatureA)));
+        Assert.Contains("gateway name", error.Message);
+    }
+
+    [Fact]
+    public void GatewayNameThatIsNotADnsLabel_IsMalformed()
+    {
+        var datagram = AnnouncementCodec.EncodeAnnouncement(AnnouncementCodec.EncodeAnnouncementBody(Sample, AnnouncementCodec.EncodeCertificate(Certificate, SignatureA)), SignatureB);
+        var name = Convert.ToHexStringLower(datagram).IndexOf("67772d61", StringComparison.Ordinal) / 2;
+        datagram[name] = (byte)'G';
+
+        Assert.Null(AnnouncementCodec.TryDecode(datagram, out var reason, out var detail));
+        Assert.Equal(RejectReason.Malformed, reason);
+        Assert.Contains("gateway name", detail);
+    }
+
+    [Fact]
+    public void Version1_IsMalformedWithTheVersionNamed()
+    {
+        var datagram = AnnouncementCodec.EncodeAnnouncement(AnnouncementCodec.EncodeAnnouncementBody(Sample, AnnouncementCodec.EncodeCertificate(Certificate, SignatureA)), SignatureB);
+        datagram[4] = 1;
+
+        Assert.Null(AnnouncementCodec.TryDecode(datagram, out var reason, out var detail));
+        Assert.Equal(RejectReason.Malformed, reason);
+        Assert.Contains("version 1, expected 2", detail);
     }
 
     private static string Hex(byte[] bytes) => Convert.ToHexStringLower(bytes);

@@ -30,9 +30,12 @@ public sealed class AnnouncementValidatorTests : IDisposable
         new(id, _identity.PublicKey.Export(KeyBlobFormat.RawPublicKey), Now.AddDays(30),
             (prefixes.Length == 0 ? ["10.248.0.0/16"] : prefixes).Select(IPNetwork.Parse).ToArray());
 
-    private Announcement Announcement(MemberCertificate? certificate = null, ulong sequence = 10, DateTimeOffset? at = null, params string[] prefixes) =>
+    private Announcement Announcement(MemberCertificate? certificate = null, ulong sequence = 10, DateTimeOffset? at = null, string gateway = "gw-1", params string[] prefixes) =>
         new(certificate ?? Certificate(), sequence, at ?? Now, new byte[32], [new IPEndPoint(IPAddress.Parse("192.0.2.7"), 51820)],
-            (prefixes.Length == 0 ? ["10.248.0.0/16"] : prefixes).Select(IPNetwork.Parse).ToArray());
+            (prefixes.Length == 0 ? ["10.248.0.0/16"] : prefixes).Select(IPNetwork.Parse).ToArray(), gateway, ProbePort: 51822);
+
+    private static Dictionary<Announcer, MemberState> Members(params (string Member, string Gateway, ulong Sequence, string Prefix)[] states) =>
+        states.ToDictionary(s => new Announcer(s.Member, s.Gateway), s => new MemberState(s.Sequence, [IPNetwork.Parse(s.Prefix)]));
 
     private byte[] Sign(Announcement announcement, Key? setKey = null, Key? identity = null)
     {
@@ -43,8 +46,8 @@ public sealed class AnnouncementValidatorTests : IDisposable
         return AnnouncementCodec.EncodeAnnouncement(body, Ed25519.Sign(identity ?? _identity, [.. AnnouncementCodec.AnnouncementContext, .. body]));
     }
 
-    private AnnouncementVerdict Validate(byte[] datagram, IReadOnlyDictionary<string, MemberState>? members = null) =>
-        AnnouncementValidator.Validate(datagram, Now, _trust, members ?? new Dictionary<string, MemberState>());
+    private AnnouncementVerdict Validate(byte[] datagram, IReadOnlyDictionary<Announcer, MemberState>? members = null) =>
+        AnnouncementValidator.Validate(datagram, Now, _trust, members ?? new Dictionary<Announcer, MemberState>());
 
     [Fact]
     public void SignedByTheSetAndTheMember_IsAccepted()
@@ -104,11 +107,44 @@ public sealed class AnnouncementValidatorTests : IDisposable
     [Fact]
     public void SequenceNotAboveTheLastAccepted_IsReplayed()
     {
-        var members = new Dictionary<string, MemberState> { ["gcp-us-central1"] = new(10, [IPNetwork.Parse("10.248.0.0/16")]) };
+        var members = Members(("gcp-us-central1", "gw-1", 10, "10.248.0.0/16"));
 
         Assert.Equal(RejectReason.Replayed, Validate(Sign(Announcement(sequence: 10)), members).Reason);
         Assert.Equal(RejectReason.Replayed, Validate(Sign(Announcement(sequence: 9)), members).Reason);
         Assert.Null(Validate(Sign(Announcement(sequence: 11)), members).Reason);
+    }
+
+    [Fact]
+    public void EachGatewayOfAMember_HasItsOwnSequence()
+    {
+        // gw-1 is far ahead of gw-2 (it started earlier): gw-2's lower sequence is not a replay of gw-1's.
+        var members = Members(("gcp-us-central1", "gw-1", 1000, "10.248.0.0/16"), ("gcp-us-central1", "gw-2", 10, "10.248.0.0/16"));
+
+        Assert.Null(Validate(Sign(Announcement(sequence: 11, gateway: "gw-2")), members).Reason);
+        Assert.Equal(RejectReason.Replayed, Validate(Sign(Announcement(sequence: 10, gateway: "gw-2")), members).Reason);
+        Assert.Equal(RejectReason.Replayed, Validate(Sign(Announcement(sequence: 11, gateway: "gw-1")), members).Reason);
+        Assert.Null(Validate(Sign(Announcement(sequence: 5, gateway: "gw-3")), members).Reason);
+    }
+
+    [Fact]
+    public void SecondGatewayOfAMember_AnnouncingTheSamePrefixes_IsNotAnOverlap()
+    {
+        var members = Members(("gcp-us-central1", "gw-1", 10, "10.248.0.0/16"));
+        var verdict = Validate(Sign(Announcement(gateway: "gw-2")), members);
+
+        Assert.True(verdict.Reason is null, verdict.Detail);
+        Assert.Equal(new Announcer("gcp-us-central1", "gw-2"), verdict.Accepted!.Announcer);
+    }
+
+    [Fact]
+    public void GatewayOfAnotherMember_AnnouncingOverlappingPrefixes_IsRefused()
+    {
+        // Same gateway name, another member: the name does not make the prefixes theirs.
+        var members = Members(("onprem-dc1", "gw-1", 3, "10.248.128.0/17"));
+        var verdict = Validate(Sign(Announcement(gateway: "gw-1")), members);
+
+        Assert.Equal(RejectReason.OverlappingPrefix, verdict.Reason);
+        Assert.Contains("onprem-dc1", verdict.Detail);
     }
 
     [Fact]
@@ -148,7 +184,7 @@ public sealed class AnnouncementValidatorTests : IDisposable
     [Fact]
     public void PrefixOverlappingAnotherMembers_IsRefused()
     {
-        var members = new Dictionary<string, MemberState> { ["onprem-dc1"] = new(3, [IPNetwork.Parse("10.248.128.0/17")]) };
+        var members = Members(("onprem-dc1", "dc1-gw", 3, "10.248.128.0/17"));
         var verdict = Validate(Sign(Announcement()), members);
 
         Assert.Equal(RejectReason.OverlappingPrefix, verdict.Reason);
@@ -158,7 +194,7 @@ public sealed class AnnouncementValidatorTests : IDisposable
     [Fact]
     public void MemberMovingWithinItsOwnPrefixes_IsNotAnOverlap()
     {
-        var members = new Dictionary<string, MemberState> { ["gcp-us-central1"] = new(3, [IPNetwork.Parse("10.248.0.0/16")]) };
+        var members = Members(("gcp-us-central1", "gw-1", 3, "10.248.0.0/16"));
         Assert.Null(Validate(Sign(Announcement(prefixes: "10.248.0.0/17")), members).Reason);
     }
 
@@ -168,10 +204,19 @@ public sealed class AnnouncementValidatorTests : IDisposable
         Assert.Equal(RejectReason.OwnAnnouncement, Validate(Sign(Announcement(Certificate("aws-us-west-2", "10.244.0.0/16"), prefixes: "10.244.0.0/16"))).Reason);
     }
 
+    [Theory]
+    [InlineData("gw-1")]
+    [InlineData("gw-2")]
+    public void AnotherGatewayOfOurOwnCluster_IsOurOwnAnnouncement(string gateway)
+    {
+        // Gateways of one cluster never peer with each other: the cluster's own ranges are behind both.
+        Assert.Equal(RejectReason.OwnAnnouncement, Validate(Sign(Announcement(Certificate("aws-us-west-2", "10.244.0.0/16"), gateway: gateway, prefixes: "10.244.0.0/16"))).Reason);
+    }
+
     [Fact]
     public void NoTrustedSetKey_TrustsNothing()
     {
-        var verdict = AnnouncementValidator.Validate(Sign(Announcement()), Now, _trust with { SetKeys = [] }, new Dictionary<string, MemberState>());
+        var verdict = AnnouncementValidator.Validate(Sign(Announcement()), Now, _trust with { SetKeys = [] }, new Dictionary<Announcer, MemberState>());
         Assert.Equal(RejectReason.UnknownKey, verdict.Reason);
     }
 }

@@ -42,10 +42,10 @@ public sealed class MemberIdentityTests : IDisposable
         WriteCertificate(_setKey, MemberIdentity.EnsureKeys(_folder));
         using var identity = MemberIdentity.Load(_folder, [SetPublicKey]);
         var announcement = new Announcement(identity.Certificate, 5, DateTimeOffset.UtcNow, identity.WireGuardPrivateKey.PublicKey().Bytes.ToArray(),
-            [IPEndPoint.Parse("192.0.2.1:51820")], [IPNetwork.Parse("10.244.0.0/16")]);
+            [IPEndPoint.Parse("192.0.2.1:51820")], [IPNetwork.Parse("10.244.0.0/16")], "gw-1");
 
         var verdict = AnnouncementValidator.Validate(identity.Sign(announcement), DateTimeOffset.UtcNow,
-            new MeshTrust([SetPublicKey], "cluster-b", [IPNetwork.Parse("10.248.0.0/16")]), new Dictionary<string, MemberState>());
+            new MeshTrust([SetPublicKey], "cluster-b", [IPNetwork.Parse("10.248.0.0/16")]), new Dictionary<Announcer, MemberState>());
 
         Assert.True(verdict.Accepted is not null, verdict.Detail);
         Assert.Equal("member cluster-a", identity.ToString());

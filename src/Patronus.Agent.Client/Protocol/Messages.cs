@@ -80,6 +80,12 @@ public sealed record MeshSiteStatus
     public bool Up { get; init; }
     /// <summary>Configured in remote-clusters but not heard from (or, on a node, routed to the gateway by configuration).</summary>
     public bool Configured { get; init; }
+    /// <summary>Which of the member's gateways this row is (a member may have several); null for a configured row.</summary>
+    public string? Gateway { get; init; }
+    /// <summary>This gateway's tunnel carries the member's prefixes (the first live gateway by name); the others stand by.</summary>
+    public bool Carrier { get; init; }
+    /// <summary>The gateway answers its liveness probes (true when it announced no probe port).</summary>
+    public bool Live { get; init; } = true;
 }
 
 public sealed record PluginStatus

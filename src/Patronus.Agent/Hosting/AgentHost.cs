@@ -104,13 +104,14 @@ public static class AgentHost
         if (options.Routes.Enabled)
         {
             services.AddSingleton(provider => new RoutesFeature(options.Routes, options.NodeName, options.Netns,
-                provider.GetRequiredService<ClusterSync>(), provider.GetRequiredService<ILogger<RoutesFeature>>()));
+                provider.GetRequiredService<ClusterSync>(), provider.GetRequiredService<ILogger<RoutesFeature>>(), provider.GetRequiredService<ILoggerFactory>()));
             services.AddSingleton<IReadinessCheck>(provider => provider.GetRequiredService<RoutesFeature>());
         }
         if (options.Mesh.Enabled)
         {
             services.AddSingleton(provider => new MeshFeature(options, provider.GetRequiredService<ClusterSync>(), provider.GetRequiredService<ILoggerFactory>()));
-            services.AddSingleton(provider => new MeshMetrics(provider.GetRequiredService<MeshFeature>(), provider.GetRequiredService<AgentMetrics>().Registry));
+            services.AddSingleton(provider => new MeshMetrics(provider.GetRequiredService<MeshFeature>(), provider.GetRequiredService<AgentMetrics>().Registry,
+                routes: provider.GetService<RoutesFeature>()));
         }
         services.AddSingleton<AgentReadiness>();
         services.AddSingleton<StatusReporter>();

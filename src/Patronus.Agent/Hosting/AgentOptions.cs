@@ -120,6 +120,7 @@ public sealed class AgentOptions
         ("--mesh-wireguard-go", "meshWireGuardGo", "spawn", "where the kernel has no WireGuard: spawn (the agent starts wireguard-go) or external (it runs in a container of its own, the patronus-wireguard DaemonSet, and outlives the agent's: the agent waits for its device and adopts it)"),
         ("--listen-port", "listenPort", "51820", "the gateway's WireGuard UDP port"),
         ("--mesh-discovery-port", "meshDiscoveryPort", "51821", "UDP port of the signed announcements"),
+        ("--mesh-probe-port", "meshProbePort", "51822", "UDP port gateways answer liveness probes on (from their nodes and the remote gateways); 0: none"),
         ("--multicast-group", "multicastGroup", "239.255.77.77:51821", "GROUP:PORT where announcements are also sent and heard, or none"),
         ("--mesh-endpoints", "meshEndpoints", "(the Node's addresses)", "ADDRESS:PORT list the gateway announces, comma-separated"),
         ("--key-rotation-seconds", "keyRotationSeconds", "86400", "how often the WireGuard key is replaced (0: never)"),

@@ -14,5 +14,11 @@ public sealed partial class MeshGateway
 
         [LoggerMessage(523, LogLevel.Information, "Mesh: WireGuard key of {Interface} replaced ({Trigger}) and announced")]
         public static partial void KeyRotated(ILogger logger, string @interface, string trigger);
+
+        [LoggerMessage(524, LogLevel.Warning, "Mesh: conntrack's TCP window tracking could not be made liberal ({Error}): a TCP connection moved between gateways (a failover) may stall")]
+        public static partial void LiberalTrackingFailed(ILogger logger, string error);
+
+        [LoggerMessage(525, LogLevel.Information, "Mesh: the device routes to members; answering liveness probes on port {Port}")]
+        public static partial void Answering(ILogger logger, int port);
     }
 }

@@ -3,8 +3,10 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Patronus.Agent.Datapath.Nftables;
 using Patronus.Agent.Mesh.Discovery;
+using Patronus.Agent.Mesh.Liveness;
 using Patronus.Agent.Mesh.Peers;
 using Patronus.Agent.Mesh.Tunnel;
+using Patronus.Agent.Paths;
 using Patronus.Mesh.Announcements;
 using Patronus.Mesh.Identity;
 using Patronus.Netlink;
@@ -15,7 +17,9 @@ namespace Patronus.Agent.Mesh;
 /// <summary>What this gateway announces of itself.</summary>
 /// <param name="Endpoints">Where the other members reach this gateway's WireGuard port (its public or WAN addresses).</param>
 /// <param name="Prefixes">The ranges behind it: the cluster's pod and service ranges, or a site's networks.</param>
-public sealed record GatewayAnnouncement(IReadOnlyList<IPEndPoint> Endpoints, IReadOnlyList<IPNetwork> Prefixes);
+/// <param name="Gateway">Its name among its cluster's gateways: the Node's name (a site's own name).</param>
+/// <param name="ProbePort">Where it answers liveness probes (on every address); 0 for no responder.</param>
+public sealed record GatewayAnnouncement(IReadOnlyList<IPEndPoint> Endpoints, IReadOnlyList<IPNetwork> Prefixes, string Gateway, int ProbePort = 0);
 
 /// <summary>
 /// A gateway of the mesh: runs the WireGuard device, announces itself, and keeps the device's peers and routes
@@ -27,6 +31,10 @@ public sealed partial class MeshGateway : IDisposable
     private readonly MemberIdentity _identity;
     private readonly WireGuardTunnel _tunnel;
     private readonly AnnouncementExchange _exchange;
+    private readonly ProbeResponder? _responder;
+    private readonly GatewayLiveness _liveness;
+    private IReadOnlyDictionary<string, string> _carriers = new Dictionary<string, string>();
+    private volatile bool _carries;
     private readonly ILogger _logger;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -39,7 +47,8 @@ public sealed partial class MeshGateway : IDisposable
     private DateTimeOffset _adoptedUntil;
     private bool _clampInstalled;
 
-    public MeshGateway(MemberIdentity identity, MeshTrust trust, GatewayAnnouncement announcement, DiscoveryOptions discovery, TunnelOptions tunnel, NetNs ns, ILoggerFactory loggers, TimeProvider? time = null)
+    public MeshGateway(MemberIdentity identity, MeshTrust trust, GatewayAnnouncement announcement, DiscoveryOptions discovery, TunnelOptions tunnel, NetNs ns, ILoggerFactory loggers,
+        TimeProvider? time = null, PathHealthOptions? liveness = null)
     {
         _identity = identity;
         Announced = announcement;
@@ -52,10 +61,33 @@ public sealed partial class MeshGateway : IDisposable
         _tunnel = new WireGuardTunnel(tunnel, ns, loggers.CreateLogger<WireGuardTunnel>());
         // The key is read at every announcement: after a rotation the next one carries the new key.
         _exchange = new AnnouncementExchange(discovery, identity, trust,
-            () => new Announcement(identity.Certificate, 0, default, identity.WireGuardPrivateKey.PublicKey().Bytes.ToArray(), announcement.Endpoints, announcement.Prefixes),
+            () => new Announcement(identity.Certificate, 0, default, identity.WireGuardPrivateKey.PublicKey().Bytes.ToArray(), announcement.Endpoints, announcement.Prefixes,
+                announcement.Gateway, announcement.ProbePort),
             ns, loggers.CreateLogger<AnnouncementExchange>(), time);
         _exchange.MembersChanged += () => _wake.Writer.TryWrite(true);
+        try
+        {
+            // Answers this cluster's nodes (which gateway to route through) and the remote gateways (which peer carries our prefixes).
+            if (announcement.ProbePort > 0)
+                _responder = new ProbeResponder(new IPEndPoint(IPAddress.IPv6Any, announcement.ProbePort), ns, loggers.CreateLogger<ProbeResponder>());
+            _liveness = new GatewayLiveness("remote", liveness ?? new PathHealthOptions(), ns, loggers, time);
+        }
+        catch
+        {
+            _responder?.Dispose();
+            _exchange.Dispose();
+            _tunnel.Dispose();
+            throw;
+        }
+        // A remote gateway going dead or live moves prefixes between peers at once, not at the next resync.
+        _liveness.Changed += () => _wake.Writer.TryWrite(true);
     }
+
+    /// <summary>Which remote gateways answer their probes.</summary>
+    public GatewayLiveness Liveness => _liveness;
+
+    /// <summary>For every member, the gateway whose peer carries its prefixes (as last planned).</summary>
+    public IReadOnlyDictionary<string, string> Carriers => _carriers;
 
     /// <summary>Completes once the device runs and has been matched to the members once.</summary>
     public Task Ready => _ready.Task;
@@ -71,6 +103,8 @@ public sealed partial class MeshGateway : IDisposable
     {
         // Nothing is announced before the device runs: a member told of a key no device holds would send into nothing.
         Task? exchanging = null;
+        var probing = _liveness.RunAsync(cancellationToken);
+        Task? answering = null;
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -93,6 +127,13 @@ public sealed partial class MeshGateway : IDisposable
                         await RotateAsync(cancellationToken).ConfigureAwait(false);
                     Reconcile();
                     _ready.TrySetResult();
+                    // Live only once it can carry something: a gateway (re)started with no member known yet would
+                    // draw traffic to a device without peers until the members' next announcements.
+                    if (answering is null && _responder is not null && _carries)
+                    {
+                        answering = _responder.RunAsync(cancellationToken);
+                        Log.Answering(_logger, _responder.LocalEndPoint.Port);
+                    }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -117,6 +158,9 @@ public sealed partial class MeshGateway : IDisposable
         }
         if (exchanging is not null)
             await exchanging.ConfigureAwait(false);
+        await probing.ConfigureAwait(false);
+        if (answering is not null)
+            await answering.ConfigureAwait(false);
     }
 
     /// <summary>
@@ -191,11 +235,24 @@ public sealed partial class MeshGateway : IDisposable
             if (!_clampInstalled)
             {
                 ClampSegmentSize();
+                TolerateFlowsMovedBetweenGateways();
                 _clampInstalled = true;
                 changes++;
             }
-            var plan = PeerPlanner.Plan(_exchange.Members, _tunnel.Read().Peers, keepUnknownPeers: adopting, _tunnel.LocalNetworks());
+            var members = _exchange.Members;
+            var localNetworks = _tunnel.LocalNetworks();
+            // Every remote gateway that answers probes is probed where WireGuard reaches it: a dead node or WAN leg shows.
+            _liveness.Track(members.Where(m => m.ProbePort > 0 && PeerPlanner.EndpointOf(m, localNetworks) is not null)
+                .ToDictionary(m => m.Announcer.ToString(), m => GatewayLiveness.Responder(PeerPlanner.EndpointOf(m, localNetworks)!.Address, m.ProbePort)));
+            var plan = PeerPlanner.Plan(members, _tunnel.Read().Peers, keepUnknownPeers: adopting, localNetworks, a => _liveness.IsLive(a.ToString()));
             changes += _tunnel.Apply(plan);
+            foreach (var (member, carrier) in plan.Carriers)
+            {
+                if (_carriers.TryGetValue(member, out var before) && before != carrier)
+                    _liveness.CountFailover(member, before, carrier);
+            }
+            _carriers = plan.Carriers;
+            _carries = plan.Routes.Count > 0;
             if (changes > 0)
                 Log.Reconciled(_logger, changes, _exchange.Members.Count, _tunnel.Interface);
         }
@@ -218,6 +275,32 @@ public sealed partial class MeshGateway : IDisposable
         });
     }
 
+    /// <summary>
+    /// Makes conntrack's TCP window tracking liberal in this gateway's namespace (<c>nf_conntrack_tcp_be_liberal</c>,
+    /// as kube-proxy's <c>--conntrack-tcp-be-liberal</c> does): with two gateways a connection moves from one to the
+    /// other and back (a failover, the carrier's return), and each gateway's conntrack has seen only part of it. The
+    /// first segment back through a gateway acknowledges data that gateway never saw; strict tracking calls it
+    /// invalid, the forward chain drops invalid packets, and the connection stalls for good (a test caught exactly
+    /// that). Liberal tracking still refuses out-of-window RSTs, so a blind reset cannot tear connections down.
+    /// </summary>
+    private void TolerateFlowsMovedBetweenGateways()
+    {
+        try
+        {
+            _ns.Run(() =>
+            {
+                if (Sysctl.Read("net.netfilter.nf_conntrack_tcp_be_liberal") != "1")
+                    Sysctl.Write("net.netfilter.nf_conntrack_tcp_be_liberal", "1");
+                return 0;
+            });
+        }
+        catch (IOException e)
+        {
+            // No conntrack loaded (nothing tracks, nothing to stall) or no right to write: said, not fatal.
+            Log.LiberalTrackingFailed(_logger, e.Message);
+        }
+    }
+
     /// <summary>Stops this gateway's work and, with <paramref name="removeDevice"/>, its device (the node is no longer a gateway).</summary>
     public void Stop(bool removeDevice)
     {
@@ -235,6 +318,8 @@ public sealed partial class MeshGateway : IDisposable
 
     public void Dispose()
     {
+        _liveness.Dispose();
+        _responder?.Dispose();
         _exchange.Dispose();
         _tunnel.Dispose();
     }

@@ -41,6 +41,12 @@ public sealed class MeshOptions
     /// <summary>UDP port of the signed announcements.</summary>
     public int DiscoveryPort { get; set; } = 51821;
 
+    /// <summary>
+    /// UDP port a gateway answers liveness probes on, from its cluster's nodes and the remote gateways (announced, so
+    /// remote gateways learn it); 0 runs no responder. Nodes probe their gateways on this port too.
+    /// </summary>
+    public int ProbePort { get; set; } = 51822;
+
     /// <summary>Announcements are also sent to and heard on this group (the seed's default); null for unicast only.</summary>
     public IPEndPoint? MulticastGroup { get; set; } = new(IPAddress.Parse("239.255.77.77"), 51821);
 

@@ -54,6 +54,7 @@ public static class MeshSettings
             var other => throw new AgentOptionsException($"option 'mesh-wireguard-go' is '{other}'; expected spawn (the agent starts wireguard-go) or external (it runs in a container of its own: the agent waits for it)"),
         };
         mesh.DiscoveryPort = Port("meshDiscoveryPort", mesh.DiscoveryPort);
+        mesh.ProbePort = Text("meshProbePort") == "0" ? 0 : Port("meshProbePort", mesh.ProbePort);
         if (Text("multicastGroup") is { } group)
         {
             if (group == "none")
@@ -93,6 +94,7 @@ public static class MeshSettings
         {
             options.Routes.RemoteCidrs = mesh.RemoteCidrs.ToList();
             options.Routes.GatewayLabel = mesh.GatewayLabel;
+            options.Routes.GatewayProbePort = mesh.ProbePort;
         }
 
         string? Text(string key) => configuration[key] is { } value && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;

@@ -45,12 +45,15 @@ public static class MeshStatusReport
             return new MeshStatus { MemberId = options.MemberId ?? "", Role = options.SiteName is not null ? "site" : "gateway", Interface = options.Interface, Problem = $"the WireGuard device cannot be read: {e.Message}" };
         }
         var sites = new List<MeshSiteStatus>();
-        foreach (var member in state.Members.OrderBy(m => m.MemberId, StringComparer.Ordinal))
+        foreach (var member in state.Members.OrderBy(m => m.MemberId, StringComparer.Ordinal).ThenBy(m => m.Gateway, StringComparer.Ordinal))
         {
             var peer = state.PeerOf(member);
             sites.Add(new MeshSiteStatus
             {
                 Id = member.MemberId,
+                Gateway = member.Gateway,
+                Carrier = gateway.Carriers.TryGetValue(member.MemberId, out var carrier) && carrier == member.Gateway,
+                Live = gateway.Liveness.IsLive(member.Announcer.ToString()),
                 Endpoints = member.Endpoints.Select(e => e.ToString()).ToArray(),
                 Prefixes = member.Prefixes.Select(p => p.ToString()).ToArray(),
                 Endpoint = peer?.Endpoint?.ToString(),

@@ -52,8 +52,14 @@ public static class RoutePlanner
             .ToArray();
 
     /// <param name="localSubnets">The subnets of the local uplink's addresses: a node with an address in one is on-link.</param>
-    /// <param name="remoteCidrs">Other clusters' ranges (the mesh): routed like a gateway node's own pod range, to the first gateway by name. A gateway routes them into its tunnel itself.</param>
-    public static RoutePlan Plan(RoutingMode mode, NodeAddressing local, IReadOnlyList<IPNetwork> localSubnets, IEnumerable<NodeAddressing> nodes, IReadOnlyList<IPNetwork>? remoteCidrs = null)
+    /// <param name="remoteCidrs">
+    /// Other clusters' ranges (the mesh): routed like a gateway node's own pod range, to the first live gateway by
+    /// name (the one the remote clusters send this cluster's traffic back through, since they pick the same way), or
+    /// the first by name when none is known live. A gateway routes them into its tunnel itself.
+    /// </param>
+    /// <param name="isGatewayLive">Whether a gateway node (by name) answers its liveness probes; null takes every gateway as live.</param>
+    public static RoutePlan Plan(RoutingMode mode, NodeAddressing local, IReadOnlyList<IPNetwork> localSubnets, IEnumerable<NodeAddressing> nodes, IReadOnlyList<IPNetwork>? remoteCidrs = null,
+        Func<string, bool>? isGatewayLive = null)
     {
         var all = nodes.ToList();
         var plan = PlanNodes(mode, local, localSubnets, all);
@@ -64,7 +70,8 @@ public static class RoutePlanner
         var problems = plan.Problems.ToList();
         var taken = all.SelectMany(n => n.PodCidrs.Select(c => (Cidr: c, n.Name))).ToList();
         // A gateway that cannot be routed to (no address, no pod range of the family) is no use: the next one is taken.
-        var gateways = all.Where(n => n.Gateway && n.Name != local.Name).OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
+        var gateways = all.Where(n => n.Gateway && n.Name != local.Name)
+            .OrderBy(n => isGatewayLive?.Invoke(n.Name) ?? true ? 0 : 1).ThenBy(n => n.Name, StringComparer.Ordinal).ToList();
         foreach (var cidr in remoteCidrs)
         {
             if (taken.FirstOrDefault(t => Overlaps(t.Cidr, cidr)) is { Name: not null } clash)

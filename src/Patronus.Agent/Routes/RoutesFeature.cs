@@ -4,6 +4,8 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Patronus.Agent.Datapath.Nftables;
 using Patronus.Agent.Hosting;
+using Patronus.Agent.Mesh.Liveness;
+using Patronus.Agent.Paths;
 using Patronus.Agent.Sync;
 using Patronus.Kubernetes.Kinds;
 using Patronus.Netlink;
@@ -32,16 +34,30 @@ public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
     private string? _lastMasquerade;
     private string _lastProblems = "";
     private volatile string? _notReady = "routes not programmed yet";
+    private readonly NetNs? _ns;
+    private readonly GatewayLiveness? _liveness;
+    private string? _remoteVia;
 
-    public RoutesFeature(RoutesOptions options, string nodeName, string? netns, ClusterSync cluster, ILogger<RoutesFeature> logger)
+    /// <param name="loggers">With a mesh (remote ranges, a gateway label and a probe port), runs the liveness of this cluster's gateways.</param>
+    public RoutesFeature(RoutesOptions options, string nodeName, string? netns, ClusterSync cluster, ILogger<RoutesFeature> logger, ILoggerFactory? loggers = null)
     {
         _options = options;
         _nodeName = nodeName;
         _cluster = cluster;
         _logger = logger;
         _thread = new NamespaceThread(netns, "patronus-routes");
+        if (loggers is not null && options.RemoteCidrs.Count > 0 && options.GatewayLabel is not null && options.GatewayProbePort > 0)
+        {
+            _ns = netns is null ? null : NetNs.OpenPath(netns);
+            _liveness = new GatewayLiveness("local", new PathHealthOptions(), _ns, loggers);
+            // A gateway going dead or live re-plans the remote routes at once, not at the next resync.
+            _liveness.Changed += () => _wake.Writer.TryWrite(true);
+        }
         cluster.Subscribe([ResourceKinds.Nodes], _ => _wake.Writer.TryWrite(true));
     }
+
+    /// <summary>Which of this cluster's gateways answer (null without a mesh).</summary>
+    public GatewayLiveness? Liveness => _liveness;
 
     /// <summary>Null once this node's routes are in the kernel and its conflist is written; otherwise why not.</summary>
     public string? NotReadyReason => _notReady;
@@ -54,6 +70,7 @@ public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
     public async Task RunAsync(Task synced, Task agentReady, CancellationToken cancellationToken)
     {
         await synced.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var probing = _liveness?.RunAsync(cancellationToken) ?? Task.CompletedTask;
         while (!cancellationToken.IsCancellationRequested)
         {
             while (_wake.Reader.TryRead(out _))
@@ -82,6 +99,7 @@ public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
             // Let a burst of Node events land before reading the store.
             await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
         }
+        await probing.ConfigureAwait(false);
     }
 
     private void Reconcile(bool agentReady)
@@ -120,7 +138,19 @@ public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
                 notReady = $"no interface holds this node's address {local.Addresses[0]}";
                 return changed;
             }
-            var plan = RoutePlanner.Plan(_options.Mode, local, uplink.Subnets, nodes, _options.RemoteCidrs);
+            // Every gateway of this cluster is probed at its address (a node that is one probes none: it routes into its tunnel).
+            _liveness?.Track(local.Gateway
+                ? new Dictionary<string, IPEndPoint>()
+                : nodes.Where(n => n.Gateway && n.Name != local.Name && n.Addresses.Count > 0)
+                    .ToDictionary(n => n.Name, n => GatewayLiveness.Responder(n.Addresses[0], _options.GatewayProbePort)));
+            var plan = RoutePlanner.Plan(_options.Mode, local, uplink.Subnets, nodes, _options.RemoteCidrs, _liveness is null ? null : _liveness.IsLive);
+            if (_liveness is not null && _options.RemoteCidrs.Count > 0
+                && plan.Routes.FirstOrDefault(r => r.Destination == _options.RemoteCidrs[0])?.Node is { } via)
+            {
+                if (_remoteVia is not null && _remoteVia != via)
+                    _liveness.CountFailover("remote ranges", _remoteVia, via);
+                _remoteVia = via;
+            }
             problems.AddRange(plan.Problems);
             changed += programmer.Apply(plan, uplink);
             changed += ProgramMasquerade(local, nodes);
@@ -184,5 +214,7 @@ public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
             });
         }
         _thread.Dispose();
+        _liveness?.Dispose();
+        _ns?.Dispose();
     }
 }

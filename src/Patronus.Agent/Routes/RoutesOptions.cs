@@ -32,6 +32,12 @@ public sealed class RoutesOptions
     /// <summary>The Node label that marks mesh gateways; null when there is no mesh.</summary>
     public string? GatewayLabel { get; set; }
 
+    /// <summary>
+    /// The port this cluster's gateways answer liveness probes on (the mesh's probe port): a node probes each gateway
+    /// at its address and routes remote ranges to the first live one. 0 probes nothing (the first gateway by name).
+    /// </summary>
+    public int GatewayProbePort { get; set; }
+
     /// <summary>Whether pod traffic leaving the cluster set takes the node's address.</summary>
     public bool Masquerade { get; set; } = true;
 

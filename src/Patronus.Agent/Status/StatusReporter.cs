@@ -32,7 +32,8 @@ public sealed class StatusReporter(AgentOptions options, EndpointRegistry regist
             NetworkPolicies = cluster.Snapshot().NetworkPolicies.Count,
             // Tunnels are a gateway's (or a site's); a node that is neither reaches the others through one.
             Tunnels = meshStatus is { Role: not "node" }
-                ? meshStatus.Sites.Select(s => new TunnelStatus { ClusterId = s.Id, Interface = meshStatus.Interface, Up = s.Up }).ToArray()
+                // A member with several gateways is one tunnel for the operator: up while the one carrying its prefixes is.
+                ? meshStatus.Sites.GroupBy(s => s.Id).Select(g => new TunnelStatus { ClusterId = g.Key, Interface = meshStatus.Interface, Up = g.Any(s => s.Up && (s.Carrier || g.Count() == 1)) }).ToArray()
                 : [],
             Mesh = meshStatus,
         };

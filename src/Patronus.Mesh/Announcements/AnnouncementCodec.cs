@@ -9,15 +9,19 @@ namespace Patronus.Mesh.Announcements;
 /// The announcement's wire format. Big-endian throughout; every variable part carries its count, and every
 /// count has a ceiling, so a reader never allocates more than the datagram it was given.
 /// <code>
-/// announcement := "PTRN" version:u8=1 type:u8=1 length:u16 certificate-length:u16 certificate
-///                 sequence:u64 timestamp-ms:i64 wireguard-key:32 endpoint-count:u8 endpoint* prefix-count:u8 prefix*
-///                 signature:64                       (the member's identity key over "patronus-announce-v1" || all before it)
+/// announcement := "PTRN" version:u8=2 type:u8=1 length:u16 certificate-length:u16 certificate
+///                 sequence:u64 timestamp-ms:i64 gateway-length:u8 gateway probe-port:u16
+///                 wireguard-key:32 endpoint-count:u8 endpoint* prefix-count:u8 prefix*
+///                 signature:64                       (the gateway's identity key over "patronus-announce-v1" || all before it)
 /// certificate  := version:u8=1 id-length:u8 id identity-key:32 not-after-s:i64 prefix-count:u8 prefix*
 ///                 signature:64                       (a cluster-set key over "patronus-member-v1" || all before it)
 /// endpoint     := family:u8 (4|6) address:4|16 port:u16
 /// prefix       := family:u8 (4|6) length:u8 address:4|16
 /// </code>
-/// The whole announcement fits one unfragmented UDP datagram on any path with an MTU of 1280.
+/// The whole announcement fits one unfragmented UDP datagram on any path with an MTU of 1280. Version 2 added the
+/// gateway's name and probe port (a member may have several gateways); version 1 is refused as malformed, since a
+/// member cannot be told apart from its gateways without them. The certificate is unchanged (version 1): certificates
+/// already issued stay valid.
 /// </summary>
 public static class AnnouncementCodec
 {
@@ -27,7 +31,8 @@ public static class AnnouncementCodec
     public const int MaxIdLength = 63;
     public const int KeySize = 32;
     public const int SignatureSize = 64;
-    private const byte Version = 1;
+    private const byte Version = 2;
+    private const byte CertificateVersion = 1;
     private const byte TypeAnnouncement = 1;
     private static readonly byte[] Magic = "PTRN"u8.ToArray();
 
@@ -43,7 +48,7 @@ public static class AnnouncementCodec
         CheckKey(certificate.IdentityKey, "identity key");
         CheckCount(certificate.AuthorizedPrefixes.Count, MaxPrefixes, "authorized prefixes");
         var writer = new Writer();
-        writer.Byte(Version);
+        writer.Byte(CertificateVersion);
         var id = Encoding.ASCII.GetBytes(certificate.MemberId);
         writer.Byte((byte)id.Length);
         writer.Bytes(id);
@@ -64,6 +69,10 @@ public static class AnnouncementCodec
     public static byte[] EncodeAnnouncementBody(Announcement announcement, ReadOnlySpan<byte> signedCertificate)
     {
         CheckKey(announcement.WireGuardKey, "WireGuard key");
+        if (!IsMemberId(Encoding.UTF8.GetBytes(announcement.Gateway)))
+            throw new ArgumentException($"gateway name '{announcement.Gateway}' is not a DNS label (1-{MaxIdLength} lower-case letters, digits and '-'): name the gateway after its Node or site", nameof(announcement));
+        if (announcement.ProbePort is < 0 or > ushort.MaxValue)
+            throw new ArgumentException($"probe port {announcement.ProbePort} is not a UDP port (0 for none)", nameof(announcement));
         CheckCount(announcement.Endpoints.Count, MaxEndpoints, "endpoints");
         CheckCount(announcement.Prefixes.Count, MaxPrefixes, "prefixes");
         var writer = new Writer();
@@ -75,6 +84,10 @@ public static class AnnouncementCodec
         writer.Bytes(signedCertificate);
         writer.UInt64(announcement.Sequence);
         writer.Int64(announcement.Timestamp.ToUnixTimeMilliseconds());
+        var gateway = Encoding.ASCII.GetBytes(announcement.Gateway);
+        writer.Byte((byte)gateway.Length);
+        writer.Bytes(gateway);
+        writer.UInt16((ushort)announcement.ProbePort);
         writer.Bytes(announcement.WireGuardKey);
         writer.Byte((byte)announcement.Endpoints.Count);
         foreach (var endpoint in announcement.Endpoints)
@@ -132,6 +145,10 @@ public static class AnnouncementCodec
             var (certificate, certificateBody, certificateSignature) = DecodeCertificate(certificateBytes);
             var sequence = reader.UInt64();
             var timestamp = DateTimeOffset.FromUnixTimeMilliseconds(Clamp(reader.Int64(), DateTimeOffset.MinValue.ToUnixTimeMilliseconds(), DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
+            var gateway = reader.Take(reader.Count(MaxIdLength, "gateway name length"));
+            if (!IsMemberId(gateway))
+                throw new FormatException("gateway name is not a DNS label (lower-case letters, digits and '-')");
+            var probePort = reader.UInt16();
             var wireGuardKey = reader.Take(KeySize).ToArray();
             var endpoints = new IPEndPoint[reader.Count(MaxEndpoints, "endpoints")];
             for (var i = 0; i < endpoints.Length; i++)
@@ -143,7 +160,7 @@ public static class AnnouncementCodec
                 throw new FormatException($"{reader.Remaining} bytes after the signature");
             detail = "";
             return new Decoded(
-                new Announcement(certificate, sequence, timestamp, wireGuardKey, endpoints, prefixes),
+                new Announcement(certificate, sequence, timestamp, wireGuardKey, endpoints, prefixes, Encoding.ASCII.GetString(gateway), probePort),
                 certificateBody, certificateSignature, datagram[..bodyLength].ToArray(), signature);
         }
         catch (FormatException e)
@@ -171,8 +188,8 @@ public static class AnnouncementCodec
     private static (MemberCertificate Certificate, byte[] Body, byte[] Signature) DecodeCertificate(ReadOnlySpan<byte> bytes)
     {
         var reader = new Reader(bytes);
-        if (reader.Byte() is var version and not Version)
-            throw new FormatException($"certificate version {version}, expected {Version}");
+        if (reader.Byte() is var version and not CertificateVersion)
+            throw new FormatException($"certificate version {version}, expected {CertificateVersion}");
         var idLength = reader.Count(MaxIdLength, "member id length");
         var id = reader.Take(idLength);
         if (idLength == 0 || !IsMemberId(id))

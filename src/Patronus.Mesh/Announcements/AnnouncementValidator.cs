@@ -16,7 +16,7 @@ public sealed record MeshTrust(IReadOnlyList<byte[]> SetKeys, string OwnId, IRea
     public TimeSpan MaxFutureSkew { get; init; } = TimeSpan.FromSeconds(30);
 }
 
-/// <summary>What has been accepted from a member: its last sequence number and the prefixes it holds.</summary>
+/// <summary>What has been accepted from one gateway of a member: its last sequence number and the prefixes it announced.</summary>
 public sealed record MemberState(ulong LastSequence, IReadOnlyList<IPNetwork> Prefixes);
 
 /// <summary>The outcome of one datagram.</summary>
@@ -31,13 +31,16 @@ public sealed record AnnouncementVerdict(Announcement? Accepted, RejectReason? R
 /// Decides whether a datagram may change anything. Pure: the mesh feeds it bytes, the clock and what it accepted
 /// before, and applies an accepted announcement itself. Checks run cheapest-first, and nothing a sender says is
 /// believed before the signatures that cover it have verified: the certificate against a trusted set key, then
-/// the announcement against the key the certificate names.
+/// the announcement against the key the certificate names. A member's gateways announce independently: replay state
+/// is kept per gateway (each has its own sequence), and their prefixes are the member's, so they are never compared
+/// with each other for overlap; a gateway of this member's own cluster is our own announcement (gateways of one
+/// cluster never peer with each other).
 /// </summary>
 public static class AnnouncementValidator
 {
     private static readonly SignatureAlgorithm Ed25519 = SignatureAlgorithm.Ed25519;
 
-    public static AnnouncementVerdict Validate(ReadOnlySpan<byte> datagram, DateTimeOffset now, MeshTrust trust, IReadOnlyDictionary<string, MemberState> members)
+    public static AnnouncementVerdict Validate(ReadOnlySpan<byte> datagram, DateTimeOffset now, MeshTrust trust, IReadOnlyDictionary<Announcer, MemberState> members)
     {
         if (AnnouncementCodec.TryDecode(datagram, out var reason, out var detail) is not { } decoded)
             return AnnouncementVerdict.Reject(reason, detail);
@@ -63,8 +66,8 @@ public static class AnnouncementValidator
             return AnnouncementVerdict.Reject(RejectReason.Stale, $"announcement of '{id}' made at {announcement.Timestamp:O}, more than {trust.MaxAge.TotalSeconds:0} s ago", id);
         if (announcement.Timestamp > now + trust.MaxFutureSkew)
             return AnnouncementVerdict.Reject(RejectReason.Stale, $"announcement of '{id}' is dated {announcement.Timestamp:O}, more than {trust.MaxFutureSkew.TotalSeconds:0} s ahead of this clock", id);
-        if (members.TryGetValue(id, out var known) && announcement.Sequence <= known.LastSequence)
-            return AnnouncementVerdict.Reject(RejectReason.Replayed, $"sequence {announcement.Sequence} of '{id}' is not above the last accepted, {known.LastSequence}", id);
+        if (members.TryGetValue(announcement.Announcer, out var known) && announcement.Sequence <= known.LastSequence)
+            return AnnouncementVerdict.Reject(RejectReason.Replayed, $"sequence {announcement.Sequence} of '{announcement.Announcer}' is not above the last accepted, {known.LastSequence}", id);
 
         foreach (var prefix in announcement.Prefixes)
         {
@@ -74,8 +77,8 @@ public static class AnnouncementValidator
                 return AnnouncementVerdict.Reject(RejectReason.OverlappingPrefix, $"'{id}' announces {prefix}, which overlaps this cluster's {mine}", id);
             foreach (var (other, state) in members)
             {
-                if (other != id && FirstOverlap(state.Prefixes, prefix) is { } theirs)
-                    return AnnouncementVerdict.Reject(RejectReason.OverlappingPrefix, $"'{id}' announces {prefix}, which overlaps {theirs} of '{other}'", id);
+                if (other.MemberId != id && FirstOverlap(state.Prefixes, prefix) is { } theirs)
+                    return AnnouncementVerdict.Reject(RejectReason.OverlappingPrefix, $"'{id}' announces {prefix}, which overlaps {theirs} of '{other.MemberId}'", id);
             }
         }
         for (var i = 0; i < announcement.Prefixes.Count; i++)

@@ -105,7 +105,7 @@ public sealed class MeshGatewayTests : IAsyncLifetime
         side.Gateway = new MeshGateway(
             side.Identity,
             new MeshTrust([SetPublicKey], side.Name, [IPNetwork.Parse(prefix)]),
-            new GatewayAnnouncement([new IPEndPoint(IPAddress.Parse(self), 51820)], [IPNetwork.Parse(prefix)]),
+            new GatewayAnnouncement([new IPEndPoint(IPAddress.Parse(self), 51820)], [IPNetwork.Parse(prefix)], "gw", ProbePort: 51822),
             new DiscoveryOptions { Peers = [new IPEndPoint(IPAddress.Parse(peer), 51821)], Interval = TimeSpan.FromMilliseconds(500) },
             new TunnelOptions { Interface = side.Interface },
             side.Ns,
@@ -180,7 +180,7 @@ public sealed class MeshGatewayTests : IAsyncLifetime
         using var intruder = Key.Create(Ed25519);
         var certificate = new MemberCertificate("cluster-x", intruder.PublicKey.Export(KeyBlobFormat.RawPublicKey), DateTimeOffset.UtcNow.AddDays(1), [IPNetwork.Parse("10.244.0.0/16")]);
         var signedCertificate = ClusterSetAuthority.Certify(otherSet, certificate);
-        var announcement = new Announcement(certificate, ulong.MaxValue - 1, DateTimeOffset.UtcNow, new byte[32], [new IPEndPoint(IPAddress.Parse("172.31.0.1"), 51999)], [IPNetwork.Parse("10.244.0.0/16")]);
+        var announcement = new Announcement(certificate, ulong.MaxValue - 1, DateTimeOffset.UtcNow, new byte[32], [new IPEndPoint(IPAddress.Parse("172.31.0.1"), 51999)], [IPNetwork.Parse("10.244.0.0/16")], "gw");
         var body = AnnouncementCodec.EncodeAnnouncementBody(announcement, signedCertificate);
         var forged = AnnouncementCodec.EncodeAnnouncement(body, Ed25519.Sign(intruder, [.. AnnouncementCodec.AnnouncementContext, .. body]));
         SendFrom(A, forged, "172.31.0.2");
@@ -204,7 +204,7 @@ public sealed class MeshGatewayTests : IAsyncLifetime
         var routesBefore = Ip(B.Netns, "route show proto 78");
         var now = DateTimeOffset.UtcNow;
         var a = A.Identity!;
-        var valid = new Announcement(a.Certificate, (ulong)now.ToUnixTimeMilliseconds() + 600_000, now, new byte[32], [new IPEndPoint(IPAddress.Parse("172.31.0.1"), 51999)], [IPNetwork.Parse("10.244.0.0/16")]);
+        var valid = new Announcement(a.Certificate, (ulong)now.ToUnixTimeMilliseconds() + 600_000, now, new byte[32], [new IPEndPoint(IPAddress.Parse("172.31.0.1"), 51999)], [IPNetwork.Parse("10.244.0.0/16")], "gw");
 
         // Replayed: a sequence number at or below the last one B accepted from A.
         SendFrom(A, a.Sign(valid with { Sequence = 1 }), "172.31.0.2");

@@ -96,6 +96,8 @@ public sealed class MeshSettingsTests
     [InlineData("meshWireGuardGo", "sometimes", "mesh-wireguard-go")]
     [InlineData("listenPort", "70000", "listenPort")]
     [InlineData("meshDiscoveryPort", "0", "meshDiscoveryPort")]
+    [InlineData("meshProbePort", "65536", "meshProbePort")]
+    [InlineData("meshProbePort", "-1", "meshProbePort")]
     [InlineData("multicastGroup", "10.0.0.1:51821", "multicast-group")]
     [InlineData("meshEndpoints", "10.0.0.1", "mesh-endpoints")]
     [InlineData("keyRotationSeconds", "-5", "keyRotationSeconds")]

@@ -211,6 +211,42 @@ public sealed class RoutePlannerRemoteRangesTests
         Assert.All(plan.Routes.Where(r => Remote.Contains(r.Destination)), r => Assert.Equal("gw-1", r.Node));
     }
 
+    [Theory]
+    [InlineData("", "gw-1")]
+    [InlineData("gw-1", "gw-2")]
+    [InlineData("gw-2", "gw-1")]
+    [InlineData("gw-1,gw-2", "gw-3")]
+    [InlineData("gw-1,gw-3", "gw-2")]
+    [InlineData("gw-3", "gw-1")]
+    [InlineData("gw-1,gw-2,gw-3", "gw-1")] // none known live: the first by name rather than nothing
+    public void RemoteRanges_GoToTheFirstLiveGatewayByName(string dead, string expected)
+    {
+        var down = dead.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+        var gateways = new[] { Node("gw-3", "192.168.1.7", "10.244.7.0/24", gateway: true), Node("gw-1", "192.168.1.9", "10.244.9.0/24", gateway: true), Node("gw-2", "192.168.1.8", "10.244.8.0/24", gateway: true) };
+
+        var plan = RoutePlanner.Plan(RoutingMode.Auto, Local, Subnet1, [Local, .. gateways], Remote, isGatewayLive: name => !down.Contains(name));
+
+        Assert.Empty(plan.Problems);
+        var via = gateways.Single(g => g.Name == expected);
+        foreach (var remote in Remote)
+            Assert.Contains(new PodRoute(expected, remote, via.Addresses[0], Overlay: false), plan.Routes);
+        Assert.Equal(Remote.Length, plan.Routes.Count(r => Remote.Contains(r.Destination)));
+        // The gateways' own pod ranges stay routed to them, dead or not: liveness moves only the remote ranges.
+        Assert.All(gateways, g => Assert.Contains(plan.Routes, r => r.Node == g.Name && r.Destination == g.PodCidrs[0]));
+    }
+
+    [Fact]
+    public void ALiveGatewayThatCannotBeRouted_IsPassedOver_ForTheNextLiveOne()
+    {
+        // gw-1 is live but has only an IPv6 pod range (no route of the remote ranges' family): gw-2 takes them.
+        var first = new NodeAddressing("gw-1", [IPAddress.Parse("192.168.1.9")], [IPNetwork.Parse("fd00:9::/64")]) { Gateway = true };
+        var second = Node("gw-2", "192.168.1.8", "10.244.8.0/24", gateway: true);
+
+        var plan = RoutePlanner.Plan(RoutingMode.Auto, Local, Subnet1, [Local, first, second], Remote, isGatewayLive: _ => true);
+
+        Assert.All(plan.Routes.Where(r => Remote.Contains(r.Destination)), r => Assert.Equal("gw-2", r.Node));
+    }
+
     [Fact]
     public void OnTheGatewayItself_RemoteRangesAreLeftToTheTunnel()
     {

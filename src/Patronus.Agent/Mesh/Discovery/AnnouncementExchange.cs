@@ -28,8 +28,10 @@ public sealed record DiscoveryOptions
 /// <summary>
 /// Sends this member's signed announcement and takes in the others'. Nothing received changes anything before
 /// <see cref="AnnouncementValidator"/> has checked its signatures, age, sequence and prefixes; a refused datagram
-/// is counted by reason and logged (at most ten lines a minute, so a flood cannot fill the disk). A member not
-/// heard from for as long as its last announcement stays valid is dropped.
+/// is counted by reason and logged (at most ten lines a minute, so a flood cannot fill the disk). A gateway not
+/// heard from for as long as its last announcement stays valid is dropped. Each gateway of a member is kept apart
+/// (<see cref="Announcer"/>); ours go to the configured peers and also to every gateway heard from, so a second
+/// gateway of a remote cluster, which no configuration names, hears us and is heard in return.
 /// </summary>
 public sealed partial class AnnouncementExchange : IDisposable
 {
@@ -41,8 +43,8 @@ public sealed partial class AnnouncementExchange : IDisposable
     private readonly ILogger _logger;
     private readonly Socket _socket;
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, (Announcement Announcement, DateTimeOffset At)> _members = [];
-    private readonly Dictionary<string, MemberState> _states = [];
+    private readonly Dictionary<Announcer, (Announcement Announcement, DateTimeOffset At)> _members = [];
+    private readonly Dictionary<Announcer, MemberState> _states = [];
     private readonly ConcurrentDictionary<RejectReason, long> _rejected = new();
     private readonly LogRateLimit _rejectLog = new(10, TimeSpan.FromMinutes(1));
     private ulong _sequence;
@@ -64,7 +66,7 @@ public sealed partial class AnnouncementExchange : IDisposable
     /// <summary>Raised (on the receive loop) when the set of accepted members or what one announces changes.</summary>
     public event Action? MembersChanged;
 
-    /// <summary>The last accepted announcement of every member heard from recently.</summary>
+    /// <summary>The last accepted announcement of every gateway of every member heard from recently.</summary>
     public IReadOnlyCollection<Announcement> Members
     {
         get
@@ -130,7 +132,13 @@ public sealed partial class AnnouncementExchange : IDisposable
         var sequence = Math.Max(Interlocked.Increment(ref _sequence), (ulong)_time.GetUtcNow().ToUnixTimeMilliseconds());
         Interlocked.Exchange(ref _sequence, sequence);
         var datagram = _identity.Sign(template with { Sequence = sequence, Timestamp = _time.GetUtcNow() });
-        var targets = _options.Peers.AsEnumerable();
+        IEnumerable<IPEndPoint> targets = _options.Peers;
+        lock (_lock)
+        {
+            // A gateway heard from is told about us on its announced addresses, at the discovery port.
+            var heard = _members.Values.SelectMany(m => m.Announcement.Endpoints).Select(e => new IPEndPoint(e.Address, _options.Port)).ToArray();
+            targets = targets.Concat(heard).Distinct().ToArray();
+        }
         if (_options.MulticastGroup is { } group)
             targets = targets.Append(group);
         foreach (var target in targets)
@@ -160,12 +168,12 @@ public sealed partial class AnnouncementExchange : IDisposable
             verdict = AnnouncementValidator.Validate(datagram, _time.GetUtcNow(), _trust, _states);
             if (verdict.Accepted is { } announcement)
             {
-                var changed = !_members.TryGetValue(announcement.MemberId, out var before) || !SameContent(before.Announcement, announcement);
-                _members[announcement.MemberId] = (announcement, _time.GetUtcNow());
-                _states[announcement.MemberId] = new MemberState(announcement.Sequence, announcement.Prefixes);
+                var changed = !_members.TryGetValue(announcement.Announcer, out var before) || !SameContent(before.Announcement, announcement);
+                _members[announcement.Announcer] = (announcement, _time.GetUtcNow());
+                _states[announcement.Announcer] = new MemberState(announcement.Sequence, announcement.Prefixes);
                 if (!changed)
                     return;
-                Log.MemberAccepted(_logger, announcement.MemberId, string.Join(", ", announcement.Prefixes), string.Join(", ", announcement.Endpoints));
+                Log.MemberAccepted(_logger, announcement.Announcer.ToString(), string.Join(", ", announcement.Prefixes), string.Join(", ", announcement.Endpoints));
             }
         }
         if (verdict.Reason is { } reason)
@@ -187,7 +195,7 @@ public sealed partial class AnnouncementExchange : IDisposable
 
     private void Expire()
     {
-        var expired = new List<string>();
+        var expired = new List<Announcer>();
         lock (_lock)
         {
             var now = _time.GetUtcNow();
@@ -204,13 +212,13 @@ public sealed partial class AnnouncementExchange : IDisposable
             }
         }
         foreach (var id in expired)
-            Log.MemberExpired(_logger, id, _trust.MaxAge.TotalSeconds);
+            Log.MemberExpired(_logger, id.ToString(), _trust.MaxAge.TotalSeconds);
         if (expired.Count > 0)
             MembersChanged?.Invoke();
     }
 
     private static bool SameContent(Announcement a, Announcement b) =>
-        a.WireGuardKey.AsSpan().SequenceEqual(b.WireGuardKey) && a.Endpoints.SequenceEqual(b.Endpoints) && a.Prefixes.SequenceEqual(b.Prefixes);
+        a.WireGuardKey.AsSpan().SequenceEqual(b.WireGuardKey) && a.Endpoints.SequenceEqual(b.Endpoints) && a.Prefixes.SequenceEqual(b.Prefixes) && a.ProbePort == b.ProbePort;
 
     public void Dispose() => _socket.Dispose();
 }
