@@ -143,18 +143,8 @@ public sealed partial class MeshFeature : IDisposable
         return (new GatewayAnnouncement(endpoints, prefixes ?? [], gateway, _mesh.ProbePort), fingerprint);
     }
 
-    /// <summary>
-    /// A gateway's name in its announcements: the Node's name, or its first label when the name is a DNS subdomain
-    /// (<c>ip-10-0-0-1.ec2.internal</c> → <c>ip-10-0-0-1</c>): an announcement names a gateway with one DNS label,
-    /// and the nodes of one cluster differ in their first label in every naming scheme in use.
-    /// </summary>
-    public static string GatewayName(string nodeName)
-    {
-        var label = nodeName.Split('.')[0].ToLowerInvariant();
-        return MemberIds.Valid(label)
-            ? label
-            : throw new InvalidDataException($"node name '{nodeName}' does not start with a DNS label (lower-case letters, digits and '-'): a gateway is announced under that label");
-    }
+    /// <summary>A gateway's name in its announcements (see <see cref="MemberIds.GatewayNameOf"/>).</summary>
+    public static string GatewayName(string nodeName) => MemberIds.GatewayNameOf(nodeName);
 
     private void Start(GatewayAnnouncement announcement, string fingerprint, CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Patronus.Mesh.Identity;
 using static Patronus.Netlink.NetworkRanges;
 
 namespace Patronus.Agent.Routes;
@@ -54,8 +55,12 @@ public static class RoutePlanner
     /// <param name="localSubnets">The subnets of the local uplink's addresses: a node with an address in one is on-link.</param>
     /// <param name="remoteCidrs">
     /// Other clusters' ranges (the mesh): routed like a gateway node's own pod range, to the first live gateway by
-    /// name (the one the remote clusters send this cluster's traffic back through, since they pick the same way), or
-    /// the first by name when none is known live. A gateway routes them into its tunnel itself.
+    /// name (the carrier: the one the remote clusters accept this cluster's traffic from and send it back through,
+    /// since they pick the same way), or the first by name when none is known live. The carrier routes them into its
+    /// tunnel itself; so does any gateway while it is the first live one. Another gateway (a standby) routes them to
+    /// the carrier like any node: the remote clusters would refuse what its own tunnel sent (WireGuard accepts a
+    /// source range from one peer only), so its pods could not reach them. Its tunnel's own routes stay, at a lower
+    /// preference (<see cref="Mesh.Tunnel.WireGuardTunnel.RouteMetric"/>), and serve once it becomes the carrier.
     /// </param>
     /// <param name="isGatewayLive">Whether a gateway node (by name) answers its liveness probes; null takes every gateway as live.</param>
     public static RoutePlan Plan(RoutingMode mode, NodeAddressing local, IReadOnlyList<IPNetwork> localSubnets, IEnumerable<NodeAddressing> nodes, IReadOnlyList<IPNetwork>? remoteCidrs = null,
@@ -63,15 +68,16 @@ public static class RoutePlanner
     {
         var all = nodes.ToList();
         var plan = PlanNodes(mode, local, localSubnets, all);
-        if (remoteCidrs is not { Count: > 0 } || local.Gateway)
+        if (remoteCidrs is not { Count: > 0 })
             return plan;
 
         var routes = plan.Routes.ToList();
         var problems = plan.Problems.ToList();
         var taken = all.SelectMany(n => n.PodCidrs.Select(c => (Cidr: c, n.Name))).ToList();
-        // A gateway that cannot be routed to (no address, no pod range of the family) is no use: the next one is taken.
-        var gateways = all.Where(n => n.Gateway && n.Name != local.Name)
-            .OrderBy(n => isGatewayLive?.Invoke(n.Name) ?? true ? 0 : 1).ThenBy(n => n.Name, StringComparer.Ordinal).ToList();
+        // In the order remote members choose a carrier: live first, then by gateway name. A gateway is live to itself.
+        var gateways = all.Where(n => n.Gateway && (n.Name != local.Name || local.Gateway))
+            .OrderBy(n => n.Name == local.Name || (isGatewayLive?.Invoke(n.Name) ?? true) ? 0 : 1)
+            .ThenBy(n => MemberIds.FirstLabel(n.Name), StringComparer.Ordinal).ThenBy(n => n.Name, StringComparer.Ordinal).ToList();
         foreach (var cidr in remoteCidrs)
         {
             if (taken.FirstOrDefault(t => Overlaps(t.Cidr, cidr)) is { Name: not null } clash)
@@ -80,8 +86,12 @@ public static class RoutePlanner
                 continue;
             }
             var family = cidr.BaseAddress.AddressFamily;
-            var via = gateways.Select(g => routes.FirstOrDefault(r => r.Node == g.Name && r.Destination.BaseAddress.AddressFamily == family)).FirstOrDefault(r => r is not null);
-            if (via is null)
+            PodRoute? RouteTo(NodeAddressing gateway) => routes.FirstOrDefault(r => r.Node == gateway.Name && r.Destination.BaseAddress.AddressFamily == family);
+            // A gateway that cannot be routed to (no address, no pod range of the family) is no use: the next one is taken.
+            var carrier = gateways.FirstOrDefault(g => g.Name == local.Name || RouteTo(g) is not null);
+            if (carrier?.Name == local.Name)
+                continue; // this gateway carries them: its tunnel's routes serve
+            if (carrier is null || RouteTo(carrier) is not { } via)
             {
                 problems.Add(gateways.Count == 0
                     ? $"remote range {cidr}: no gateway node (a Node labelled as the mesh's gateway) to route it to"

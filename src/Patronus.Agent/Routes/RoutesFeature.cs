@@ -138,11 +138,10 @@ public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
                 notReady = $"no interface holds this node's address {local.Addresses[0]}";
                 return changed;
             }
-            // Every gateway of this cluster is probed at its address (a node that is one probes none: it routes into its tunnel).
-            _liveness?.Track(local.Gateway
-                ? new Dictionary<string, IPEndPoint>()
-                : nodes.Where(n => n.Gateway && n.Name != local.Name && n.Addresses.Count > 0)
-                    .ToDictionary(n => n.Name, n => GatewayLiveness.Responder(n.Addresses[0], _options.GatewayProbePort)));
+            // Every other gateway of this cluster is probed at its address; a gateway too probes the others, since it
+            // routes into its own tunnel only while it is the first live one.
+            _liveness?.Track(nodes.Where(n => n.Gateway && n.Name != local.Name && n.Addresses.Count > 0)
+                .ToDictionary(n => n.Name, n => GatewayLiveness.Responder(n.Addresses[0], _options.GatewayProbePort)));
             var plan = RoutePlanner.Plan(_options.Mode, local, uplink.Subnets, nodes, _options.RemoteCidrs, _liveness is null ? null : _liveness.IsLive);
             if (_liveness is not null && _options.RemoteCidrs.Count > 0
                 && plan.Routes.FirstOrDefault(r => r.Destination == _options.RemoteCidrs[0])?.Node is { } via)

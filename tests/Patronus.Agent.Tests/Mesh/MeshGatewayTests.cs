@@ -156,6 +156,8 @@ public sealed class MeshGatewayTests : IAsyncLifetime
         Assert.True(Ping(B, "10.248.0.1", "10.244.0.1"));
 
         Assert.Contains($"10.248.0.0/16 dev {A.Interface}", Ip(A.Netns, "route show proto 78"));
+        // At a low preference: on a standby gateway the routes feature's route to the carrier gateway wins.
+        Assert.Contains($"metric {WireGuardTunnel.RouteMetric}", Ip(A.Netns, "route show proto 78"));
         Assert.Contains($"10.244.0.0/16 dev {B.Interface}", Ip(B.Netns, "route show proto 78"));
         var peer = Assert.Single(A.Gateway!.Tunnel.Read().Peers);
         Assert.Equal([IPNetwork.Parse("10.248.0.0/16")], peer.AllowedIPs);

@@ -247,16 +247,44 @@ public sealed class RoutePlannerRemoteRangesTests
         Assert.All(plan.Routes.Where(r => Remote.Contains(r.Destination)), r => Assert.Equal("gw-2", r.Node));
     }
 
-    [Fact]
-    public void OnTheGatewayItself_RemoteRangesAreLeftToTheTunnel()
+    [Theory]
+    [InlineData("gw-1", "", null)] // first by name: it carries, its tunnel routes them
+    [InlineData("gw-2", "", "gw-1")] // a standby: to the carrier, like any node
+    [InlineData("gw-2", "gw-1", null)] // the carrier dead: the standby carries now
+    [InlineData("gw-3", "gw-1", "gw-2")]
+    [InlineData("gw-3", "gw-1,gw-2", null)]
+    [InlineData("gw-1", "gw-1", null)] // its own probes never count a gateway dead to itself
+    public void OnAGateway_RemoteRangesGoToTheCarrier_WhichIsItselfWhenFirstLive(string self, string dead, string? expected)
     {
-        var self = Local with { Gateway = true };
-        var other = Node("gw-2", "192.168.1.8", "10.244.8.0/24", gateway: true);
+        var down = dead.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+        var all = new[] { Node("gw-1", "192.168.1.9", "10.244.9.0/24", gateway: true), Node("gw-2", "192.168.1.8", "10.244.8.0/24", gateway: true), Node("gw-3", "192.168.1.7", "10.244.7.0/24", gateway: true) };
+        var local = all.Single(n => n.Name == self);
 
-        var plan = RoutePlanner.Plan(RoutingMode.Auto, self, Subnet1, [self, other], Remote);
+        var plan = RoutePlanner.Plan(RoutingMode.Auto, local, Subnet1, all, Remote, isGatewayLive: name => !down.Contains(name));
 
-        Assert.DoesNotContain(plan.Routes, r => Remote.Contains(r.Destination));
         Assert.Empty(plan.Problems);
+        var remote = plan.Routes.Where(r => Remote.Contains(r.Destination)).ToList();
+        if (expected is null)
+        {
+            Assert.Empty(remote);
+        }
+        else
+        {
+            Assert.Equal(Remote.Length, remote.Count);
+            Assert.All(remote, r => Assert.Equal(new PodRoute(expected, r.Destination, all.Single(n => n.Name == expected).Addresses[0], Overlay: false), r));
+        }
+    }
+
+    [Fact]
+    public void GatewaysAreOrderedByTheirAnnouncedNames_TheFirstLabel_AsRemoteMembersOrderThem()
+    {
+        // By full name "gw-a-b.zone" sorts first ('-' < '.'); remote members know the gateways as "gw-a" and "gw-a-b".
+        var longer = Node("gw-a-b.zone", "192.168.1.8", "10.244.8.0/24", gateway: true);
+        var shorter = Node("gw-a.zone", "192.168.1.9", "10.244.9.0/24", gateway: true);
+
+        var plan = RoutePlanner.Plan(RoutingMode.Auto, Local, Subnet1, [Local, longer, shorter], Remote);
+
+        Assert.All(plan.Routes.Where(r => Remote.Contains(r.Destination)), r => Assert.Equal("gw-a.zone", r.Node));
     }
 
     [Fact]

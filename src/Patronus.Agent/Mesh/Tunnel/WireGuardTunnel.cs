@@ -44,6 +44,12 @@ public sealed record TunnelOptions
 /// </summary>
 public sealed partial class WireGuardTunnel : IDisposable
 {
+    /// <summary>
+    /// The tunnel's routes yield to the routes feature's (metric 0 for IPv4, 1024 for IPv6): on a standby gateway the
+    /// remote ranges go to the carrier gateway, and this device's routes take over only when those are withdrawn.
+    /// </summary>
+    public const int RouteMetric = 4096;
+
     private readonly TunnelOptions _options;
     private readonly NetNs _ns;
     private readonly ILogger _logger;
@@ -136,7 +142,7 @@ public sealed partial class WireGuardTunnel : IDisposable
         {
             foreach (var route in _netlink.RouteList(family, protocol: RouteProtocol.PatronusMesh))
             {
-                if (route.LinkIndex != link.Index || !wanted.Remove(route.Destination))
+                if (route.LinkIndex != link.Index || route.Metric != RouteMetric || !wanted.Remove(route.Destination))
                 {
                     _netlink.RouteDel(route);
                     changed++;
@@ -145,7 +151,7 @@ public sealed partial class WireGuardTunnel : IDisposable
         }
         foreach (var destination in wanted)
         {
-            _netlink.RouteReplace(new Route { Destination = destination, LinkIndex = link.Index, Scope = RouteScope.Link, Protocol = RouteProtocol.PatronusMesh });
+            _netlink.RouteReplace(new Route { Destination = destination, LinkIndex = link.Index, Scope = RouteScope.Link, Protocol = RouteProtocol.PatronusMesh, Metric = RouteMetric });
             changed++;
         }
         return changed;

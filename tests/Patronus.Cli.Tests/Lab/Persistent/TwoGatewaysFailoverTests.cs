@@ -13,7 +13,8 @@ namespace Patronus.Cli.Tests.Lab.Persistent;
 
 /// <summary>
 /// A small lab of its own (kept apart from the shared three-cluster lab, whose tests must not see a gateway die):
-/// cluster east with two gateways, gw-a and gw-b, and a plain node node-c with the pod "client"; cluster west with
+/// cluster east with two gateways, gw-a and gw-b (with the pod "standby"), and a plain node node-c with the pod
+/// "client"; cluster west with
 /// one gateway gw-1 and the pod "server"; one WAN link between them.
 /// </summary>
 public sealed class TwoGatewayLabFixture : IAsyncLifetime
@@ -53,9 +54,16 @@ public sealed class TwoGatewayLabFixture : IAsyncLifetime
             """);
         File.WriteAllText(Path.Combine(_files, "east.yaml"), """
             apiVersion: v1
-            kind: Pod
-            metadata: {name: client, namespace: default}
-            spec: {nodeName: node-c, containers: [{name: client, image: busybox}]}
+            kind: List
+            items:
+            - apiVersion: v1
+              kind: Pod
+              metadata: {name: client, namespace: default}
+              spec: {nodeName: node-c, containers: [{name: client, image: busybox}]}
+            - apiVersion: v1
+              kind: Pod
+              metadata: {name: standby, namespace: default}
+              spec: {nodeName: gw-b, containers: [{name: standby, image: busybox}]}
             """);
         File.WriteAllText(Path.Combine(_files, "west.yaml"), """
             apiVersion: v1
@@ -97,6 +105,25 @@ public sealed class TwoGatewaysFailoverTests(TwoGatewayLabFixture lab, ITestOutp
             lab.Status["wan"]![0]!["gateways"]!.AsArray().Select(g => $"{g!["cluster"]}/{g["node"]}").Order());
         Assert.True((bool)lab.Node("east", "gw-b")["gateway"]!);
         Assert.NotEmpty(lab.Node("east", "gw-b")["wan"]!.AsArray());
+    }
+
+    /// <summary>
+    /// A pod on the standby gateway: west accepts east's ranges only from the carrier (gw-a), so gw-b sends its own
+    /// pods' remote traffic to gw-a like any node, not into its own tunnel, where west would drop it.
+    /// </summary>
+    [Fact]
+    public async Task APodOnTheStandbyGateway_ReachesTheRemoteCluster_ThroughTheCarrier()
+    {
+        var standby = PodNamed("standby");
+        var server = PodNamed("server");
+        var gwB = (string)lab.Node("east", "gw-b")["netns"]!;
+        var gwA = Address(lab.Node("east", "gw-a"));
+
+        Assert.True(await Eventually(() => Via(gwB, server.Address) == gwA && Ping(standby.Netns, server.Address) && Ping(server.Netns, standby.Address), TimeSpan.FromSeconds(90)),
+            $"gw-b: {LabCli.InNamespace(gwB, "ip", "-4", "route", "show").Stdout}");
+        using var echo = new PeerEcho(server.Netns, [server.Address], 7007);
+        // The server sees the pod's own address: nothing on the way through gw-a rewrote it.
+        Assert.Equal(standby.Address.ToString(), await PeerEcho.TcpPeerAsync(standby.Netns, new IPEndPoint(server.Address, 7007), TimeSpan.FromSeconds(10)));
     }
 
     /// <summary>
