@@ -45,6 +45,7 @@ public sealed partial class ServicesFeature : IDisposable
     private ClusterSetDatapath? _datapath;
     private ClusterSetDnsServer? _dns;
     private string? _programmed;
+    private string? _dnsProblem;
     private volatile ServicesStatus _status;
     private IReadOnlyDictionary<ServiceKey, IReadOnlyDictionary<string, IReadOnlyList<ExportCondition>>> _conditions = new Dictionary<ServiceKey, IReadOnlyDictionary<string, IReadOnlyList<ExportCondition>>>();
     private int _disposed;
@@ -81,11 +82,21 @@ public sealed partial class ServicesFeature : IDisposable
             _datapath = new ClusterSetDatapath(_options.Netns, _loggers.CreateLogger<ClusterSetDatapath>());
             if (_services.DnsAddress is { } address)
             {
-                _dns = new ClusterSetDnsServer(address, _loggers.CreateLogger<ClusterSetDnsServer>());
-                // The server's sockets are made in Start: in the node's namespace.
-                using var ns = _options.Netns is { } path ? NetNs.OpenPath(path) : NetNs.Current();
-                ns.Run(() => _dns.Start());
-                Log.DnsServing(_logger, address.ToString());
+                try
+                {
+                    var dns = new ClusterSetDnsServer(address, _loggers.CreateLogger<ClusterSetDnsServer>());
+                    // The server's sockets are made in Start: in the node's namespace.
+                    using var ns = _options.Netns is { } path ? NetNs.OpenPath(path) : NetNs.Current();
+                    ns.Run(() => dns.Start());
+                    _dns = dns;
+                    Log.DnsServing(_logger, address.ToString());
+                }
+                catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or InvalidOperationException)
+                {
+                    // The rest of the feature does not depend on it: imports are still written and programmed.
+                    _dnsProblem = $"clusterset.local is not served on {address}: {e.Message}";
+                    Log.ReconcileFailed(_logger, _dnsProblem);
+                }
             }
             while (!cancellationToken.IsCancellationRequested)
             {
@@ -186,6 +197,7 @@ public sealed partial class ServicesFeature : IDisposable
             ClusterId = clusterId,
             Gateway = gateway,
             Writer = writer,
+            Problem = _dnsProblem,
             Clusters = (exchange?.RemoteClusters() ?? []).Select(c => new ServicesClusterStatus { Id = c.Cluster, Alive = c.Alive, LastHeardSecondsAgo = Math.Round((now - c.LastHeard).TotalSeconds, 3) }).ToArray(),
             Exports = local.Select(e => new ServiceExportStatus
             {

@@ -55,6 +55,8 @@ internal static class LabStatusCommand
             ["podCIDRv6"] = cluster.PodCIDRv6.ToString(),
             ["serviceCIDR"] = cluster.ServiceCIDR.ToString(),
             ["gateways"] = new JsonArray(cluster.Nodes.Where(n => n.Gateway).Select(n => (JsonNode)n.Name).ToArray()),
+            // clusterset.local is served where the mesh runs (a lab of several clusters joined by WAN links).
+            ["dns"] = record.Plan.WanLinks.Count > 0 ? Mesh.MeshArguments.DnsAddress(cluster).ToString() : null,
             ["nodes"] = new JsonArray(cluster.Nodes.Select(node => (JsonNode)new JsonObject
             {
                 ["name"] = node.Name,
