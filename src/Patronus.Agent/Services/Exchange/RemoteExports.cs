@@ -66,11 +66,16 @@ public sealed class RemoteExports(ServicesOptions options, string ownCluster)
             }
             if (state.Sequences.TryGetValue(announcement.Service, out var last) && announcement.Sequence <= last)
             {
-                // A refresh of what we hold, or a replay: either way nothing changes, but the cluster was heard.
-                if (announcement.Sequence == last && state.Exports.TryGetValue(announcement.Service, out var same))
-                    state.Exports[announcement.Service] = (same.Announcement, now);
-                else
+                if (announcement.Sequence < last)
                     problem = $"sequence {announcement.Sequence} of '{message.MemberId}' for {announcement.Service} is below the last accepted, {last}";
+                else if (state.Exports.TryGetValue(announcement.Service, out var same))
+                    state.Exports[announcement.Service] = (same.Announcement, now); // a refresh of what we hold
+                else if (!announcement.Withdrawn)
+                {
+                    // The sender's current export, which expiry dropped here: one sequence number stands for one content, so it is taken back.
+                    state.Exports[announcement.Service] = (announcement, now);
+                    changed = true;
+                }
             }
             else
             {
@@ -87,6 +92,9 @@ public sealed class RemoteExports(ServicesOptions options, string ownCluster)
         state.LastHeard = now;
         if (!state.Alive)
         {
+            // Back from silence: what it exported gets a whole expiry period for its next refresh, not the time it was away.
+            foreach (var (service, held) in state.Exports.ToList())
+                state.Exports[service] = (held.Announcement, now);
             state.Alive = true;
             changed = true;
         }
