@@ -17,6 +17,9 @@ public sealed class MultiClusterServicesTests(ServicesLabFixture lab, ITestOutpu
 
     private LabCli Cli => lab.Cli;
 
+    /// <summary>A ServiceExport manifest (block YAML: a file starting with '{' is read as JSON).</summary>
+    private static string Export(string name) => $"apiVersion: multicluster.x-k8s.io/v1alpha1\nkind: ServiceExport\nmetadata: {{name: {name}, namespace: shop}}\n";
+
     /// <summary>busybox nslookup from the client pod against onprem's clusterset.local server: its output.</summary>
     private string Lookup(string name, string type = "A") =>
         LabCli.InNamespace(lab.ClientNetns, "busybox", "nslookup", $"-type={type}", name, lab.Dns(Onprem)).Stdout;
@@ -92,7 +95,7 @@ public sealed class MultiClusterServicesTests(ServicesLabFixture lab, ITestOutpu
     {
         Assert.NotNull(Until(() => ImportHas("cart", Aws, Gcp), Settle));
         var file = Path.Combine(lab.Files, "cart-export.yaml");
-        File.WriteAllText(file, "{apiVersion: multicluster.x-k8s.io/v1alpha1, kind: ServiceExport, metadata: {name: cart, namespace: shop}}\n");
+        File.WriteAllText(file, Export("cart"));
         try
         {
             Cli.Must("delete", "-f", file, "--name", lab.Name, "--cluster", Gcp);
@@ -121,9 +124,9 @@ public sealed class MultiClusterServicesTests(ServicesLabFixture lab, ITestOutpu
     public async Task Conflicts_FollowKep1645_OldestExportWins_AndAPortGoesOnlyToTheClustersExposingIt()
     {
         var multi = Path.Combine(lab.Files, "multi-export.yaml");
-        File.WriteAllText(multi, "{apiVersion: multicluster.x-k8s.io/v1alpha1, kind: ServiceExport, metadata: {name: multi, namespace: shop}}\n");
+        File.WriteAllText(multi, Export("multi"));
         var mixed = Path.Combine(lab.Files, "mixed-export.yaml");
-        File.WriteAllText(mixed, "{apiVersion: multicluster.x-k8s.io/v1alpha1, kind: ServiceExport, metadata: {name: mixed, namespace: shop}}\n");
+        File.WriteAllText(mixed, Export("mixed"));
         // gcp's export of multi is older (creationTimestamps have a resolution of one second), aws's of mixed is.
         Cli.Must("apply", "-f", multi, "--name", lab.Name, "--cluster", Gcp);
         Thread.Sleep(1100);

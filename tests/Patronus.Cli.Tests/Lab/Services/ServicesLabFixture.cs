@@ -44,19 +44,19 @@ public sealed class ServicesLabFixture : IAsyncLifetime
 
     public string Dns(string cluster) => (string)Cluster(cluster)["dns"]!;
 
-    private static string Backends(string pod, string node) => $$"""
+    private static string Backends(string pod, string node) => $$$"""
         apiVersion: v1
         kind: List
         items:
         - {apiVersion: v1, kind: Namespace, metadata: {name: shop}}
         - apiVersion: v1
           kind: Pod
-          metadata: {name: {{pod}}, namespace: shop, labels: {app: web}}
-          spec: {nodeName: {{node}}, containers: [{name: web, image: busybox}]}
+          metadata: {name: {{{pod}}}, namespace: shop, labels: {app: web}}
+          spec: {nodeName: {{{node}}}, containers: [{name: web, image: busybox}]}
         - apiVersion: v1
           kind: Pod
-          metadata: {name: db-{{pod}}, namespace: shop, labels: {app: db}}
-          spec: {nodeName: gw-1, hostname: db-{{pod}}, subdomain: db, containers: [{name: db, image: busybox}]}
+          metadata: {name: db-{{{pod}}}, namespace: shop, labels: {app: db}}
+          spec: {nodeName: gw-1, hostname: db-{{{pod}}}, subdomain: db, containers: [{name: db, image: busybox}]}
         - {apiVersion: v1, kind: Service, metadata: {name: web, namespace: shop}, spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}}
         - {apiVersion: v1, kind: Service, metadata: {name: cart, namespace: shop}, spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}}
         - {apiVersion: v1, kind: Service, metadata: {name: solo, namespace: shop}, spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}}
