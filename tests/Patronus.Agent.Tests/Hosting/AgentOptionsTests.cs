@@ -92,6 +92,8 @@ public sealed class AgentOptionsTests : IDisposable
         Assert.Equal(defaults.Mesh.MulticastGroup!.ToString(), documented["multicastGroup"]);
         Assert.Equal(defaults.Mesh.KeyRotation.TotalSeconds.ToString(), documented["keyRotationSeconds"]);
         Assert.Equal(defaults.Mesh.AnnounceInterval.TotalSeconds.ToString(), documented["announceIntervalSeconds"]);
+        Assert.Equal(defaults.Services.ExchangePort.ToString(), documented["servicesPort"]);
+        Assert.False(defaults.Services.Enabled);
     }
 
     [Theory]
