@@ -85,6 +85,13 @@ public sealed class AgentClient
         Exchange(AgentRequest.RotateMeshKeys(), timeout ?? TimeSpan.FromSeconds(15));
     }
 
+    /// <summary>Multi-cluster services as the node's agent sees them (`patronus mesh services`).</summary>
+    public ServicesStatus GetServices(TimeSpan? timeout = null)
+    {
+        var reply = Exchange(AgentRequest.QueryServices(), timeout ?? DefaultTimeout);
+        return reply.Services ?? throw new AgentProtocolException("mesh-services reply carries no 'services'");
+    }
+
     private AgentReply Exchange(AgentRequest request, TimeSpan timeout)
     {
         var deadline = Stopwatch.StartNew();

@@ -51,9 +51,10 @@ public static class AgentProtocol
                 break;
             case AgentOps.Status:
             case AgentOps.MeshRotateKeys:
+            case AgentOps.MeshServices:
                 break;
             default:
-                throw new AgentProtocolException($"field 'op' is '{request.Op}'; expected register, unregister, status or mesh-rotate-keys");
+                throw new AgentProtocolException($"field 'op' is '{request.Op}'; expected register, unregister, status, mesh-rotate-keys or mesh-services");
         }
         return request;
 

@@ -117,7 +117,7 @@ public sealed record TunnelStatus
 
 /// <summary>
 /// One request: a JSON object on one line. <see cref="Op"/> says which of the other fields is set:
-/// "register" (<see cref="Endpoint"/>), "unregister" (<see cref="Removal"/>), "status" or "mesh-rotate-keys" (none).
+/// "register" (<see cref="Endpoint"/>), "unregister" (<see cref="Removal"/>), "status", "mesh-rotate-keys" or "mesh-services" (none).
 /// </summary>
 public sealed record AgentRequest
 {
@@ -129,6 +129,7 @@ public sealed record AgentRequest
     public static AgentRequest Unregister(EndpointRemoval removal) => new() { Op = AgentOps.Unregister, Removal = removal };
     public static AgentRequest QueryStatus() => new() { Op = AgentOps.Status };
     public static AgentRequest RotateMeshKeys() => new() { Op = AgentOps.MeshRotateKeys };
+    public static AgentRequest QueryServices() => new() { Op = AgentOps.MeshServices };
 }
 
 /// <summary>One reply, a JSON object on one line: ok, or an error for people; a status query also carries the status.</summary>
@@ -137,6 +138,9 @@ public sealed record AgentReply
     public bool Ok { get; init; }
     public string? Error { get; init; }
     public AgentStatus? Status { get; init; }
+
+    /// <summary>The reply to "mesh-services".</summary>
+    public ServicesStatus? Services { get; init; }
 
     public static AgentReply Success(AgentStatus? status = null) => new() { Ok = true, Status = status };
     public static AgentReply Failure(string error) => new() { Ok = false, Error = error };
@@ -148,4 +152,5 @@ public static class AgentOps
     public const string Unregister = "unregister";
     public const string Status = "status";
     public const string MeshRotateKeys = "mesh-rotate-keys";
+    public const string MeshServices = "mesh-services";
 }

@@ -12,4 +12,5 @@ namespace Patronus.Agent.Client.Protocol;
 [JsonSerializable(typeof(EndpointRemoval))]
 [JsonSerializable(typeof(EndpointRegistration))]
 [JsonSerializable(typeof(MeshStatus))]
+[JsonSerializable(typeof(ServicesStatus))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext;

@@ -18,7 +18,8 @@ public sealed partial class AgentRequestHandler(
     AgentOptions options,
     AgentMetrics metrics,
     ILogger<AgentRequestHandler> logger,
-    Patronus.Agent.Mesh.MeshFeature? mesh = null)
+    Patronus.Agent.Mesh.MeshFeature? mesh = null,
+    Patronus.Agent.Services.ServicesFeature? services = null)
 {
     /// <summary>How long a register may wait for its policy to reach the kernel before it is refused.</summary>
     public static readonly TimeSpan ProgramTimeout = TimeSpan.FromSeconds(25);
@@ -32,6 +33,9 @@ public sealed partial class AgentRequestHandler(
                 AgentOps.Register => await RegisterAsync(request.Endpoint!, cancellationToken).ConfigureAwait(false),
                 AgentOps.Unregister => await UnregisterAsync(request.Removal!, cancellationToken).ConfigureAwait(false),
                 AgentOps.MeshRotateKeys => await RotateMeshKeysAsync(cancellationToken).ConfigureAwait(false),
+                AgentOps.MeshServices => services is null
+                    ? AgentReply.Failure("mesh-services: multi-cluster services are not configured on this agent (no clusterset-ip-range, or no mesh)")
+                    : new AgentReply { Ok = true, Services = services.Status },
                 _ => AgentReply.Success(status.Report()),
             };
         }

@@ -13,6 +13,7 @@ using Patronus.Agent.Mesh;
 using Patronus.Agent.Telemetry;
 using Patronus.Agent.Policy;
 using Patronus.Agent.Routes;
+using Patronus.Agent.Services;
 using Patronus.Agent.State;
 using Patronus.Agent.Status;
 using Patronus.Agent.Sync;
@@ -113,6 +114,8 @@ public static class AgentHost
             services.AddSingleton(provider => new MeshMetrics(provider.GetRequiredService<MeshFeature>(), provider.GetRequiredService<AgentMetrics>().Registry,
                 routes: provider.GetService<RoutesFeature>()));
         }
+        if (options.Services.Enabled)
+            services.AddSingleton(provider => ServicesWiring.Create(options, provider.GetRequiredService<ClusterSync>(), provider.GetRequiredService<MeshFeature>(), provider.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<AgentReadiness>();
         services.AddSingleton<StatusReporter>();
         services.AddSingleton<AgentRequestHandler>();
@@ -127,6 +130,8 @@ public static class AgentHost
             services.AddHostedService<RoutesService>();
         if (options.Mesh.Enabled)
             services.AddHostedService(provider => new MeshService(provider.GetRequiredService<MeshFeature>(), provider.GetRequiredService<ClusterSync>()));
+        if (options.Services.Enabled)
+            services.AddHostedService(provider => new ServicesService(provider.GetRequiredService<ServicesFeature>(), provider.GetRequiredService<ClusterSync>()));
         services.AddHostedService<SpoolDrainer>();
         overrides?.Invoke(services);
 

@@ -76,6 +76,9 @@ public sealed class AgentOptions
     /// <summary>WireGuard to the other clusters and sites of the set: gateways, keys, trust.</summary>
     public MeshOptions Mesh { get; set; } = new();
 
+    /// <summary>Multi-cluster services (ServiceExport, ServiceImport, ClusterSetIP, clusterset.local DNS); off unless a ClusterSetIP range is given with the mesh.</summary>
+    public Patronus.Agent.Services.ServicesOptions Services { get; set; } = new();
+
     /// <summary>A site joins the mesh without Kubernetes: no cluster state, no policy, no routes between nodes.</summary>
     public bool IsSite => Mesh.SiteName is not null;
 
@@ -125,6 +128,9 @@ public sealed class AgentOptions
         ("--mesh-endpoints", "meshEndpoints", "(the Node's addresses)", "ADDRESS:PORT list the gateway announces, comma-separated"),
         ("--key-rotation-seconds", "keyRotationSeconds", "86400", "how often the WireGuard key is replaced (0: never)"),
         ("--announce-interval-seconds", "announceIntervalSeconds", "5", "how often a gateway announces itself"),
+        ("--clusterset-ip-range", "clusterSetIpRange", "(none: multi-cluster services off)", "ClusterSetIP ranges, one per family, comma-separated (e.g. 10.112.0.0/16); with the mesh turns multi-cluster services on"),
+        ("--clusterset-dns", "clusterSetDns", "(none)", "ADDRESS:PORT where this node answers the clusterset.local zone"),
+        ("--services-port", "servicesPort", "51822", "UDP port of the signed service announcements between gateways"),
         ("--site-name", "siteName", "(none: a cluster's agent)", "join a plain network to the mesh as this site: no Kubernetes, policy or node routes"),
         ("--log-level", "logLevel", "Information", "Trace, Debug, Information, Warning, Error or Critical"),
         ("--debug", "logLevel", "(off)", "the same as --log-level Debug (takes no value)"),
@@ -207,6 +213,7 @@ public sealed class AgentOptions
         }
         ReadRoutes(options, configuration);
         MeshSettings.Read(options, configuration);
+        Patronus.Agent.Services.ServicesSettings.Read(options, configuration);
         if (options.IsSite)
         {
             if (options.Kubeconfig is not null || options.Manifests is not null)

@@ -29,6 +29,7 @@ internal static class MeshCommand
         var command = new Command("mesh", "The SD-WAN mesh between clusters and sites: its state, key rotation, and admitting members.");
         command.Subcommands.Add(StatusCommand());
         command.Subcommands.Add(RotateKeysCommand());
+        command.Subcommands.Add(MeshServicesCommand.Create(SocketOption));
         command.Subcommands.Add(NewSetCommand());
         command.Subcommands.Add(KeysCommand());
         command.Subcommands.Add(CertifyCommand());

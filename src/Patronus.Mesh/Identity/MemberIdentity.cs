@@ -111,6 +111,17 @@ public sealed class MemberIdentity : IDisposable
         return AnnouncementCodec.EncodeAnnouncement(body, Ed25519.Sign(_identity, [.. AnnouncementCodec.AnnouncementContext, .. body]));
     }
 
+    /// <summary>
+    /// Signs another message of this member with the identity key, in its own <paramref name="context"/> (never the
+    /// announcement's, so one kind of message cannot be passed off as the other): the service exchange's envelopes.
+    /// </summary>
+    public byte[] SignMessage(ReadOnlySpan<byte> context, ReadOnlySpan<byte> body)
+    {
+        if (context.SequenceEqual(AnnouncementCodec.AnnouncementContext) || context.SequenceEqual(AnnouncementCodec.CertificateContext))
+            throw new ArgumentException("the announcement and certificate contexts are the mesh's own", nameof(context));
+        return Ed25519.Sign(_identity, [.. context, .. body]);
+    }
+
     public override string ToString() => $"member {MemberId}";
 
     public void Dispose() => _identity.Dispose();

@@ -23,6 +23,11 @@ public sealed class AgentOptionsTests : IDisposable
     [InlineData(new[] { "--cluster-cidr", "10.244.0.1/16" }, "option 'clusterCidr': '10.244.0.1/16' is not a network")]
     [InlineData(new[] { "--masquerade", "maybe" }, "option 'masquerade' is 'maybe'")]
     [InlineData(new[] { "--cni-conf-template", "/nonexistent/t.conflist" }, "option 'cni-conf-template': file '/nonexistent/t.conflist' does not exist")]
+    [InlineData(new[] { "--clusterset-ip-range", "10.112.0.0/16" }, "option 'clusterset-ip-range' needs the mesh (cluster-id and cluster-set-key)")]
+    [InlineData(new[] { "--clusterset-ip-range", "banana" }, "'banana' is not a CIDR")]
+    [InlineData(new[] { "--cluster-cidr", "10.112.0.0/16", "--clusterset-ip-range", "10.112.0.0/24" }, "option 'clusterset-ip-range': 10.112.0.0/24 overlaps the cluster set's range 10.112.0.0/16")]
+    [InlineData(new[] { "--clusterset-dns", "nowhere" }, "option 'clusterset-dns' is 'nowhere'; expected ADDRESS:PORT")]
+    [InlineData(new[] { "--services-port", "0" }, "option 'services-port' is '0'; expected a UDP port")]
     public void BadOption_IsRefusedNamingIt(string[] args, string expected)
     {
         var error = Assert.Throws<AgentOptionsException>(() => Build(args));
@@ -92,6 +97,8 @@ public sealed class AgentOptionsTests : IDisposable
         Assert.Equal(defaults.Mesh.MulticastGroup!.ToString(), documented["multicastGroup"]);
         Assert.Equal(defaults.Mesh.KeyRotation.TotalSeconds.ToString(), documented["keyRotationSeconds"]);
         Assert.Equal(defaults.Mesh.AnnounceInterval.TotalSeconds.ToString(), documented["announceIntervalSeconds"]);
+        Assert.Equal(defaults.Services.ExchangePort.ToString(), documented["servicesPort"]);
+        Assert.False(defaults.Services.Enabled);
     }
 
     [Theory]

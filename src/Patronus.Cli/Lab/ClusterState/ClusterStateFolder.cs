@@ -17,13 +17,46 @@ internal sealed partial class ClusterStateFolder(string directory)
 {
     public string Directory { get; } = directory;
 
+    /// <summary>
+    /// Creates or replaces the object. As the API server does, its creationTimestamp is the time it was first created:
+    /// set now for a new object, kept from the stored one on a replace (whatever the manifest says); KEP-1645's conflict
+    /// resolution orders exports by it.
+    /// </summary>
     public void Put(IKubernetesObject<V1ObjectMeta> obj)
     {
         System.IO.Directory.CreateDirectory(Directory);
         var file = FileOf(obj.Kind, obj.Metadata.NamespaceProperty, obj.Metadata.Name);
+        obj.Metadata.CreationTimestamp = StoredCreation(file) ?? DateTime.UtcNow;
         var temporary = Path.Combine(Directory, $".{Path.GetFileName(file)}.tmp");
         File.WriteAllText(temporary, KubernetesJson.Serialize(obj));
         File.Move(temporary, file, overwrite: true);
+    }
+
+    /// <summary>Writes the object only when its file would change (a controller's pass must not wake every agent for nothing).</summary>
+    public bool PutIfChanged(IKubernetesObject<V1ObjectMeta> obj)
+    {
+        var file = FileOf(obj.Kind, obj.Metadata.NamespaceProperty, obj.Metadata.Name);
+        obj.Metadata.CreationTimestamp = StoredCreation(file) ?? DateTime.UtcNow;
+        if (File.Exists(file) && File.ReadAllText(file) == KubernetesJson.Serialize(obj))
+            return false;
+        Put(obj);
+        return true;
+    }
+
+    private static DateTime? StoredCreation(string file)
+    {
+        if (!File.Exists(file))
+            return null;
+        try
+        {
+            return System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file))?["metadata"]?["creationTimestamp"] is { } at
+                ? DateTime.Parse((string)at!, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal)
+                : null;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     /// <returns>Whether the object was there.</returns>

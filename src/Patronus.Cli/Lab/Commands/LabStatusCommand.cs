@@ -45,7 +45,19 @@ internal static class LabStatusCommand
     }
 
     /// <summary>The lab status document: the shape later checks and the demo depend on (issue 8); extend it, never break it.</summary>
-    public static JsonObject Json(LabRecord record) => new()
+    public static JsonObject Json(LabRecord record)
+    {
+        var json = Document(record);
+        // "dns" only where clusterset.local is served: a single-cluster document keeps exactly its keys.
+        foreach (var cluster in json["clusters"]!.AsArray())
+        {
+            if (cluster!["dns"] is null)
+                cluster.AsObject().Remove("dns");
+        }
+        return json;
+    }
+
+    private static JsonObject Document(LabRecord record) => new()
     {
         ["name"] = record.Name,
         ["clusters"] = new JsonArray(record.Plan.Clusters.Select(cluster => (JsonNode)new JsonObject
@@ -55,6 +67,8 @@ internal static class LabStatusCommand
             ["podCIDRv6"] = cluster.PodCIDRv6.ToString(),
             ["serviceCIDR"] = cluster.ServiceCIDR.ToString(),
             ["gateways"] = new JsonArray(cluster.Nodes.Where(n => n.Gateway).Select(n => (JsonNode)n.Name).ToArray()),
+            // clusterset.local is served where the mesh runs (a lab of several clusters joined by WAN links).
+            ["dns"] = record.Plan.WanLinks.Count > 0 ? Mesh.MeshArguments.DnsAddress(cluster).ToString() : null,
             ["nodes"] = new JsonArray(cluster.Nodes.Select(node => (JsonNode)new JsonObject
             {
                 ["name"] = node.Name,

@@ -10,6 +10,14 @@ namespace Patronus.Cli.Lab.Mesh;
 /// </summary>
 public static class MeshArguments
 {
+    /// <summary>The ClusterSetIP range of every lab (lab.yaml's ranges must stay clear of it; the agents refuse an overlap).</summary>
+    public const string ClusterSetIpRange = "10.112.0.0/16";
+
+    public const int DnsPort = 53;
+
+    /// <summary>Where a cluster's pods ask for clusterset.local names: its first gateway (else first node), on <see cref="DnsPort"/>.</summary>
+    public static System.Net.IPAddress DnsAddress(ClusterPlan cluster) => (cluster.Nodes.FirstOrDefault(n => n.Gateway) ?? cluster.Nodes[0]).Address;
+
     /// <summary>The options for <paramref name="node"/>; <paramref name="keysDirectory"/> is its key folder.</summary>
     public static IReadOnlyList<string> For(LabPlan plan, ClusterPlan cluster, NodePlan node, string clusterSetPublicKey, string keysDirectory)
     {
@@ -24,6 +32,8 @@ public static class MeshArguments
         // (/var/lib/patronus/mesh, wg-sdwan), which every lab on the machine would share. The lab makes keys and a
         // certificate only for the gateways it starts with.
         arguments.AddRange(["--mesh-keys", keysDirectory, "--mesh-interface", LabNames.MeshInterface(plan.Name, cluster.Id, node.Name)]);
+        // Multi-cluster services: ClusterSetIPs from the lab's range, and clusterset.local answered on every node's address.
+        arguments.AddRange(["--clusterset-ip-range", ClusterSetIpRange, "--clusterset-dns", $"{node.Address}:{DnsPort}"]);
         var endpoints = plan.LinksOf(node).Select(l => $"{l.Leg.Address}:{WanLinkPlan.MeshPort}").ToList();
         if (endpoints.Count > 0)
             arguments.AddRange(["--mesh-endpoints", string.Join(',', endpoints)]);

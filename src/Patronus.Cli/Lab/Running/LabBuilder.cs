@@ -178,6 +178,7 @@ internal sealed class LabBuilder(LabStore store, LabBinaries binaries, TextWrite
                 folder.Put(PodWiring.WithStatus(placement.Pod, pod, placement.Node));
                 log.WriteLine($"lab {plan.Name}: pod {cluster.Id}/{pod.Id} on {pod.Node}: {string.Join(", ", pod.Ips)}");
             }
+            EndpointSliceController.Reconcile(folder);
         }
         await AgentDaemon.WaitInStepAsync(plan.Nodes, DateTime.UtcNow, cancellation);
     }

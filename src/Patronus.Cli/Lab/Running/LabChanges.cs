@@ -102,6 +102,7 @@ internal sealed class LabChanges(LabStore store, LabBinaries binaries, TextWrite
             folder.Put(PodWiring.WithStatus(placement.Pod, pod, placement.Node));
             Report(cluster.Id, placement.Pod, $"created on {pod.Node}: {string.Join(", ", pod.Ips)}");
         }
+        EndpointSliceController.Reconcile(folder);
         await AgentDaemon.WaitInStepAsync(cluster.Nodes, DateTime.UtcNow, cancellation);
     }
 
@@ -178,6 +179,7 @@ internal sealed class LabChanges(LabStore store, LabBinaries binaries, TextWrite
             }
             Report(cluster.Id, obj, folder.Remove(obj.Kind, Namespace(obj), obj.Metadata.Name) ? "deleted" : "not found");
         }
+        EndpointSliceController.Reconcile(folder);
         await AgentDaemon.WaitInStepAsync(cluster.Nodes, DateTime.UtcNow, cancellation);
     }
 
