@@ -15,7 +15,7 @@ public sealed class ServicesOptions
     public IPEndPoint? DnsAddress { get; set; }
 
     /// <summary>UDP port on gateways for the signed service announcements (beside the mesh's discovery port).</summary>
-    public int ExchangePort { get; set; } = 51822;
+    public int ExchangePort { get; set; } = 51823;
 
     /// <summary>How often a gateway tells the others it is alive: the liveness signal for withdrawing a cluster's endpoints.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromMilliseconds(100);

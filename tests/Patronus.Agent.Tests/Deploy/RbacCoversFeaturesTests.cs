@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
+using Patronus.Agent.Services;
 using Patronus.Kubernetes.Kinds;
 using Patronus.Testing;
 
@@ -20,7 +21,8 @@ public sealed partial class RbacCoversFeaturesTests
     }
 
     private static readonly string[] Read = ["get", "list", "watch"];
-    private static readonly string[] Write = ["create", "update", "patch", "delete"];
+    /// <summary>The import writer creates, replaces (PUT) and removes what it owns; it never patches.</summary>
+    private static readonly string[] Write = ["create", "update", "delete"];
 
     private static IEnumerable<Need> Reads(string feature, string group, params string[] resources) =>
         resources.SelectMany(r => Read.Select(v => new Need(feature, group, r, v)));
@@ -43,11 +45,7 @@ public sealed partial class RbacCoversFeaturesTests
         .. Reads("services", "discovery.k8s.io", "endpointslices"),
         .. Write.Select(v => new Need("services", "multicluster.x-k8s.io", "serviceimports", v)),
         .. Write.Select(v => new Need("services", "discovery.k8s.io", "endpointslices", v)),
-        new("services", "multicluster.x-k8s.io", "serviceexports/status", "update"),
-        new("services", "multicluster.x-k8s.io", "serviceimports/status", "update"),
         .. new[] { "get", "create", "update" }.Select(v => new Need("services", "coordination.k8s.io", "leases", v, KubeSystemOnly: true)),
-        new("services", "", "events", "create"),
-        new("services", "events.k8s.io", "events", "create"),
     ];
 
     /// <summary>Every kind the cluster sync lists and watches (whichever feature subscribes to it).</summary>
@@ -92,7 +90,9 @@ public sealed partial class RbacCoversFeaturesTests
         foreach (var rule in rules)
         {
             Assert.True(rule.NonResourceURLs is null or { Count: 0 }, $"{role} grants non-resource URLs");
-            Assert.True(rule.ResourceNames is null or { Count: 0 }, $"{role}: a rule limited to names the agent does not know");
+            // A name narrows a rule to what the agent knows by name: the import writer's Lease, and nothing else.
+            Assert.True(rule.ResourceNames is null or { Count: 0 } || (rule.Resources.SequenceEqual(["leases"]) && rule.ResourceNames.SequenceEqual([new ServicesOptions().LeaseName])),
+                $"{role}: a rule limited to names the agent does not know");
             foreach (var group in rule.ApiGroups)
                 foreach (var resource in rule.Resources)
                     foreach (var verb in rule.Verbs)
@@ -135,6 +135,20 @@ public sealed partial class RbacCoversFeaturesTests
         // Nothing that would let the agent read secrets or change workloads, whatever a feature claims.
         Assert.DoesNotContain(grants, g => g.Resource is "secrets" or "configmaps" or "pods" && g.Verb is not ("get" or "list" or "watch"));
         Assert.DoesNotContain(grants, g => g.Resource == "secrets");
+    }
+
+    [Fact]
+    public void TheImportWritersLease_IsRenewedByName_InTheNamespaceTheAgentUses()
+    {
+        var options = new ServicesOptions();
+        var objects = LoadAll();
+        var role = Assert.Single(objects.OfType<V1Role>());
+        Assert.Equal(options.LeaseNamespace, role.Metadata.NamespaceProperty);
+        var named = Assert.Single(role.Rules, r => r.ResourceNames is { Count: > 0 });
+        Assert.Equal([options.LeaseName], named.ResourceNames);
+        Assert.Equal(["get", "update"], named.Verbs.Order());
+        // Only create goes unnamed: the API server cannot check a name on create.
+        Assert.All(role.Rules.Where(r => r.Resources.Contains("leases") && r.ResourceNames is null or { Count: 0 }), r => Assert.Equal(["create"], r.Verbs));
     }
 
     [GeneratedRegex(@"^\s*- apiGroups:")]

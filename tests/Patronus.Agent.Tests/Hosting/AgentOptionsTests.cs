@@ -98,7 +98,11 @@ public sealed class AgentOptionsTests : IDisposable
         Assert.Equal(defaults.Mesh.KeyRotation.TotalSeconds.ToString(), documented["keyRotationSeconds"]);
         Assert.Equal(defaults.Mesh.AnnounceInterval.TotalSeconds.ToString(), documented["announceIntervalSeconds"]);
         Assert.Equal(defaults.Services.ExchangePort.ToString(), documented["servicesPort"]);
+        Assert.Equal(defaults.Mesh.ProbePort.ToString(), documented["meshProbePort"]);
         Assert.False(defaults.Services.Enabled);
+        // A gateway binds every one of these on one address: two features given one default port would take each other's datagrams.
+        int[] ports = [defaults.Mesh.ListenPort, defaults.Mesh.DiscoveryPort, defaults.Mesh.ProbePort, defaults.Services.ExchangePort];
+        Assert.Equal(ports.Length, ports.Distinct().Count());
     }
 
     [Theory]
