@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Patronus.Agent.Datagrams;
 using Patronus.Agent.Services.Announcement;
 using Patronus.Agent.Services.Model;
 using Patronus.Agent.Telemetry;
@@ -143,7 +144,7 @@ public sealed partial class ServiceExchange : IClusterLiveness, IDisposable
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var receiving = Task.Run(() => ReceiveAsync(cancellationToken), CancellationToken.None);
+        var receiving = ReceiveAsync(cancellationToken);
         var nextRefresh = DateTimeOffset.MinValue;
         try
         {
@@ -211,28 +212,12 @@ public sealed partial class ServiceExchange : IClusterLiveness, IDisposable
         return ServiceEnvelope.Seal(body, _identity.SignMessage(ServiceEnvelope.Context, body));
     }
 
-    private async Task ReceiveAsync(CancellationToken cancellationToken)
-    {
-        var buffer = new byte[ServiceEnvelope.MaxSize + 1];
-        EndPoint any = new IPEndPoint(IPAddress.IPv6Any, 0);
-        while (!cancellationToken.IsCancellationRequested)
+    private Task ReceiveAsync(CancellationToken cancellationToken) =>
+        DatagramLoop.RunAsync("service-exchange", _socket, ServiceEnvelope.MaxSize, Receive, () =>
         {
-            SocketReceiveFromResult received;
-            try
-            {
-                received = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, any, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize or SocketError.ConnectionRefused)
-            {
-                continue;
-            }
-            Receive(buffer.AsSpan(0, received.ReceivedBytes), received.RemoteEndPoint);
-        }
-    }
+            if (_refusals.TryEnter(out var suppressed))
+                Log.Refused(_logger, "?", "larger than the receive buffer", suppressed);
+        }, _logger, cancellationToken);
 
     /// <summary>One datagram from the network: opened (signature first), then applied.</summary>
     public void Receive(ReadOnlySpan<byte> datagram, EndPoint from)
