@@ -77,6 +77,8 @@ public sealed class DeployManifestTests
         Assert.Equal("cluster-id", fromConfig["PATRONUS_AGENT_CLUSTERID"]);
         Assert.Equal("cluster-set-key", fromConfig["PATRONUS_AGENT_CLUSTERSETKEY"]);
         Assert.Equal("remote-clusters", fromConfig["PATRONUS_AGENT_REMOTECLUSTERS"]);
+        Assert.Equal("clusterset-ip-range", fromConfig["PATRONUS_AGENT_CLUSTERSETIPRANGE"]);
+        Assert.Equal("clusterset-dns", fromConfig["PATRONUS_AGENT_CLUSTERSETDNS"]);
         // Keys a cluster without a mesh leaves out are optional; the others must be in the ConfigMap as shipped.
         Assert.All(agent.Env.Where(e => e.ValueFrom?.ConfigMapKeyRef is { Name: "patronus-config", Optional: not true }),
             e => Assert.Contains(e.ValueFrom.ConfigMapKeyRef.Key, config.Data.Keys));
