@@ -81,11 +81,14 @@ public sealed class SiteTests : IDisposable
         Assert.True(Ping(two, "10.30.2.1", "10.30.1.1"));
 
         var cli = Path.Combine(Path.GetDirectoryName(AgentProcess.Binary)!, "patronus");
-        var table = Command.Run(cli, ["mesh", "status", "--socket", Path.Combine(Folder("site-1"), "agent.sock")]);
+        // Traffic flows before site-2 counts as live: liveness wants a second of answered probes first.
+        var row = new System.Text.RegularExpressions.Regex(@"site-2\s+.*up\s+.*172\.30\.0\.2:51820\s+.*10\.30\.2\.0/24");
+        var table = default(CommandResult);
+        Assert.True(await Poll.UntilAsync(() => row.IsMatch((table = Command.Run(cli, ["mesh", "status", "--socket", Path.Combine(Folder("site-1"), "agent.sock")])).Stdout),
+            TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(250)), table.Stdout);
         _output.WriteLine(table.Stdout);
         Assert.Equal(0, table.ExitCode);
         Assert.Contains("Site site-1", table.Stdout);
-        Assert.Matches(@"site-2\s+.*up\s+.*172\.30\.0\.2:51820\s+.*10\.30\.2\.0/24", table.Stdout);
         var json = Command.Run(cli, ["mesh", "status", "--socket", Path.Combine(Folder("site-1"), "agent.sock"), "-o", "json"]).Stdout;
         var status = Command.Run(cli, ["status", "--socket", Path.Combine(Folder("site-1"), "agent.sock")]).Stdout;
         Assert.Contains("✓ Active tunnels: 1 (site-2)", status);
