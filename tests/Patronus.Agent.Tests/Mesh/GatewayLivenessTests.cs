@@ -63,14 +63,14 @@ public sealed class GatewayLivenessTests : IDisposable
         {
             // Not live before it has answered (a gateway starts dead), live once it has for the recovery hold-down.
             Assert.False(liveness.IsLive("gw-a"));
-            Assert.True(await Eventually(() => liveness.IsLive("gw-a")), "gw-a answers, so it must become live");
+            Assert.True(await Poll.UntilAsync(() => liveness.IsLive("gw-a"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50)), "gw-a answers, so it must become live");
             Assert.False(liveness.IsLive("gw-b"));
             Assert.True(liveness.IsLive("not-tracked"));
             Assert.Equal(new Dictionary<string, bool> { ["gw-a"] = true, ["gw-b"] = false }, liveness.Gateways);
             Assert.Equal(1, Volatile.Read(ref changes));
 
             NetworkNamespace.Ip(_gateway, "addr del 10.78.0.2/24 dev g0");
-            Assert.True(await Eventually(() => !liveness.IsLive("gw-a")), "gw-a lost its address, so it must be dead");
+            Assert.True(await Poll.UntilAsync(() => !liveness.IsLive("gw-a"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50)), "gw-a lost its address, so it must be dead");
             Assert.Equal(2, Volatile.Read(ref changes));
 
             // Tracking is the whole set each time: a gateway no longer listed is no longer probed (and counts as live).
@@ -112,17 +112,5 @@ public sealed class GatewayLivenessTests : IDisposable
     {
         var error = Assert.Throws<InvalidDataException>(() => MeshFeature.GatewayName(node));
         Assert.Contains(node, error.Message);
-    }
-
-    private static async Task<bool> Eventually(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (condition())
-                return true;
-            await Task.Delay(50);
-        }
-        return condition();
     }
 }

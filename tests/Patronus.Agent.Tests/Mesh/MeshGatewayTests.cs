@@ -152,7 +152,7 @@ public sealed class MeshGatewayTests : IAsyncLifetime
     [Fact]
     public async Task TwoMembers_JoinByAnnouncements_AndTheirRangesReachEachOtherThroughWireGuard()
     {
-        Assert.True(await Eventually(() => Ping(A, "10.244.0.1", "10.248.0.1")), Dump());
+        Assert.True(await Poll.UntilAsync(() => Ping(A, "10.244.0.1", "10.248.0.1"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)), Dump());
         Assert.True(Ping(B, "10.248.0.1", "10.244.0.1"));
 
         Assert.Contains($"10.248.0.0/16 dev {A.Interface}", Ip(A.Netns, "route show proto 78"));
@@ -174,7 +174,7 @@ public sealed class MeshGatewayTests : IAsyncLifetime
     [Fact]
     public async Task ForgedAnnouncementFromTheWan_IsRefusedAndCounted_AndChangesNothing()
     {
-        Assert.True(await Eventually(() => B.Gateway!.Tunnel.Read().Peers.Count == 1), Dump());
+        Assert.True(await Poll.UntilAsync(() => B.Gateway!.Tunnel.Read().Peers.Count == 1, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)), Dump());
         var before = B.Gateway!.Tunnel.Read().Peers.Single();
 
         // Someone on the WAN with a certificate from a set B does not trust claims A's range with its own key.
@@ -189,8 +189,8 @@ public sealed class MeshGatewayTests : IAsyncLifetime
         // And a truncated one.
         SendFrom(A, forged[..100], "172.31.0.2");
 
-        Assert.True(await Eventually(() => B.Gateway.Exchange.Rejected.GetValueOrDefault(RejectReason.UnknownKey) >= 1
-            && B.Gateway.Exchange.Rejected.GetValueOrDefault(RejectReason.Malformed) >= 1), string.Join(", ", B.Gateway.Exchange.Rejected));
+        Assert.True(await Poll.UntilAsync(() => B.Gateway.Exchange.Rejected.GetValueOrDefault(RejectReason.UnknownKey) >= 1
+            && B.Gateway.Exchange.Rejected.GetValueOrDefault(RejectReason.Malformed) >= 1, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)), string.Join(", ", B.Gateway.Exchange.Rejected));
         await Task.Delay(1500); // two more announcement rounds: nothing may have changed meanwhile
         var after = Assert.Single(B.Gateway.Tunnel.Read().Peers);
         Assert.Equal(before.PublicKey, after.PublicKey);
@@ -201,7 +201,7 @@ public sealed class MeshGatewayTests : IAsyncLifetime
     [Fact]
     public async Task EveryKindOfBadAnnouncement_IsRefusedAndCountedByItsReason_AndChangesNoPeerOrRoute()
     {
-        Assert.True(await Eventually(() => B.Gateway!.Tunnel.Read().Peers.Count == 1 && Ping(B, "10.248.0.1", "10.244.0.1")), Dump());
+        Assert.True(await Poll.UntilAsync(() => B.Gateway!.Tunnel.Read().Peers.Count == 1 && Ping(B, "10.248.0.1", "10.244.0.1"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)), Dump());
         var peersBefore = B.Gateway!.Tunnel.Read().Peers.Single();
         var routesBefore = Ip(B.Netns, "route show proto 78");
         var now = DateTimeOffset.UtcNow;
@@ -233,7 +233,7 @@ public sealed class MeshGatewayTests : IAsyncLifetime
         SendFrom(A, new byte[AnnouncementCodec.MaxSize + 200], "172.31.0.2");
 
         RejectReason[] expected = [RejectReason.Replayed, RejectReason.Stale, RejectReason.UnauthorizedPrefix, RejectReason.BadSignature, RejectReason.OverlappingPrefix, RejectReason.Malformed, RejectReason.Oversized];
-        Assert.True(await Eventually(() => expected.All(r => B.Gateway.Exchange.Rejected.GetValueOrDefault(r) >= 1)), string.Join(", ", B.Gateway.Exchange.Rejected));
+        Assert.True(await Poll.UntilAsync(() => expected.All(r => B.Gateway.Exchange.Rejected.GetValueOrDefault(r) >= 1), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)), string.Join(", ", B.Gateway.Exchange.Rejected));
         Assert.Equal(2, B.Gateway.Exchange.Rejected[RejectReason.BadSignature]); // the altered one and the forged one
         await Task.Delay(1500); // more announcement rounds and reconciles: nothing may have changed meanwhile
         var after = Assert.Single(B.Gateway.Tunnel.Read().Peers);
@@ -247,7 +247,7 @@ public sealed class MeshGatewayTests : IAsyncLifetime
     [Fact]
     public async Task KeyRotation_UnderA10MsUdpStream_KeepsTrafficFlowing()
     {
-        Assert.True(await Eventually(() => Ping(A, "10.244.0.1", "10.248.0.1")), Dump());
+        Assert.True(await Poll.UntilAsync(() => Ping(A, "10.244.0.1", "10.248.0.1"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)), Dump());
         var oldKey = A.Identity!.WireGuardPrivateKey.PublicKey();
         using var stream = new UdpStream(A.Netns, IPAddress.Parse("10.244.0.1"), B.Netns, IPAddress.Parse("10.248.0.1"), 40000, TimeSpan.FromMilliseconds(10));
         Assert.True(stream.WaitForArrivals(50, TimeSpan.FromSeconds(10)), "the stream must flow before the rotation");
@@ -255,7 +255,7 @@ public sealed class MeshGatewayTests : IAsyncLifetime
         await A.Gateway!.RotateKeysAsync().WaitAsync(TimeSpan.FromSeconds(10));
         var newKey = A.Identity.WireGuardPrivateKey.PublicKey();
         Assert.NotEqual(oldKey, newKey);
-        Assert.True(await Eventually(() => B.Gateway!.Tunnel.Read().Peers.SingleOrDefault()?.PublicKey.Equals(newKey) == true), Dump());
+        Assert.True(await Poll.UntilAsync(() => B.Gateway!.Tunnel.Read().Peers.SingleOrDefault()?.PublicKey.Equals(newKey) == true, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)), Dump());
         var arrived = stream.Received;
         Assert.True(stream.WaitForArrivals(arrived + 100, TimeSpan.FromSeconds(10)), "the stream must flow after the rotation");
         var result = stream.Stop();
@@ -271,7 +271,7 @@ public sealed class MeshGatewayTests : IAsyncLifetime
     [Fact]
     public async Task RestartedGateway_AdoptsTheRunningDevice_AndTrafficNeverStops()
     {
-        Assert.True(await Eventually(() => Ping(A, "10.244.0.1", "10.248.0.1")), Dump());
+        Assert.True(await Poll.UntilAsync(() => Ping(A, "10.244.0.1", "10.248.0.1"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)), Dump());
         var pid = Command.Run("pgrep", ["-f", $"^wireguard-go {A.Interface}$"]).Stdout.Trim();
         Assert.NotEmpty(pid);
 
@@ -296,15 +296,4 @@ public sealed class MeshGatewayTests : IAsyncLifetime
 
     private string Dump() => string.Join("\n", _sides.Select(s =>
         $"{s.Name}: routes {Ip(s.Netns, "route show")} rejected {string.Join(",", s.Gateway?.Exchange.Rejected ?? new Dictionary<RejectReason, long>())} members {s.Gateway?.Exchange.Members.Count}"));
-
-    private static async Task<bool> Eventually(Func<bool> condition)
-    {
-        for (var i = 0; i < 40; i++)
-        {
-            if (condition())
-                return true;
-            await Task.Delay(250);
-        }
-        return condition();
-    }
 }

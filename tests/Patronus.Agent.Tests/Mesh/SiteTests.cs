@@ -76,7 +76,7 @@ public sealed class SiteTests : IDisposable
         await first.WaitReadyAsync();
         await second.WaitReadyAsync();
 
-        Assert.True(await Eventually(() => Ping(one, "10.30.1.1", "10.30.2.1"), TimeSpan.FromSeconds(30)),
+        Assert.True(await Poll.UntilAsync(() => Ping(one, "10.30.1.1", "10.30.2.1"), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(250)),
             string.Join("\n", first.Lines.TakeLast(15)) + "\n" + Ip(one, "route show"));
         Assert.True(Ping(two, "10.30.2.1", "10.30.1.1"));
 
@@ -105,12 +105,12 @@ public sealed class SiteTests : IDisposable
         // The rotation on request: a new key, announced, and the sites still reach each other.
         var rotated = Command.Run(cli, ["mesh", "rotate-keys", "--socket", Path.Combine(Folder("site-1"), "agent.sock")]);
         Assert.True(rotated.ExitCode == 0, rotated.Stderr);
-        Assert.True(await Eventually(() => Ping(one, "10.30.1.1", "10.30.2.1"), TimeSpan.FromSeconds(10)));
+        Assert.True(await Poll.UntilAsync(() => Ping(one, "10.30.1.1", "10.30.2.1"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)));
 
         // By now site-2 has replaced its key on schedule at least once, and the sites kept reaching each other.
-        Assert.True(await Eventually(() => File.ReadAllText(Path.Combine(Folder("site-2"), "mesh", MemberIdentity.WireGuardKeyFile)) != firstKeyOfTwo, TimeSpan.FromSeconds(10)));
+        Assert.True(await Poll.UntilAsync(() => File.ReadAllText(Path.Combine(Folder("site-2"), "mesh", MemberIdentity.WireGuardKeyFile)) != firstKeyOfTwo, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)));
         Assert.Contains(second.Lines, l => l.Contains("replaced (schedule)"));
-        Assert.True(await Eventually(() => Ping(two, "10.30.2.1", "10.30.1.1"), TimeSpan.FromSeconds(10)));
+        Assert.True(await Poll.UntilAsync(() => Ping(two, "10.30.2.1", "10.30.1.1"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)));
 
         // No private key anywhere it could leak: logs, status, metrics, database.
         var exposed = string.Join("\n", first.Lines.Concat(second.Lines)) + table.Stdout + json + status + metrics + await second.MetricsAsync()
@@ -145,18 +145,6 @@ public sealed class SiteTests : IDisposable
 
     private static bool Ping(string netns, string from, string to) =>
         Command.Run("ip", ["netns", "exec", netns, "ping", "-c", "1", "-W", "1", "-I", from, to]).ExitCode == 0;
-
-    private static async Task<bool> Eventually(Func<bool> condition, TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (condition())
-                return true;
-            await Task.Delay(250);
-        }
-        return condition();
-    }
 
     public void Dispose()
     {

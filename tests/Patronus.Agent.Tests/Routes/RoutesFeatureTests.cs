@@ -11,6 +11,9 @@ namespace Patronus.Agent.Tests.Routes;
 /// <summary>The routes feature driven by Node events, programming a real node namespace.</summary>
 public sealed class RoutesFeatureTests : IAsyncLifetime
 {
+    /// <summary>Generous: the feature reacts within a second; a loaded CI machine gets five.</summary>
+    private static readonly TimeSpan Reaction = TimeSpan.FromSeconds(5);
+
     private readonly OwnedNamespaces _namespaces = new();
     private readonly string _node;
     private readonly string _dir = Directory.CreateTempSubdirectory("patronus-routes-").FullName;
@@ -65,18 +68,6 @@ public sealed class RoutesFeatureTests : IAsyncLifetime
             Status = new V1NodeStatus { Addresses = [new V1NodeAddress { Type = "InternalIP", Address = address }] },
         }));
 
-    private static async Task<bool> Eventually(Func<bool> condition)
-    {
-        // Generous: the feature reacts within a second; a loaded CI machine gets five.
-        for (var i = 0; i < 100; i++)
-        {
-            if (condition())
-                return true;
-            await Task.Delay(50);
-        }
-        return condition();
-    }
-
     [Fact]
     public async Task NodesArriveChangeAndLeave_RoutesFollowAndTheConflistWaitsForReadiness()
     {
@@ -84,14 +75,14 @@ public sealed class RoutesFeatureTests : IAsyncLifetime
         Apply(ResourceEventType.Added, "node-2", "192.168.1.2", "10.244.2.0/24");
         Apply(ResourceEventType.Added, "node-3", "192.168.7.3", "10.244.3.0/24");
 
-        Assert.True(await Eventually(() => Ip(_node, "route show proto 77").Contains("10.244.3.0/24 via 10.244.3.0 dev patronus-vxlan")));
+        Assert.True(await Poll.UntilAsync(() => Ip(_node, "route show proto 77").Contains("10.244.3.0/24 via 10.244.3.0 dev patronus-vxlan"), Reaction, TimeSpan.FromMilliseconds(50)));
         Assert.Contains("10.244.2.0/24 via 192.168.1.2 dev uplink0", Ip(_node, "route show proto 77"));
         Assert.Contains("local_pods_v4", Command.Run("ip", ["netns", "exec", _node, "nft", "list", "table", "inet", "patronus_nat"]).Stdout);
         Assert.Null(_feature.NotReadyReason);
         Assert.False(File.Exists(Conflist), "no conflist before the agent is ready");
 
         _agentReady.SetResult();
-        Assert.True(await Eventually(() => File.Exists(Conflist)));
+        Assert.True(await Poll.UntilAsync(() => File.Exists(Conflist), Reaction, TimeSpan.FromMilliseconds(50)));
         var conflist = File.ReadAllText(Conflist);
         Assert.Contains("10.244.1.0/24", conflist);
         Assert.Contains("fd00:10:244:1::/64", conflist);
@@ -99,16 +90,16 @@ public sealed class RoutesFeatureTests : IAsyncLifetime
 
         // Readdressed, then deleted.
         Apply(ResourceEventType.Modified, "node-3", "192.168.7.33", "10.244.3.0/24");
-        Assert.True(await Eventually(() => Command.Run("ip", ["netns", "exec", _node, "bridge", "fdb", "show", "dev", "patronus-vxlan"]).Stdout.Contains("dst 192.168.7.33")),
+        Assert.True(await Poll.UntilAsync(() => Command.Run("ip", ["netns", "exec", _node, "bridge", "fdb", "show", "dev", "patronus-vxlan"]).Stdout.Contains("dst 192.168.7.33"), Reaction, TimeSpan.FromMilliseconds(50)),
             _feature.NotReadyReason + Command.Run("ip", ["netns", "exec", _node, "bridge", "fdb", "show", "dev", "patronus-vxlan"]).Stdout);
         Apply(ResourceEventType.Deleted, "node-3", "192.168.7.33", "10.244.3.0/24");
-        Assert.True(await Eventually(() => !Ip(_node, "route show proto 77").Contains("10.244.3.0")));
+        Assert.True(await Poll.UntilAsync(() => !Ip(_node, "route show proto 77").Contains("10.244.3.0"), Reaction, TimeSpan.FromMilliseconds(50)));
         Assert.DoesNotContain("192.168.7.33", Command.Run("ip", ["netns", "exec", _node, "bridge", "fdb", "show", "dev", "patronus-vxlan"]).Stdout);
 
         // Pod ranges taken away: not ready, and no conflist for kubelet to start pods with.
         Apply(ResourceEventType.Modified, "node-1", "192.168.1.1");
-        Assert.True(await Eventually(() => _feature.NotReadyReason?.Contains("no spec.podCIDRs") == true));
-        Assert.True(await Eventually(() => !File.Exists(Conflist)));
+        Assert.True(await Poll.UntilAsync(() => _feature.NotReadyReason?.Contains("no spec.podCIDRs") == true, Reaction, TimeSpan.FromMilliseconds(50)));
+        Assert.True(await Poll.UntilAsync(() => !File.Exists(Conflist), Reaction, TimeSpan.FromMilliseconds(50)));
     }
 
     [Fact]
@@ -116,16 +107,16 @@ public sealed class RoutesFeatureTests : IAsyncLifetime
     {
         _agentReady.SetResult();
         Apply(ResourceEventType.Added, "node-1", "192.168.1.1", "10.244.1.0/24");
-        Assert.True(await Eventually(() => File.Exists(Conflist)));
+        Assert.True(await Poll.UntilAsync(() => File.Exists(Conflist), Reaction, TimeSpan.FromMilliseconds(50)));
 
         Apply(ResourceEventType.Added, "node-2", "192.168.1.2", "10.244.1.0/24");
 
-        Assert.True(await Eventually(() => _feature.NotReadyReason?.Contains("overlaps 10.244.1.0/24 of Node node-2") == true), _feature.NotReadyReason);
-        Assert.True(await Eventually(() => !File.Exists(Conflist)));
+        Assert.True(await Poll.UntilAsync(() => _feature.NotReadyReason?.Contains("overlaps 10.244.1.0/24 of Node node-2") == true, Reaction, TimeSpan.FromMilliseconds(50)), _feature.NotReadyReason);
+        Assert.True(await Poll.UntilAsync(() => !File.Exists(Conflist), Reaction, TimeSpan.FromMilliseconds(50)));
 
         Apply(ResourceEventType.Deleted, "node-2", "192.168.1.2", "10.244.1.0/24");
 
-        Assert.True(await Eventually(() => File.Exists(Conflist) && _feature.NotReadyReason is null), _feature.NotReadyReason);
+        Assert.True(await Poll.UntilAsync(() => File.Exists(Conflist) && _feature.NotReadyReason is null, Reaction, TimeSpan.FromMilliseconds(50)), _feature.NotReadyReason);
     }
 
     [Fact]
@@ -134,7 +125,7 @@ public sealed class RoutesFeatureTests : IAsyncLifetime
         _agentReady.SetResult();
         Apply(ResourceEventType.Added, "node-1", "192.168.1.1");
 
-        Assert.True(await Eventually(() => _feature.NotReadyReason?.Contains("Node node-1 has no spec.podCIDRs") == true));
+        Assert.True(await Poll.UntilAsync(() => _feature.NotReadyReason?.Contains("Node node-1 has no spec.podCIDRs") == true, Reaction, TimeSpan.FromMilliseconds(50)));
         Assert.False(File.Exists(Conflist));
     }
 }

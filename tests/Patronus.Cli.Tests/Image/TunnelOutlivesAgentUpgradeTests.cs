@@ -72,7 +72,7 @@ public sealed partial class TunnelOutlivesAgentUpgradeTests(PatronusImage image,
         var gateway = Cluster("cluster-b")["nodes"]![0]!;
         var gatewayNetns = (string)gateway["netns"]!;
         var gatewayAddress = IPAddress.Parse((string)gateway["address"]!);
-        Assert.True(await Eventually(() => Pings(senderNetns, receiverAddress), TimeSpan.FromSeconds(60)), "the lab's mesh never carried a ping from cluster-a to cluster-b");
+        Assert.True(await Poll.UntilAsync(() => Pings(senderNetns, receiverAddress), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500)), "the lab's mesh never carried a ping from cluster-a to cluster-b");
 
         // cluster-b's gateway changes hands: its lab agent and the lab's wireguard-go go (and the lab's device with them).
         var labNode = Path.Combine(_cli.LabDirectory(_lab), "cluster-b", "gw-1");
@@ -87,7 +87,7 @@ public sealed partial class TunnelOutlivesAgentUpgradeTests(PatronusImage image,
             process.Kill();
             process.WaitForExit();
         }
-        Assert.True(await Eventually(() => Task.FromResult(!NetworkNamespace.Ip(gatewayNetns, "link show").Contains(labDevice)), TimeSpan.FromSeconds(10)));
+        Assert.True(await Poll.UntilAsync(() => Task.FromResult(!NetworkNamespace.Ip(gatewayNetns, "link show").Contains(labDevice)), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500)));
 
         // kubectl apply of `patronus install --dry-run` with cluster-b's own values (those the lab gave its agent).
         var remote = Path.Combine(_files, "remote-clusters.json");
@@ -124,9 +124,9 @@ public sealed partial class TunnelOutlivesAgentUpgradeTests(PatronusImage image,
         await kubelet.WaitReady(gatewayNetns, gatewayAddress, "patronus-agent-a", pod.HostPath("/etc/cni/net.d/10-patronus.conflist"));
         var device = "wg-sdwan";
         Assert.Equal([device], wireguard.Command.Skip(1).Where(a => !a.StartsWith('-')));
-        Assert.True(await Eventually(() => Task.FromResult(kubelet.Exec("patronus-agent-a", "patronus", "mesh", "status").Contains($"gateway on {device}")), TimeSpan.FromSeconds(60)),
+        Assert.True(await Poll.UntilAsync(() => Task.FromResult(kubelet.Exec("patronus-agent-a", "patronus", "mesh", "status").Contains($"gateway on {device}")), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500)),
             kubelet.Exec("patronus-agent-a", "patronus", "mesh", "status") + kubelet.Logs("patronus-agent-a"));
-        Assert.True(await Eventually(() => Pings(senderNetns, receiverAddress), TimeSpan.FromSeconds(60)),
+        Assert.True(await Poll.UntilAsync(() => Pings(senderNetns, receiverAddress), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500)),
             "no ping through the tunnel of the DaemonSet's gateway:\n" + kubelet.Logs("patronus-agent-a"));
         Assert.Contains(device, NetworkNamespace.Ip(gatewayNetns, "-4 route show proto 78"));
         var wireguardPid = kubelet.Inspect("patronus-wireguard", "{{.State.Pid}}");
@@ -152,7 +152,7 @@ public sealed partial class TunnelOutlivesAgentUpgradeTests(PatronusImage image,
             kubelet.StartPod(pod, agentSpec, "patronus-agent-b");
         });
         await kubelet.WaitReady(gatewayNetns, gatewayAddress, "patronus-agent-b", pod.HostPath("/etc/cni/net.d/10-patronus.conflist"));
-        Assert.True(await Eventually(() => Task.FromResult(kubelet.Exec("patronus-agent-b", "patronus", "mesh", "status").Contains($"gateway on {device}")), TimeSpan.FromSeconds(60)));
+        Assert.True(await Poll.UntilAsync(() => Task.FromResult(kubelet.Exec("patronus-agent-b", "patronus", "mesh", "status").Contains($"gateway on {device}")), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500)));
         var (arrivedB, arrivedA) = (toB.Received, toA.Received);
         Assert.True(toB.WaitForArrivals(arrivedB + 100, TimeSpan.FromSeconds(10)), "traffic into cluster-b stopped after the upgrade");
         Assert.True(toA.WaitForArrivals(arrivedA + 100, TimeSpan.FromSeconds(10)), "traffic out of cluster-b stopped after the upgrade");
@@ -174,18 +174,6 @@ public sealed partial class TunnelOutlivesAgentUpgradeTests(PatronusImage image,
         Assert.Contains($"WireGuard device {device} adopted as it runs", log);
         Assert.DoesNotContain($"WireGuard device {device} created", log);
         Assert.Contains(device, NetworkNamespace.Ip(gatewayNetns, "-4 route show proto 78"));
-    }
-
-    private static async Task<bool> Eventually(Func<Task<bool>> condition, TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition())
-                return true;
-            await Task.Delay(500);
-        }
-        return await condition();
     }
 
     [GeneratedRegex(@"(\d+) received")]

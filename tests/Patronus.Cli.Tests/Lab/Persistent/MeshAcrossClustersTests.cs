@@ -22,19 +22,6 @@ public sealed class MeshAcrossClustersTests(MultiClusterLabFixture lab, ITestOut
         lab.Status["clusters"]!.AsArray().SelectMany(c => c!["pods"]!.AsArray().Select(p => new Pod(
             (string)c["id"]!, (string)p!["name"]!, (string)p["netns"]!, IPAddress.Parse((string)p["ips"]![0]!)))).ToList();
 
-    /// <summary>The gateways find each other by signed announcements every few seconds: the first pass may wait for them.</summary>
-    private static async Task<bool> Eventually(Func<Task<bool>> condition, TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition())
-                return true;
-            await Task.Delay(500);
-        }
-        return await condition();
-    }
-
     [Fact]
     public async Task EveryPod_ReachesEveryPodOfTheOtherClusters_OverIcmpTcpAndUdp_WithItsOwnAddress()
     {
@@ -50,7 +37,7 @@ public sealed class MeshAcrossClustersTests(MultiClusterLabFixture lab, ITestOut
                 {
                     var target = new IPEndPoint(to.Address, 7007);
                     var pair = $"{from.Cluster}/{from.Name} ({from.Address}) -> {to.Cluster}/{to.Name} ({to.Address})";
-                    if (!await Eventually(() => Task.FromResult(Ping(from.Netns, to.Address.ToString(), "-c", "1").Received == 1), TimeSpan.FromSeconds(60)))
+                    if (!await Poll.UntilAsync(() => Task.FromResult(Ping(from.Netns, to.Address.ToString(), "-c", "1").Received == 1), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500)))
                         failures.Add($"{pair}: ICMP");
                     var tcp = await PeerEcho.TcpPeerAsync(from.Netns, target, TimeSpan.FromSeconds(5));
                     if (tcp != from.Address.ToString())
@@ -75,7 +62,7 @@ public sealed class MeshAcrossClustersTests(MultiClusterLabFixture lab, ITestOut
         var pods = Pods();
         var web = pods.Single(p => p.Name == "web"); // aws-us-west-2, a non-gateway node
         var api = pods.Single(p => p.Name == "api"); // gcp-us-central1, its gateway
-        Assert.True(await Eventually(() => Task.FromResult(Ping(web.Netns, api.Address.ToString(), "-c", "1").Received == 1), TimeSpan.FromSeconds(60)));
+        Assert.True(await Poll.UntilAsync(() => Task.FromResult(Ping(web.Netns, api.Address.ToString(), "-c", "1").Received == 1), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500)));
 
         // The tunnel's MTU is 1420: an IPv4 packet of 1420 bytes with DF set passes, one byte more is refused by the
         // gateway with "fragmentation needed" (path MTU discovery works: nothing vanishes).
@@ -100,7 +87,7 @@ public sealed class MeshAcrossClustersTests(MultiClusterLabFixture lab, ITestOut
         var pods = Pods();
         var web = pods.Single(p => p.Name == "web");
         var db = pods.Single(p => p.Name == "db"); // onprem-dc1, on its gateway
-        Assert.True(await Eventually(() => Task.FromResult(Ping(web.Netns, db.Address.ToString(), "-c", "1").Received == 1), TimeSpan.FromSeconds(60)));
+        Assert.True(await Poll.UntilAsync(() => Task.FromResult(Ping(web.Netns, db.Address.ToString(), "-c", "1").Received == 1), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500)));
         var node = Path.Combine(lab.Cli.LabDirectory(lab.Name), "onprem-dc1", "gw-1");
         var pid = int.Parse(File.ReadAllText(Path.Combine(node, "agent.pid")).Trim(), CultureInfo.InvariantCulture);
         var commandLine = File.ReadAllText($"/proc/{pid}/cmdline").TrimEnd('\0').Split('\0');
@@ -122,7 +109,7 @@ public sealed class MeshAcrossClustersTests(MultiClusterLabFixture lab, ITestOut
         var successor = Command.Run("setsid", ["-f", "sh", "-c", "exec \"$@\" >>\"$0\" 2>&1", Path.Combine(node, "agent.log"), "ip", "netns", "exec", netns, .. commandLine]);
         Assert.Equal(0, successor.ExitCode);
         var socket = Path.Combine(node, "agent.sock");
-        Assert.True(await Eventually(() => Task.FromResult(lab.Cli.Mesh("status", "--socket", socket).Contains("gateway on " + device)), TimeSpan.FromSeconds(60)),
+        Assert.True(await Poll.UntilAsync(() => Task.FromResult(lab.Cli.Mesh("status", "--socket", socket).Contains("gateway on " + device)), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500)),
             lab.Cli.Mesh("status", "--socket", socket));
         arrived = stream.Received;
         Assert.True(stream.WaitForArrivals(arrived + 100, TimeSpan.FromSeconds(10)), "traffic stopped when the successor started");

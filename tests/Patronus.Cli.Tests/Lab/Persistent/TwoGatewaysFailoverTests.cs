@@ -119,7 +119,7 @@ public sealed class TwoGatewaysFailoverTests(TwoGatewayLabFixture lab, ITestOutp
         var gwB = (string)lab.Node("east", "gw-b")["netns"]!;
         var gwA = Address(lab.Node("east", "gw-a"));
 
-        Assert.True(await Eventually(() => Via(gwB, server.Address) == gwA && Ping(standby.Netns, server.Address) && Ping(server.Netns, standby.Address), TimeSpan.FromSeconds(90)),
+        Assert.True(await Poll.UntilAsync(() => Via(gwB, server.Address) == gwA && Ping(standby.Netns, server.Address) && Ping(server.Netns, standby.Address), TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(250)),
             $"gw-b: {LabCli.InNamespace(gwB, "ip", "-4", "route", "show").Stdout}");
         using var echo = new PeerEcho(server.Netns, [server.Address], 7007);
         // The server sees the pod's own address: nothing on the way through gw-a rewrote it.
@@ -148,11 +148,11 @@ public sealed class TwoGatewaysFailoverTests(TwoGatewayLabFixture lab, ITestOutp
         using var echo = new PeerEcho(server.Netns, [server.Address], 7007);
 
         // Before: both gateways are peers of west, east's ranges on gw-a's (the first by name), node-c routes through gw-a.
-        Assert.True(await Eventually(() => Carrier(west, keyA, keyB) == "gw-a" && Via(nodeC, server.Address) == gwA
-            && Ping(client.Netns, server.Address) && Ping(server.Netns, client.Address), TimeSpan.FromSeconds(90)), Dump(west, nodeC, server.Address));
+        Assert.True(await Poll.UntilAsync(() => Carrier(west, keyA, keyB) == "gw-a" && Via(nodeC, server.Address) == gwA
+            && Ping(client.Netns, server.Address) && Ping(server.Netns, client.Address), TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(250)), Dump(west, nodeC, server.Address));
         var westSocket = (string)lab.Node("west", "gw-1")["socket"]!;
         // `mesh status` on west: a row per gateway of east, gw-a carrying.
-        Assert.True(await Eventually(() => EastAsWestSeesIt(westSocket) == "gw-a live carrier, gw-b live", TimeSpan.FromSeconds(10)), EastAsWestSeesIt(westSocket));
+        Assert.True(await Poll.UntilAsync(() => EastAsWestSeesIt(westSocket) == "gw-a live carrier, gw-b live", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)), EastAsWestSeesIt(westSocket));
         using var established = await ConnectAsync(client.Netns, new IPEndPoint(server.Address, 7007));
         Assert.Equal(client.Address.ToString(), await EchoAsync(established));
 
@@ -191,7 +191,7 @@ public sealed class TwoGatewaysFailoverTests(TwoGatewayLabFixture lab, ITestOutp
         // gw-a comes back: traffic returns to it (first live by name) and keeps flowing meanwhile.
         using var backOut = new UdpStream(client.Netns, client.Address, server.Netns, server.Address, 7202, TimeSpan.FromMilliseconds(10));
         using var backIn = new UdpStream(server.Netns, server.Address, client.Netns, client.Address, 7203, TimeSpan.FromMilliseconds(10));
-        Assert.True(await Eventually(() => Carrier(west, keyA, keyB) == "gw-a" && Via(nodeC, server.Address) == gwA, TimeSpan.FromSeconds(30)), Dump(west, nodeC, server.Address));
+        Assert.True(await Poll.UntilAsync(() => Carrier(west, keyA, keyB) == "gw-a" && Via(nodeC, server.Address) == gwA, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(250)), Dump(west, nodeC, server.Address));
         Assert.True(backOut.WaitForArrivals(backOut.Received + 100, TimeSpan.FromSeconds(10)) && backIn.WaitForArrivals(backIn.Received + 100, TimeSpan.FromSeconds(10)),
             "traffic stopped when gw-a came back");
         var returnOut = backOut.Stop();
@@ -224,8 +224,8 @@ public sealed class TwoGatewaysFailoverTests(TwoGatewayLabFixture lab, ITestOutp
         var keyA = Wg(device, "public-key").Trim();
         var keyB = Wg(Device("east", "gw-b"), "public-key").Trim();
         using var echo = new PeerEcho(server.Netns, [server.Address], 7007);
-        Assert.True(await Eventually(() => Carrier(west, keyA, keyB) == "gw-a" && Via(nodeC, server.Address) == gwA
-            && Ping(client.Netns, server.Address) && Ping(server.Netns, client.Address), TimeSpan.FromSeconds(90)), Dump(west, nodeC, server.Address));
+        Assert.True(await Poll.UntilAsync(() => Carrier(west, keyA, keyB) == "gw-a" && Via(nodeC, server.Address) == gwA
+            && Ping(client.Netns, server.Address) && Ping(server.Netns, client.Address), TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(250)), Dump(west, nodeC, server.Address));
         var (agent, commandLine) = AgentOf("east", "gw-a");
         var daemon = int.Parse(Command.Run("pgrep", ["-f", $"^wireguard-go {device}$"]).Stdout.Trim(), CultureInfo.InvariantCulture);
 
@@ -253,7 +253,7 @@ public sealed class TwoGatewaysFailoverTests(TwoGatewayLabFixture lab, ITestOutp
         using var backIn = new UdpStream(server.Netns, server.Address, client.Netns, client.Address, 7213, TimeSpan.FromMilliseconds(10));
         var log = Path.Combine(lab.Cli.LabDirectory(lab.Name), "east", "gw-a", "agent.log");
         Assert.Equal(0, Command.Run("setsid", ["-f", "sh", "-c", "exec \"$@\" >>\"$0\" 2>&1", log, "ip", "netns", "exec", gwANetns, .. commandLine]).ExitCode);
-        Assert.True(await Eventually(() => Carrier(west, keyA, keyB) == "gw-a" && Via(nodeC, server.Address) == gwA, TimeSpan.FromSeconds(60)), Dump(west, nodeC, server.Address));
+        Assert.True(await Poll.UntilAsync(() => Carrier(west, keyA, keyB) == "gw-a" && Via(nodeC, server.Address) == gwA, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250)), Dump(west, nodeC, server.Address));
         Assert.True(backOut.WaitForArrivals(backOut.Received + 100, TimeSpan.FromSeconds(10)) && backIn.WaitForArrivals(backIn.Received + 100, TimeSpan.FromSeconds(10)),
             "traffic stopped when gw-a's successor took over");
         var returnOut = backOut.Stop();
@@ -287,18 +287,6 @@ public sealed class TwoGatewaysFailoverTests(TwoGatewayLabFixture lab, ITestOutp
         var status = JsonNode.Parse(lab.Cli.Mesh("status", "--socket", socket, "-o", "json"))!;
         return string.Join(", ", status["sites"]!.AsArray().Where(s => (string?)s!["id"] == "east")
             .Select(s => $"{s!["gateway"]} {((bool)s["live"]! ? "live" : "dead")}{((bool)s["carrier"]! ? " carrier" : "")}"));
-    }
-
-    private static async Task<bool> Eventually(Func<bool> condition, TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (condition())
-                return true;
-            await Task.Delay(250);
-        }
-        return condition();
     }
 
     private static string Address(JsonNode node) => ((string)node["address"]!).Split('/')[0];

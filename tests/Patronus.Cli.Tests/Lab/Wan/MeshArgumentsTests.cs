@@ -54,6 +54,8 @@ public class MeshArgumentsTests
             "--remote-clusters", """[{"id":"aws-us-west-2","endpoint":"198.18.0.1:51820","cidr":"10.244.0.0/16,fd00:af4::/32,10.96.0.0/16"},{"id":"onprem-dc1","endpoint":"198.18.1.3:51820","cidr":"10.252.0.0/16,fd00:afc::/32,10.98.0.0/16"}]""",
             "--mesh-keys", "/keys",
             "--mesh-interface", LabNames.MeshInterface("lab", "gcp-us-central1", "gw-1"),
+            "--clusterset-ip-range", MeshArguments.ClusterSetIpRange,
+            "--clusterset-dns", $"{cluster.Node("gw-1")!.Address}:53",
             "--mesh-endpoints", "198.18.0.2:51820,198.18.1.1:51820,198.18.2.2:51820",
         ], arguments);
     }
@@ -71,6 +73,8 @@ public class MeshArgumentsTests
             "--remote-clusters", """[{"id":"gcp-us-central1","endpoint":"198.18.0.2:51820","cidr":"10.248.0.0/16,fd00:af8::/32,10.97.0.0/16"}]""",
             "--mesh-keys", "/keys",
             "--mesh-interface", LabNames.MeshInterface("lab", "aws-us-west-2", "node-2"),
+            "--clusterset-ip-range", MeshArguments.ClusterSetIpRange,
+            "--clusterset-dns", $"{cluster.Node("node-2")!.Address}:53",
         ], arguments);
     }
 
