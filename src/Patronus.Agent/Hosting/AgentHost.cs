@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging;
 using Patronus.Agent.Datapath;
 using Patronus.Agent.Endpoints;
 using Patronus.Agent.Mesh;
+using Patronus.Agent.Paths;
 using Patronus.Agent.Telemetry;
 using Patronus.Agent.Policy;
 using Patronus.Agent.Routes;
@@ -113,6 +114,8 @@ public static class AgentHost
             services.AddSingleton(provider => new MeshFeature(options, provider.GetRequiredService<ClusterSync>(), provider.GetRequiredService<ILoggerFactory>()));
             services.AddSingleton(provider => new MeshMetrics(provider.GetRequiredService<MeshFeature>(), provider.GetRequiredService<AgentMetrics>().Registry,
                 routes: provider.GetService<RoutesFeature>()));
+            services.AddSingleton(provider => new PathsFeature(provider.GetRequiredService<MeshFeature>(), provider.GetRequiredService<ClusterSync>(), options.Paths,
+                new PathMetrics(provider.GetRequiredService<AgentMetrics>().Registry), provider.GetRequiredService<ILoggerFactory>()));
         }
         if (options.Services.Enabled)
             services.AddSingleton(provider => ServicesWiring.Create(options, provider.GetRequiredService<ClusterSync>(), provider.GetRequiredService<MeshFeature>(), provider.GetRequiredService<ILoggerFactory>()));
@@ -129,7 +132,10 @@ public static class AgentHost
         if (options.Routes.Enabled)
             services.AddHostedService<RoutesService>();
         if (options.Mesh.Enabled)
+        {
             services.AddHostedService(provider => new MeshService(provider.GetRequiredService<MeshFeature>(), provider.GetRequiredService<ClusterSync>()));
+            services.AddHostedService(provider => new PathsService(provider.GetRequiredService<PathsFeature>(), provider.GetRequiredService<ClusterSync>()));
+        }
         if (options.Services.Enabled)
             services.AddHostedService(provider => new ServicesService(provider.GetRequiredService<ServicesFeature>(), provider.GetRequiredService<ClusterSync>()));
         services.AddHostedService<SpoolDrainer>();

@@ -79,6 +79,8 @@ public sealed class AgentOptions
     /// <summary>Multi-cluster services (ServiceExport, ServiceImport, ClusterSetIP, clusterset.local DNS); off unless a ClusterSetIP range is given with the mesh.</summary>
     public Patronus.Agent.Services.ServicesOptions Services { get; set; } = new();
 
+    public Patronus.Agent.Paths.PathsOptions Paths { get; set; } = new();
+
     /// <summary>A site joins the mesh without Kubernetes: no cluster state, no policy, no routes between nodes.</summary>
     public bool IsSite => Mesh.SiteName is not null;
 
@@ -125,7 +127,11 @@ public sealed class AgentOptions
         ("--mesh-discovery-port", "meshDiscoveryPort", "51821", "UDP port of the signed announcements"),
         ("--mesh-probe-port", "meshProbePort", "51822", "UDP port gateways answer liveness probes on (from their nodes and the remote gateways); 0: none"),
         ("--multicast-group", "multicastGroup", "239.255.77.77:51821", "GROUP:PORT where announcements are also sent and heard, or none"),
-        ("--mesh-endpoints", "meshEndpoints", "(the Node's addresses)", "ADDRESS:PORT list the gateway announces, comma-separated"),
+        ("--mesh-endpoints", "meshEndpoints", "(the Node's addresses)", "ADDRESS:PORT or NAME=ADDRESS:PORT list the gateway announces, comma-separated; each port is a WAN path of its own (a WireGuard device), NAME its path id"),
+        ("--path-probe-interval-ms", "pathProbeIntervalMs", "50", "how often each WAN path is probed inside its tunnel (a path is Down after 3 silent probes)"),
+        ("--path-hold-down-ms", "pathHoldDownMs", "2000", "how long a path must meet a class's SLA before traffic moves (back) to it"),
+        ("--path-capacities", "pathCapacities", "(unknown)", "PATH=MBIT list of the paths' capacities, comma-separated: bulk's spare capacity, minimum bandwidths"),
+        ("--default-qos-class", "defaultQosClass", "best-effort", "the QoS class of pods without patronus.io/qos-class (latency-sensitive, best-effort or bulk)"),
         ("--key-rotation-seconds", "keyRotationSeconds", "86400", "how often the WireGuard key is replaced (0: never)"),
         ("--announce-interval-seconds", "announceIntervalSeconds", "5", "how often a gateway announces itself"),
         ("--clusterset-ip-range", "clusterSetIpRange", "(none: multi-cluster services off)", "ClusterSetIP ranges, one per family, comma-separated (e.g. 10.112.0.0/16); with the mesh turns multi-cluster services on"),
@@ -214,6 +220,7 @@ public sealed class AgentOptions
         ReadRoutes(options, configuration);
         MeshSettings.Read(options, configuration);
         Patronus.Agent.Services.ServicesSettings.Read(options, configuration);
+        Patronus.Agent.Paths.PathsSettings.Read(options, configuration);
         if (options.IsSite)
         {
             if (options.Kubeconfig is not null || options.Manifests is not null)

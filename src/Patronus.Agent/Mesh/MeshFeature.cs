@@ -139,7 +139,7 @@ public sealed partial class MeshFeature : IDisposable
             ? _options.Routes.ClusterCidrs.Concat(_options.Routes.ServiceCidrs).Distinct().ToArray()
             : null; // a site announces what its certificate authorizes: known once the identity is loaded
         var gateway = GatewayName(_mesh.SiteName ?? _options.NodeName);
-        var fingerprint = string.Join(",", endpoints) + "|" + (prefixes is null ? "" : string.Join(",", prefixes)) + "|" + gateway + ":" + _mesh.ProbePort;
+        var fingerprint = string.Join(",", endpoints.Select(e => _mesh.PathNames.TryGetValue(e, out var name) ? $"{name}={e}" : e.ToString())) + "|" + (prefixes is null ? "" : string.Join(",", prefixes)) + "|" + gateway + ":" + _mesh.ProbePort;
         return (new GatewayAnnouncement(endpoints, prefixes ?? [], gateway, _mesh.ProbePort), fingerprint);
     }
 
@@ -179,7 +179,7 @@ public sealed partial class MeshFeature : IDisposable
                 MulticastGroup = _mesh.MulticastGroup,
                 Interval = _mesh.AnnounceInterval,
             };
-            var tunnel = new TunnelOptions { Interface = _mesh.Interface, ListenPort = _mesh.ListenPort, KeyRotation = _mesh.KeyRotation, ExternalDevice = _mesh.ExternalWireGuardGo };
+            var tunnel = new TunnelOptions { Interface = _mesh.Interface, ListenPort = _mesh.ListenPort, KeyRotation = _mesh.KeyRotation, ExternalDevice = _mesh.ExternalWireGuardGo, PathNames = _mesh.PathNames };
             var gateway = new MeshGateway(identity, trust, announcement, discovery, tunnel, ns, _loggers, _time);
             var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var task = Task.Run(() => gateway.RunAsync(stop.Token), CancellationToken.None);

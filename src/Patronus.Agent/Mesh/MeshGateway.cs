@@ -29,7 +29,9 @@ public sealed record GatewayAnnouncement(IReadOnlyList<IPEndPoint> Endpoints, IR
 public sealed partial class MeshGateway : IDisposable
 {
     private readonly MemberIdentity _identity;
+    private readonly IReadOnlyList<(TunnelDevice Device, WireGuardTunnel Tunnel)> _tunnels;
     private readonly WireGuardTunnel _tunnel;
+    private IReadOnlyList<TunnelPath> _paths = [];
     private readonly AnnouncementExchange _exchange;
     private readonly ProbeResponder? _responder;
     private readonly GatewayLiveness _liveness;
@@ -58,7 +60,21 @@ public sealed partial class MeshGateway : IDisposable
         _time = time ?? TimeProvider.System;
         // As long as a member's announcement stays valid: by then every live member has announced again.
         _adoptionGrace = trust.MaxAge;
-        _tunnel = new WireGuardTunnel(tunnel, ns, loggers.CreateLogger<WireGuardTunnel>());
+        Devices = TunnelDevices.Plan(tunnel.Interface, announcement.Endpoints.Count > 0 ? announcement.Endpoints : [new IPEndPoint(IPAddress.Any, tunnel.ListenPort)], tunnel.PathNames);
+        var tunnels = new List<(TunnelDevice, WireGuardTunnel)>();
+        try
+        {
+            foreach (var device in Devices)
+                tunnels.Add((device, new WireGuardTunnel(tunnel with { Interface = device.Interface, ListenPort = device.ListenPort }, ns, loggers.CreateLogger<WireGuardTunnel>())));
+        }
+        catch
+        {
+            foreach (var (_, opened) in tunnels)
+                opened.Dispose();
+            throw;
+        }
+        _tunnels = tunnels;
+        _tunnel = _tunnels[0].Tunnel;
         // The key is read at every announcement: after a rotation the next one carries the new key.
         _exchange = new AnnouncementExchange(discovery, identity, trust,
             () => new Announcement(identity.Certificate, 0, default, identity.WireGuardPrivateKey.PublicKey().Bytes.ToArray(), announcement.Endpoints, announcement.Prefixes,
@@ -76,7 +92,8 @@ public sealed partial class MeshGateway : IDisposable
         {
             _responder?.Dispose();
             _exchange.Dispose();
-            _tunnel.Dispose();
+            foreach (var (_, opened) in _tunnels)
+                opened.Dispose();
             throw;
         }
         // A remote gateway going dead or live moves prefixes between peers at once, not at the next resync.
@@ -97,7 +114,43 @@ public sealed partial class MeshGateway : IDisposable
     /// <summary>What this gateway announces of itself.</summary>
     public GatewayAnnouncement Announced { get; }
 
+    /// <summary>The first device: the one unsteered traffic takes, and the one <c>mesh status</c> shows.</summary>
     public WireGuardTunnel Tunnel => _tunnel;
+
+    /// <summary>This gateway's devices, one per WAN path (one port).</summary>
+    public IReadOnlyList<TunnelDevice> Devices { get; }
+
+    /// <summary>Every path to every remote gateway, as last planned.</summary>
+    public IReadOnlyList<TunnelPath> Paths => _paths;
+
+    /// <summary>Raised (on the gateway's loop) when <see cref="Paths"/> or <see cref="Carriers"/> changed.</summary>
+    public event Action? PathsChanged;
+
+    public string MemberId => _identity.MemberId;
+
+    /// <summary>The network namespace the gateway's devices live in.</summary>
+    public NetNs Namespace => _ns;
+
+    /// <summary>How many bytes each device has sent, by interface (its peers' counters summed): how busy each path is.</summary>
+    public IReadOnlyDictionary<string, long> TransmittedBytes()
+    {
+        var sent = new Dictionary<string, long>(StringComparer.Ordinal);
+        lock (_deviceLock)
+        {
+            foreach (var (device, tunnel) in _tunnels)
+            {
+                try
+                {
+                    sent[device.Interface] = tunnel.Read().Peers.Sum(p => p.TransmitBytes);
+                }
+                catch (WireGuardException)
+                {
+                    // Restarting: its next pass brings it back.
+                }
+            }
+        }
+        return sent;
+    }
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -118,7 +171,7 @@ public sealed partial class MeshGateway : IDisposable
                     {
                         lock (_deviceLock)
                         {
-                            if (!_tunnel.Ensure(_identity.WireGuardPrivateKey))
+                            if (!EnsureDevices(_identity.WireGuardPrivateKey))
                                 _adoptedUntil = _time.GetUtcNow() + _adoptionGrace;
                         }
                         exchanging = _exchange.RunAsync(cancellationToken);
@@ -211,7 +264,7 @@ public sealed partial class MeshGateway : IDisposable
         lock (_deviceLock)
         {
             var key = _identity.RotateWireGuardKey();
-            _tunnel.Ensure(key);
+            EnsureDevices(key);
         }
         Log.KeyRotated(_logger, _tunnel.Interface, request is null ? "schedule" : "request");
         for (var i = 0; i < 3; i++)
@@ -223,12 +276,21 @@ public sealed partial class MeshGateway : IDisposable
         request?.TrySetResult();
     }
 
+    /// <summary>Every device runs with this key (one key for all: each device is the same gateway on another path); false when all were adopted.</summary>
+    private bool EnsureDevices(Key key)
+    {
+        var created = false;
+        foreach (var (_, tunnel) in _tunnels)
+            created |= tunnel.Ensure(key);
+        return created;
+    }
+
     private void Reconcile()
     {
         lock (_deviceLock)
         {
-            // The device itself may have been restarted or removed: make sure it runs before matching its peers.
-            _tunnel.Ensure(_identity.WireGuardPrivateKey);
+            // The devices themselves may have been restarted or removed: make sure they run before matching their peers.
+            EnsureDevices(_identity.WireGuardPrivateKey);
             var adopting = _time.GetUtcNow() < _adoptedUntil;
             var changes = 0;
             // Before any peer: no segment may cross the tunnel unclamped.
@@ -244,19 +306,45 @@ public sealed partial class MeshGateway : IDisposable
             // Every remote gateway that answers probes is probed where WireGuard reaches it: a dead node or WAN leg shows.
             _liveness.Track(members.Where(m => m.ProbePort > 0 && PeerPlanner.EndpointOf(m, localNetworks) is not null)
                 .ToDictionary(m => m.Announcer.ToString(), m => GatewayLiveness.Responder(PeerPlanner.EndpointOf(m, localNetworks)!.Address, m.ProbePort)));
-            var plan = PeerPlanner.Plan(members, _tunnel.Read().Peers, keepUnknownPeers: adopting, localNetworks, a => _liveness.IsLive(a.ToString()));
-            changes += _tunnel.Apply(plan);
-            foreach (var (member, carrier) in plan.Carriers)
+            var paths = members.SelectMany(m => TunnelDevices.PathsTo(m, Devices, localNetworks)).ToList();
+            var claimed = new HashSet<IPNetwork>();
+            IReadOnlyDictionary<string, string>? carriers = null;
+            var carries = false;
+            foreach (var (device, tunnel) in _tunnels)
+            {
+                var onDevice = paths.Where(p => p.Device.Index == device.Index).ToDictionary(p => p.Remote.Announcer);
+                var view = new DeviceView(
+                    m => onDevice.TryGetValue(m.Announcer, out var path) ? path.RemoteEndpoint : null,
+                    m => onDevice.TryGetValue(m.Announcer, out var path) ? path.RemoteAddress : null);
+                var plan = PeerPlanner.Plan(members, tunnel.Read().Peers, keepUnknownPeers: adopting, localNetworks, a => _liveness.IsLive(a.ToString()), view);
+                // What no earlier device carries is routed here for unsteered traffic: every member stays reachable
+                // from the main table, through its first path.
+                var main = plan.Routes.Where(claimed.Add).ToArray();
+                var own = device.LocalEndpoints.Select(e => TunnelDevices.TunnelAddress(_identity.MemberId, Announced.Gateway, e)).Distinct().ToArray();
+                changes += tunnel.Apply(plan, main, device.RouteTable, own);
+                carriers ??= plan.Carriers;
+                carries |= plan.Routes.Count > 0;
+            }
+            changes += SteeringRules.Apply(_ns, Devices);
+            foreach (var (member, carrier) in carriers!)
             {
                 if (_carriers.TryGetValue(member, out var before) && before != carrier)
                     _liveness.CountFailover(member, before, carrier);
             }
-            _carriers = plan.Carriers;
-            _carries = plan.Routes.Count > 0;
+            var pathsChanged = !SamePaths(paths, _paths) || !carriers.OrderBy(c => c.Key).SequenceEqual(_carriers.OrderBy(c => c.Key));
+            _carriers = carriers;
+            _paths = paths;
+            _carries = carries;
             if (changes > 0)
                 Log.Reconciled(_logger, changes, _exchange.Members.Count, _tunnel.Interface);
+            if (pathsChanged)
+                PathsChanged?.Invoke();
         }
     }
+
+    private static bool SamePaths(IReadOnlyList<TunnelPath> a, IReadOnlyList<TunnelPath> b) =>
+        a.Count == b.Count && a.Zip(b).All(p => p.First.Device.Index == p.Second.Device.Index && p.First.Remote.Announcer.Equals(p.Second.Remote.Announcer)
+            && p.First.RemoteEndpoint.Equals(p.Second.RemoteEndpoint) && p.First.LocalEndpoint.Equals(p.Second.LocalEndpoint));
 
     /// <summary>
     /// TCP's MSS on SYNs leaving through the tunnel is lowered to what the tunnel's MTU carries: pods have a larger
@@ -266,7 +354,7 @@ public sealed partial class MeshGateway : IDisposable
     /// </summary>
     private void ClampSegmentSize()
     {
-        var script = MeshClampRenderer.Render(_tunnel.Interface);
+        var script = MeshClampRenderer.Render(Devices.Select(d => d.Interface).ToArray());
         _ns.Run(() =>
         {
             using var nft = new NftablesSession();
@@ -307,7 +395,11 @@ public sealed partial class MeshGateway : IDisposable
         if (!removeDevice)
             return;
         lock (_deviceLock)
-            _tunnel.Remove();
+        {
+            foreach (var (_, tunnel) in _tunnels)
+                tunnel.Remove();
+            SteeringRules.Apply(_ns, []);
+        }
         _ns.Run(() =>
         {
             using var nft = new NftablesSession();
@@ -321,6 +413,7 @@ public sealed partial class MeshGateway : IDisposable
         _liveness.Dispose();
         _responder?.Dispose();
         _exchange.Dispose();
-        _tunnel.Dispose();
+        foreach (var (_, tunnel) in _tunnels)
+            tunnel.Dispose();
     }
 }

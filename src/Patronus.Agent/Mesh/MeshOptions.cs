@@ -53,6 +53,9 @@ public sealed class MeshOptions
     /// <summary>What the gateway announces as its endpoints; empty takes the Node's addresses with <see cref="ListenPort"/>.</summary>
     public List<IPEndPoint> Endpoints { get; set; } = [];
 
+    /// <summary>Names of the WAN paths the <see cref="Endpoints"/> are on (<c>NAME=ADDRESS:PORT</c>); an endpoint on a port of its own is a path of its own.</summary>
+    public Dictionary<IPEndPoint, string> PathNames { get; set; } = [];
+
     /// <summary>How often the WireGuard key is replaced (the seed's 24 h); zero never.</summary>
     public TimeSpan KeyRotation { get; set; } = TimeSpan.FromHours(24);
 

@@ -66,9 +66,17 @@ public static class MeshSettings
         }
         foreach (var text in Split("meshEndpoints"))
         {
-            if (!IPEndPoint.TryParse(text, out var endpoint) || endpoint.Port == 0)
-                throw new AgentOptionsException($"option 'mesh-endpoints': '{text}' is not ADDRESS:PORT");
+            // NAME=ADDRESS:PORT names the WAN path the endpoint is on (the path_id of metrics and `patronus paths`).
+            var equals = text.IndexOf('=', StringComparison.Ordinal);
+            var name = equals < 0 ? null : text[..equals].Trim();
+            var address = equals < 0 ? text : text[(equals + 1)..].Trim();
+            if (!IPEndPoint.TryParse(address, out var endpoint) || endpoint.Port == 0)
+                throw new AgentOptionsException($"option 'mesh-endpoints': '{text}' is not ADDRESS:PORT or NAME=ADDRESS:PORT");
+            if (name is not null && !IsPathName(name))
+                throw new AgentOptionsException($"option 'mesh-endpoints': the path name '{name}' in '{text}' must be a DNS label (lower case letters, digits and '-', at most 63)");
             mesh.Endpoints.Add(endpoint);
+            if (name is not null)
+                mesh.PathNames[endpoint] = name;
         }
         mesh.KeyRotation = Seconds("keyRotationSeconds", mesh.KeyRotation, allowZero: true);
         mesh.AnnounceInterval = Seconds("announceIntervalSeconds", mesh.AnnounceInterval, allowZero: false);
@@ -181,4 +189,7 @@ public static class MeshSettings
 
     private static bool IsMulticast(IPAddress address) =>
         address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? (address.GetAddressBytes()[0] & 0xF0) == 0xE0 : address.IsIPv6Multicast;
+
+    private static bool IsPathName(string name) =>
+        name.Length is > 0 and <= 63 && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-') && name[0] != '-' && name[^1] != '-';
 }

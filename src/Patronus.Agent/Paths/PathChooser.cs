@@ -81,6 +81,9 @@ public sealed record PathChooserOptions
 /// meets the SLA, else the best one not Down; when it breaks the SLA, to the best path that has met the SLA for the
 /// hold-down time (none: stay, since the current path still carries traffic and moving to a path that only just
 /// came good, or that fails too, is how two borderline paths make traffic flap).</item>
+/// <item>Return: after a failover, traffic goes back to the path it left once that path is Up, has met the SLA for
+/// the hold-down time and ranks before the current one, without the preempt margin (and, like any move that is not a
+/// failover, no sooner than the hold-down after the last move).</item>
 /// <item>"Best" ranks Up before Degraded, then paths past their hold-down first, then the class's preference.
 /// A Down path is chosen only when every path is Down (the current one is then kept).</item>
 /// </list>
@@ -91,6 +94,7 @@ public sealed class PathChooser
     private readonly PathChooserOptions _options;
     private readonly Dictionary<string, SlaStanding> _standings = new(StringComparer.Ordinal);
     private TimeSpan _currentSince;
+    private string? _returnTo;
 
     public PathChooser(QosSla sla, PathPreference preference, PathChooserOptions? options = null)
     {
@@ -139,6 +143,23 @@ public sealed class PathChooser
                 ? Stay($"path {Current} breaks the SLA, and no other path has met it for the hold-down time")
                 : Move(target, PathChangeKind.Failover, now, $"path {Current} breaks the SLA: {Describe(target, "failover")}");
         }
+        if (_returnTo is { } back && back != current.PathId)
+        {
+            // After a failover traffic goes back to the path it left once that path has met the SLA for the hold-down
+            // time and ranks before the current one at all: the preempt margin is for moving to a path traffic never
+            // chose, not for undoing a move the failure forced (two good paths of near scores would otherwise keep
+            // traffic on the fallback for good).
+            var returning = paths.FirstOrDefault(p => p.PathId == back);
+            if (returning is null)
+            {
+                _returnTo = null;
+            }
+            else if (returning.State == PathState.Up && IsHeld(returning, now) && now - _currentSince >= _options.HoldDown && Compare(returning, current, now) < 0)
+            {
+                _returnTo = null;
+                return Move(returning, PathChangeKind.Preempted, now, $"{Describe(returning, "back to")}, meeting the SLA for the hold-down time since the failover");
+            }
+        }
         if (now - _currentSince >= _options.HoldDown)
         {
             var better = Best(paths.Where(p => p.PathId != current.PathId && p.State == PathState.Up && IsHeld(p, now)).ToList(), now, meetingOnly: true);
@@ -157,6 +178,10 @@ public sealed class PathChooser
             return Stay(reason);
         Current = target.PathId;
         _currentSince = now;
+        if (change == PathChangeKind.Failover)
+            _returnTo ??= previous;
+        else if (change == PathChangeKind.Preempted)
+            _returnTo = null;
         return new PathDecision(target.PathId, previous, change, reason);
     }
 

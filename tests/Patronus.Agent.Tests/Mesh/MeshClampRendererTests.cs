@@ -20,7 +20,7 @@ public sealed class MeshClampRendererTests
             "\t\toifname \"wg-sdwan\" tcp flags syn / syn,rst tcp option maxseg size set rt mtu\n" +
             "\t}\n" +
             "}\n",
-            MeshClampRenderer.Render("wg-sdwan"));
+            MeshClampRenderer.Render(["wg-sdwan"]));
         Assert.Equal("table inet patronus_mesh\ndelete table inet patronus_mesh\n", MeshClampRenderer.RenderRemoval());
     }
 
@@ -31,6 +31,14 @@ public sealed class MeshClampRendererTests
     [InlineData("a-name-longer-than-15")]
     public void NamesThatCouldLeaveTheirQuotes_AreRefused(string name)
     {
-        Assert.Throws<ArgumentException>(() => MeshClampRenderer.Render(name));
+        Assert.Throws<ArgumentException>(() => MeshClampRenderer.Render([name]));
+        Assert.Throws<ArgumentException>(() => MeshClampRenderer.Render(["wg-sdwan", name]));
+    }
+
+    [Fact]
+    public void SeveralDevices_OneWANPathEach_AreClampedInOneSet()
+    {
+        var script = MeshClampRenderer.Render(["wg-sdwan", "wg-sdwan-1"]);
+        Assert.Equal(2, script.Split("oifname { \"wg-sdwan\", \"wg-sdwan-1\" } tcp flags syn / syn,rst tcp option maxseg size set rt mtu").Length - 1);
     }
 }

@@ -160,7 +160,15 @@ public sealed class MeshGatewayTests : IAsyncLifetime
         Assert.Contains($"metric {WireGuardTunnel.RouteMetric}", Ip(A.Netns, "route show proto 78"));
         Assert.Contains($"10.244.0.0/16 dev {B.Interface}", Ip(B.Netns, "route show proto 78"));
         var peer = Assert.Single(A.Gateway!.Tunnel.Read().Peers);
-        Assert.Equal([IPNetwork.Parse("10.248.0.0/16")], peer.AllowedIPs);
+        // The member's range, and B's own address inside the path (where its probe responder answers through the tunnel).
+        var bInside = TunnelDevices.TunnelAddress(B.Name, "gw", new IPEndPoint(IPAddress.Parse("172.31.0.2"), 51820));
+        Assert.Equal(new[] { IPNetwork.Parse("10.248.0.0/16"), new IPNetwork(bInside, 128) }.OrderBy(p => p.ToString()), peer.AllowedIPs.OrderBy(p => p.ToString()));
+        Assert.Contains($"{bInside} dev {A.Interface}", Ip(A.Netns, "-6 route show proto 78"));
+        // A's own inside address is on its device, and B's responder answers a probe sent to B's through the tunnel.
+        var aInside = TunnelDevices.TunnelAddress(A.Name, "gw", new IPEndPoint(IPAddress.Parse("172.31.0.1"), 51820));
+        Assert.Contains(aInside.ToString(), Ip(A.Netns, $"-6 addr show dev {A.Interface}"));
+        Assert.True(await Poll.UntilAsync(() => Command.Run("ip", ["netns", "exec", A.Netns, "ping", "-6", "-c", "1", "-W", "1", "-I", aInside.ToString(), bInside.ToString()]).ExitCode == 0,
+            TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200)), "B's inside address does not answer through the tunnel");
         Assert.Equal(B.Identity!.WireGuardPrivateKey.PublicKey(), peer.PublicKey);
         Assert.NotNull(peer.LastHandshakeTime);
         foreach (var file in new[] { MemberIdentity.IdentityKeyFile, MemberIdentity.WireGuardKeyFile })

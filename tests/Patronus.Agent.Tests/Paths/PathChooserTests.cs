@@ -123,11 +123,45 @@ public sealed class PathChooserTests
     public void SlightlyBetterPath_NeverPreempts()
     {
         var chooser = LatencySensitive();
-        chooser.Decide([P("a", 20), P("b", 100)], Round(0));
-        chooser.Decide([P("a", 20, PathState.Down), P("b", 100)], Round(1));
-        for (var i = 2; i < 400; i++)
+        chooser.Decide([P("b", 100)], Round(0));
+        for (var i = 1; i < 400; i++)
             Assert.Equal("b", chooser.Decide([P("a", 90), P("b", 100)], Round(i)).PathId);
     }
+
+    [Fact]
+    public void AfterAFailover_TrafficReturnsToThePathItLeft_OnceItMetTheSlaForTheHoldDown_EvenWhenOnlySlightlyBetter()
+    {
+        var chooser = LatencySensitive();
+        chooser.Decide([P("a", 90), P("b", 100)], Round(0));
+        Assert.Equal(("b", PathChangeKind.Failover), Decided(chooser.Decide([P("a", 90, PathState.Down), P("b", 100)], Round(1))));
+        var returned = -1;
+        for (var i = 2; i < 400 && returned < 0; i++)
+        {
+            var decision = chooser.Decide([P("a", 90), P("b", 100)], Round(i));
+            if (decision.PathId == "a")
+            {
+                Assert.Equal(PathChangeKind.Preempted, decision.Change);
+                Assert.True(chooser.MeetsSlaFor("a", Round(i)) >= new PathChooserOptions().HoldDown, "returned before the hold-down");
+                returned = i;
+            }
+        }
+        Assert.True(returned > 0, "traffic never returned to the path it left");
+        // Once: from then on the usual preemption rules hold, and "b" is not clearly better.
+        for (var i = returned + 1; i < 400; i++)
+            Assert.Equal("a", chooser.Decide([P("a", 90), P("b", 100)], Round(i)).PathId);
+    }
+
+    [Fact]
+    public void AfterAFailover_AWorsePathLeftBehindIsNotReturnedTo()
+    {
+        var chooser = LatencySensitive();
+        chooser.Decide([P("a", 50)], Round(0));
+        chooser.Decide([P("a", 50, PathState.Down), P("b", 20)], Round(1));
+        for (var i = 2; i < 400; i++)
+            Assert.Equal("b", chooser.Decide([P("a", 50), P("b", 20)], Round(i)).PathId);
+    }
+
+    private static (string?, PathChangeKind) Decided(PathDecision decision) => (decision.PathId, decision.Change);
 
     [Fact]
     public void DegradedCurrentPath_LeftForAnUpPathMeetingTheSlaForTheHoldDown()

@@ -7,7 +7,20 @@ namespace Patronus.Agent.Mesh.Peers;
 /// <summary>The WireGuard changes that make a device's peers match the members, and the prefixes to route into it.</summary>
 /// <param name="Changes">Per-peer changes, empty when the device already matches: peers that stay are never removed and re-added (that would drop their sessions).</param>
 /// <param name="Carriers">For every member, the gateway whose peer carries the member's prefixes.</param>
-public sealed record PeerPlan(IReadOnlyList<PeerConfig> Changes, IReadOnlyList<IPNetwork> Routes, IReadOnlyDictionary<string, string> Carriers);
+/// <param name="Routes">Every prefix this device carries (members' prefixes, and what kept unknown peers had).</param>
+/// <param name="RoutesByMember">The members' prefixes this device carries, by member (a member whose carrier is not a peer of this device has none here).</param>
+/// <param name="TunnelRoutes">The remote gateways' tunnel addresses (/128) this device reaches: their probe responders inside the path.</param>
+public sealed record PeerPlan(IReadOnlyList<PeerConfig> Changes, IReadOnlyList<IPNetwork> Routes, IReadOnlyDictionary<string, string> Carriers)
+{
+    public IReadOnlyDictionary<string, IReadOnlyList<IPNetwork>> RoutesByMember { get; init; } = new Dictionary<string, IReadOnlyList<IPNetwork>>();
+
+    public IReadOnlyList<IPNetwork> TunnelRoutes { get; init; } = [];
+}
+
+/// <summary>How one device of several sees the members: which gateways it reaches, where, and their address inside the path.</summary>
+/// <param name="EndpointOf">The gateway's endpoint on this device's path; null when this device has no path to it (it is not a peer here).</param>
+/// <param name="TunnelAddressOf">The gateway's tunnel address on this path (allowed and routed as a /128); null for none.</param>
+public sealed record DeviceView(Func<Announcement, IPEndPoint?> EndpointOf, Func<Announcement, IPAddress?> TunnelAddressOf);
 
 /// <summary>
 /// Verified announcements → WireGuard peers. Pure: the tunnel reads the device, asks for a plan and applies it.
@@ -36,8 +49,9 @@ public static class PeerPlanner
     /// </param>
     /// <param name="localNetworks">The networks of this gateway's own addresses: an endpoint in one is on a shared link.</param>
     /// <param name="isLive">Whether a gateway answers its liveness probes; null takes every gateway as live.</param>
+    /// <param name="device">With several devices (one per WAN path), which gateways this one reaches; null: all, at <see cref="EndpointOf"/>.</param>
     public static PeerPlan Plan(IReadOnlyCollection<Announcement> members, IReadOnlyList<Peer> current, bool keepUnknownPeers = false,
-        IReadOnlyList<IPNetwork>? localNetworks = null, Func<Announcer, bool>? isLive = null)
+        IReadOnlyList<IPNetwork>? localNetworks = null, Func<Announcer, bool>? isLive = null, DeviceView? device = null)
     {
         var changes = new List<PeerConfig>();
         var wanted = new Dictionary<Key, Announcement>();
@@ -55,6 +69,15 @@ public static class PeerPlanner
             carriers[member.Key] = carrier.Gateway;
         }
 
+        // Carriers are chosen among all of a member's gateways, so every device agrees; a device then peers only with
+        // the gateways it has a path to.
+        var endpoints = wanted.ToDictionary(w => w.Key, w => device is null ? EndpointOf(w.Value, localNetworks) : device.EndpointOf(w.Value));
+        if (device is not null)
+        {
+            foreach (var unreachable in endpoints.Where(e => e.Value is null).Select(e => e.Key).ToList())
+                wanted.Remove(unreachable);
+        }
+
         var kept = new List<IPNetwork>();
         foreach (var peer in current)
         {
@@ -65,12 +88,20 @@ public static class PeerPlanner
             else
                 changes.Add(new PeerConfig { PublicKey = peer.PublicKey, Remove = true });
         }
+        var byMember = new Dictionary<string, IReadOnlyList<IPNetwork>>(StringComparer.Ordinal);
+        var tunnelRoutes = new List<IPNetwork>();
         foreach (var (key, gateway) in wanted)
         {
-            IReadOnlyList<IPNetwork> prefixes = carriers[gateway.MemberId] == gateway.Gateway
-                ? gateway.Prefixes.OrderBy(p => p.ToString(), StringComparer.Ordinal).ToArray()
-                : [];
-            var endpoint = EndpointOf(gateway, localNetworks);
+            var carries = carriers[gateway.MemberId] == gateway.Gateway;
+            var tunnelAddress = device?.TunnelAddressOf(gateway);
+            IReadOnlyList<IPNetwork> prefixes = (carries ? gateway.Prefixes : [])
+                .Concat(tunnelAddress is null ? [] : [new IPNetwork(tunnelAddress, tunnelAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)])
+                .OrderBy(p => p.ToString(), StringComparer.Ordinal).ToArray();
+            if (carries)
+                byMember[gateway.MemberId] = gateway.Prefixes;
+            if (tunnelAddress is not null)
+                tunnelRoutes.Add(new IPNetwork(tunnelAddress, tunnelAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128));
+            var endpoint = endpoints[key];
             var have = current.FirstOrDefault(p => p.PublicKey.Equals(key));
             if (have is not null
                 && have.AllowedIPs.OrderBy(p => p.ToString(), StringComparer.Ordinal).SequenceEqual(prefixes)
@@ -92,8 +123,14 @@ public static class PeerPlanner
         // taking it first: WireGuard hands a prefix set on one peer over from the peer that held it, so no packet
         // finds the prefix on no peer. The peer giving it up (emptied or removed) comes after and finds it gone.
         changes = [.. changes.OrderBy(c => c.Remove ? 2 : c.AllowedIPs.Count == 0 ? 1 : 0)];
-        var routes = wanted.Values.SelectMany(m => m.Prefixes).Concat(kept).Distinct().OrderBy(p => p.ToString(), StringComparer.Ordinal).ToArray();
-        return new PeerPlan(changes, routes, carriers);
+        // Without a device view every member is routed here (one device reaches all); with one, only those it carries.
+        var routed = device is null ? wanted.Values.SelectMany(m => m.Prefixes) : byMember.Values.SelectMany(p => p);
+        var routes = routed.Concat(kept).Distinct().OrderBy(p => p.ToString(), StringComparer.Ordinal).ToArray();
+        return new PeerPlan(changes, routes, carriers)
+        {
+            RoutesByMember = byMember,
+            TunnelRoutes = [.. tunnelRoutes.Distinct().OrderBy(p => p.ToString(), StringComparer.Ordinal)],
+        };
     }
 
     /// <summary>Where a gateway is reached: its first endpoint on a network this gateway is attached to, else its first.</summary>

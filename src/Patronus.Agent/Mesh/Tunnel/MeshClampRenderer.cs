@@ -8,9 +8,9 @@ public static class MeshClampRenderer
 {
     public const string Table = "inet patronus_mesh";
 
-    public static string Render(string @interface)
+    public static string Render(IReadOnlyList<string> interfaces)
     {
-        var name = Quote(@interface);
+        var name = interfaces.Count == 1 ? Quote(interfaces[0]) : "{ " + string.Join(", ", interfaces.Select(Quote)) + " }";
         return $"table {Table}\n"
             + $"delete table {Table}\n"
             + $"table {Table} {{\n"

@@ -33,6 +33,9 @@ public sealed record TunnelOptions
     /// it. The kernel's device needs no process, so where the module exists the agent creates it as usual.
     /// </summary>
     public bool ExternalDevice { get; init; }
+
+    /// <summary>The paths' names, by this gateway's endpoint (<c>mesh-endpoints</c>' <c>NAME=ADDRESS:PORT</c>); see <see cref="TunnelDevice.PathId"/>.</summary>
+    public IReadOnlyDictionary<IPEndPoint, string> PathNames { get; init; } = new Dictionary<IPEndPoint, string>();
 }
 
 /// <summary>
@@ -127,8 +130,14 @@ public sealed partial class WireGuardTunnel : IDisposable
     /// <summary>The device as it is now (peers, handshakes, counters); its private key is redacted when printed.</summary>
     public Device Read() => _client.Device(_options.Interface);
 
-    /// <summary>Applies a plan made from <see cref="Read"/>; returns how many changes the kernel or wireguard-go saw.</summary>
-    public int Apply(PeerPlan plan)
+    /// <summary>
+    /// Applies a plan made from <see cref="Read"/>; returns how many changes the kernel or wireguard-go saw.
+    /// <paramref name="mainRoutes"/> go into the main table (what nobody steered takes), every prefix the device
+    /// carries into <paramref name="routeTable"/> (where steered traffic looks), the remote gateways' tunnel addresses
+    /// into the main table, and <paramref name="tunnelAddresses"/> (this gateway's own inside the device's paths) onto
+    /// the device. Only this device's routes and addresses are read and changed: the other devices keep theirs.
+    /// </summary>
+    public int Apply(PeerPlan plan, IReadOnlyList<IPNetwork> mainRoutes, int? routeTable, IReadOnlyList<IPAddress> tunnelAddresses)
     {
         var changed = 0;
         if (plan.Changes.Count > 0)
@@ -137,12 +146,25 @@ public sealed partial class WireGuardTunnel : IDisposable
             changed += plan.Changes.Count;
         }
         var link = _netlink.LinkByName(_options.Interface) ?? throw new InvalidOperationException($"WireGuard device {_options.Interface} vanished");
-        var wanted = plan.Routes.Select(p => new IpPrefix(p.BaseAddress, p.PrefixLength)).ToHashSet();
+        changed += ApplyAddresses(link.Index, tunnelAddresses);
+        changed += ApplyRoutes(link.Index, Route.MainTable, mainRoutes.Concat(plan.TunnelRoutes));
+        if (routeTable is { } table)
+            changed += ApplyRoutes(link.Index, table, plan.Routes);
+        return changed;
+    }
+
+    private int ApplyRoutes(int linkIndex, int table, IEnumerable<IPNetwork> destinations)
+    {
+        var changed = 0;
+        var wanted = destinations.Select(p => new IpPrefix(p.BaseAddress, p.PrefixLength)).ToHashSet();
         foreach (var family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
         {
-            foreach (var route in _netlink.RouteList(family, protocol: RouteProtocol.PatronusMesh))
+            foreach (var route in _netlink.RouteList(family, table: table, protocol: RouteProtocol.PatronusMesh))
             {
-                if (route.LinkIndex != link.Index || route.Metric != RouteMetric || !wanted.Remove(route.Destination))
+                // Another device's routes are its own business; in a table of its own, a route elsewhere is stale.
+                if (route.LinkIndex != linkIndex && table == Route.MainTable)
+                    continue;
+                if (route.LinkIndex != linkIndex || route.Metric != RouteMetric || !wanted.Remove(route.Destination))
                 {
                     _netlink.RouteDel(route);
                     changed++;
@@ -151,7 +173,33 @@ public sealed partial class WireGuardTunnel : IDisposable
         }
         foreach (var destination in wanted)
         {
-            _netlink.RouteReplace(new Route { Destination = destination, LinkIndex = link.Index, Scope = RouteScope.Link, Protocol = RouteProtocol.PatronusMesh, Metric = RouteMetric });
+            _netlink.RouteReplace(new Route { Destination = destination, LinkIndex = linkIndex, Scope = RouteScope.Link, Protocol = RouteProtocol.PatronusMesh, Metric = RouteMetric, Table = table });
+            changed++;
+        }
+        return changed;
+    }
+
+    /// <summary>The device's addresses are exactly this gateway's tunnel addresses (the device is the mesh's alone).</summary>
+    private int ApplyAddresses(int linkIndex, IReadOnlyList<IPAddress> addresses)
+    {
+        var changed = 0;
+        var wanted = addresses.Select(a => new IpPrefix(a, a.AddressFamily == AddressFamily.InterNetwork ? 32 : 128)).ToHashSet();
+        foreach (var address in _netlink.AddrList(linkIndex))
+        {
+            // The kernel's own link-local address stays.
+            if (address.Address.Family == AddressFamily.InterNetworkV6 && address.Address.Address.IsIPv6LinkLocal)
+                continue;
+            if (!wanted.Remove(address.Address))
+            {
+                _netlink.AddrDel(linkIndex, address.Address);
+                changed++;
+            }
+        }
+        foreach (var address in wanted)
+        {
+            // No duplicate address detection: nobody else can hold an address inside our tunnel, and DAD would keep it
+            // tentative (unusable) for a second.
+            _netlink.AddrAdd(linkIndex, address, AddressFlags.NoDad);
             changed++;
         }
         return changed;

@@ -34,9 +34,15 @@ public static class MeshArguments
         arguments.AddRange(["--mesh-keys", keysDirectory, "--mesh-interface", LabNames.MeshInterface(plan.Name, cluster.Id, node.Name)]);
         // Multi-cluster services: ClusterSetIPs from the lab's range, and clusterset.local answered on every node's address.
         arguments.AddRange(["--clusterset-ip-range", ClusterSetIpRange, "--clusterset-dns", $"{node.Address}:{DnsPort}"]);
-        var endpoints = plan.LinksOf(node).Select(l => $"{l.Leg.Address}:{WanLinkPlan.MeshPort}").ToList();
+        // Each leg is a path named after its link (the path_id of metrics and `patronus paths`), on a port of its own.
+        var legs = plan.LinksOf(node).ToList();
+        var endpoints = legs.Select(l => $"{l.Link.Id}={l.Leg.Address}:{plan.MeshPortOf(l.Leg)}").ToList();
         if (endpoints.Count > 0)
             arguments.AddRange(["--mesh-endpoints", string.Join(',', endpoints)]);
+        var capacities = legs.Where(l => l.Link.Initial.Rate is not null)
+            .Select(l => $"{l.Link.Id}={l.Link.Initial.Rate!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}").ToList();
+        if (capacities.Count > 0)
+            arguments.AddRange(["--path-capacities", string.Join(',', capacities)]);
         return arguments;
     }
 
@@ -58,7 +64,7 @@ public static class MeshArguments
             remotes.Add(new JsonObject
             {
                 ["id"] = remote,
-                ["endpoint"] = $"{gateway.Address}:{WanLinkPlan.MeshPort}",
+                ["endpoint"] = $"{gateway.Address}:{plan.MeshPortOf(gateway)}",
                 ["cidr"] = string.Join(',', AuthorizedPrefixes(other)),
             });
         }

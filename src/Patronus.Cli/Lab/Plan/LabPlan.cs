@@ -131,6 +131,17 @@ public sealed record LabPlan(string Name, string Directory, IReadOnlyList<Subnet
     public IEnumerable<(WanLinkPlan Link, WanAttachment Leg)> LinksOf(NodePlan node) =>
         WanLinks.SelectMany(l => l.Gateways.Where(g => g.Cluster == node.Cluster && g.Node == node.Name).Select(g => (l, g)));
 
+    /// <summary>
+    /// The WireGuard port a gateway listens on for a leg: <see cref="WanLinkPlan.MeshPort"/> plus 10 for each leg before
+    /// it on the same gateway. Each leg is a WAN path of its own, and the agent runs one device per port (steps of 10
+    /// stay clear of the discovery, probe and services ports just above the first).
+    /// </summary>
+    public int MeshPortOf(WanAttachment leg)
+    {
+        var index = WanLinks.SelectMany(l => l.Gateways).Where(g => g.Cluster == leg.Cluster && g.Node == leg.Node).ToList().IndexOf(leg);
+        return WanLinkPlan.MeshPort + (10 * Math.Max(0, index));
+    }
+
     /// <summary>The fabric's subnets: 172.30.N.0/24 and fd7a:11ab:0:N::/64 for the N-th subnet (router .1 / ::1, nodes from .10 / ::a).</summary>
     public static readonly IPNetwork UnderlayV4 = IPNetwork.Parse("172.30.0.0/16");
     public static readonly IPNetwork UnderlayV6 = IPNetwork.Parse("fd7a:11ab::/48");

@@ -97,14 +97,19 @@ internal static class LabTeardown
         // /var/run/wireguard: the lab's names are its own (hashed per lab, cluster and node), so only ours go.
         foreach (var node in record?.Plan.Nodes ?? [])
         {
-            var socket = Path.Combine(WireGuardSockets, LabNames.MeshInterface(lab, node.Cluster, node.Name) + ".sock");
-            try
+            // One device per WAN leg of the gateway (see LabPlan.MeshPortOf), and one more for a gateway with none.
+            var devices = Math.Max(1, record!.Plan.LinksOf(node).Count());
+            for (var index = 0; index < devices; index++)
             {
-                File.Delete(socket);
-            }
-            catch (IOException e)
-            {
-                failures.Add($"{socket}: {e.Message}");
+                var socket = Path.Combine(WireGuardSockets, Patronus.Mesh.Tunnels.DeviceNames.Of(LabNames.MeshInterface(lab, node.Cluster, node.Name), index) + ".sock");
+                try
+                {
+                    File.Delete(socket);
+                }
+                catch (IOException e)
+                {
+                    failures.Add($"{socket}: {e.Message}");
+                }
             }
         }
         // The eBPF agents' bpffs mounts live in the lab's directory (recorded or not: read from the mount table).

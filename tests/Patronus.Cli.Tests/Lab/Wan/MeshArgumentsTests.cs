@@ -56,8 +56,28 @@ public class MeshArgumentsTests
             "--mesh-interface", LabNames.MeshInterface("lab", "gcp-us-central1", "gw-1"),
             "--clusterset-ip-range", MeshArguments.ClusterSetIpRange,
             "--clusterset-dns", $"{cluster.Node("gw-1")!.Address}:53",
-            "--mesh-endpoints", "198.18.0.2:51820,198.18.1.1:51820,198.18.2.2:51820",
+            // One path per link, named after it, each on a port of its own (one WireGuard device each).
+            "--mesh-endpoints", "fiber=198.18.0.2:51820,mpls=198.18.1.1:51830,backup=198.18.2.2:51840",
         ], arguments);
+    }
+
+    [Fact]
+    public void ALinkWithARate_GivesItsPathThatCapacity_AndTheRemoteEndpointIsTheLegsOwnPort()
+    {
+        var plan = LabPlan.Create(LabConfigReader.Read("""
+            clusters:
+            - {id: east, podCIDR: 10.60.0.0/16, serviceCIDR: 10.61.0.0/16, nodes: [{name: gw-1, gateway: true}]}
+            - {id: west, podCIDR: 10.62.0.0/16, serviceCIDR: 10.63.0.0/16, nodes: [{name: gw-1, gateway: true}]}
+            wan:
+            - {id: fast, between: [east, west], delay: 5ms, rate: 50mbit}
+            - {id: slow, between: [east, west], delay: 40ms}
+            """, "LAB.yaml", "/labs", checkFiles: false), "lab", "/var/lib/patronus/labs/lab");
+        var east = plan.Cluster("east")!;
+        var arguments = MeshArguments.For(plan, east, east.Node("gw-1")!, "SETKEY", "/keys");
+
+        Assert.Equal("fast=198.18.0.1:51820,slow=198.18.1.1:51830", arguments[arguments.ToList().IndexOf("--mesh-endpoints") + 1]);
+        Assert.Equal("fast=50", arguments[arguments.ToList().IndexOf("--path-capacities") + 1]);
+        Assert.Contains("\"endpoint\":\"198.18.0.2:51820\"", arguments[arguments.ToList().IndexOf("--remote-clusters") + 1]);
     }
 
     [Fact]

@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Logging;
+
+namespace Patronus.Agent.Paths;
+
+public sealed partial class PathsFeature
+{
+    private static partial class Log
+    {
+        [LoggerMessage(1021, LogLevel.Information, "Paths: probing and steering over {Paths}")]
+        public static partial void Attached(ILogger logger, string paths);
+
+        [LoggerMessage(1022, LogLevel.Warning, "Paths: {QosClass} traffic to {Member} failed over from {From} to {To}: {Reason}")]
+        public static partial void FailedOver(ILogger logger, string qosClass, string member, string from, string to, string reason);
+
+        [LoggerMessage(1023, LogLevel.Information, "Paths: traffic to {Member} steered: default path {Path}, {Pods} pods on another")]
+        public static partial void Steered(ILogger logger, string member, string path, int pods);
+
+        [LoggerMessage(1024, LogLevel.Error, "Paths: {Error}")]
+        public static partial void ReconcileFailed(ILogger logger, string error);
+    }
+}
