@@ -4,9 +4,8 @@ namespace Patronus.Agent.Paths;
 
 /// <summary>
 /// The paths feature's Prometheus metrics, named as in the seed, defined in one place and registered in the
-/// registry given (the agent's <see cref="Telemetry.AgentMetrics.Registry"/>). Not yet fed by a running feature:
-/// the agent's paths feature calls <see cref="Record"/> after each probe round and <see cref="CountFailover"/> on
-/// each failover once the mesh hands it tunnels. Latency and jitter are round-trip milliseconds.
+/// registry given (the agent's <see cref="Telemetry.AgentMetrics.Registry"/>), fed by <see cref="PathsFeature"/> after
+/// every probe round. Latency and jitter are round-trip milliseconds.
 /// </summary>
 public sealed class PathMetrics
 {
@@ -16,6 +15,7 @@ public sealed class PathMetrics
     public const string LossName = "patronus_path_loss_ratio";
     public const string StateName = "patronus_path_state";
     public const string FailoversName = "patronus_path_failovers_total";
+    public const string ChangesName = "patronus_path_changes_total";
     public const string ProbesRefusedName = "patronus_path_probes_refused_total";
     public const string PodLatencyName = "patronus_pod_latency_ms";
 
@@ -33,6 +33,8 @@ public sealed class PathMetrics
         State = factory.CreateGauge(StateName, "Path state: 0 Down, 1 Degraded, 2 Up.", new GaugeConfiguration { LabelNames = PathLabels });
         Failovers = factory.CreateCounter(FailoversName, "Times traffic of a QoS class left the path because it went down or broke the class's SLA.",
             new CounterConfiguration { LabelNames = [.. PathLabels, "qos_class"] });
+        Changes = factory.CreateCounter(ChangesName, "Times a QoS class's traffic to a member moved to another path, for any reason (failover, return, better path): how much it flaps.",
+            new CounterConfiguration { LabelNames = ["src", "dst", "qos_class"] });
         ProbesRefused = factory.CreateCounter(ProbesRefusedName, "Datagrams on the probe port refused, by reason.", new CounterConfiguration { LabelNames = ["reason"] });
         PodLatency = factory.CreateGauge(PodLatencyName, "Round-trip latency of the path a QoS class's pod traffic uses now, in milliseconds.",
             new GaugeConfiguration { LabelNames = ["src_cluster", "dst_cluster", "qos_class"] });
@@ -49,6 +51,8 @@ public sealed class PathMetrics
     public Gauge State { get; }
 
     public Counter Failovers { get; }
+
+    public Counter Changes { get; }
 
     public Counter ProbesRefused { get; }
 

@@ -263,6 +263,8 @@ public sealed partial class PathsFeature : IDisposable
                 _metrics.CountFailover(_clusterId, failover.MemberId, failover.FromPathId, failover.QosClass);
                 Log.FailedOver(_logger, failover.QosClass, failover.MemberId, failover.FromPathId, failover.ToPathId ?? "none", failover.Reason);
             }
+            foreach (var choice in round.Choices.Where(c => c.Key == c.QosClass && c.Change is PathChangeKind.Failover or PathChangeKind.Preempted))
+                _metrics.Changes.WithLabels(_clusterId, choice.MemberId, choice.QosClass).Inc();
             if (round.Changed)
                 Steer(attached.Gateway, round);
             Record(paths, statuses, round);

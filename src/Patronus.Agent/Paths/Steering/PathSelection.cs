@@ -15,7 +15,8 @@ public sealed record MemberPaths(string MemberId, IReadOnlyList<IPNetwork> Range
 
 /// <summary>What one chooser uses now: a QoS class's, or a pod's own when it asked for more than its class.</summary>
 /// <param name="Key">The class's name, or the class and the pod's own bounds (<c>latency-sensitive max-latency-ms=20</c>).</param>
-public sealed record PathChoice(string MemberId, string QosClass, string Key, string? PathId, string Reason);
+/// <param name="Change">How this round changed it (None when it stayed).</param>
+public sealed record PathChoice(string MemberId, string QosClass, string Key, string? PathId, string Reason, PathChangeKind Change = PathChangeKind.None);
 
 /// <summary>Traffic that moved off a path because it went Down or broke the SLA.</summary>
 public sealed record PathFailover(string MemberId, string QosClass, string FromPathId, string? ToPathId, string Reason);
@@ -71,7 +72,7 @@ public sealed class PathSelection(QosClass defaultClass, PathChooserOptions? opt
                 var decision = chooser.Decide(member.Paths, now);
                 if (decision.Change == PathChangeKind.Failover && decision.PreviousPathId is { } from)
                     failovers.Add(new PathFailover(member.MemberId, qosClass.Name, from, decision.PathId, decision.Reason));
-                choices.Add(new PathChoice(member.MemberId, qosClass.Name, key, decision.PathId, decision.Reason));
+                choices.Add(new PathChoice(member.MemberId, qosClass.Name, key, decision.PathId, decision.Reason, decision.Change));
                 byKey[key] = decision.PathId;
                 return decision.PathId;
             }

@@ -1,0 +1,124 @@
+using System.Net;
+using Patronus.Agent.Paths;
+using Patronus.Agent.Paths.Steering;
+
+namespace Patronus.Agent.Tests.Paths.Steering;
+
+public sealed class PathSelectionTests
+{
+    private static readonly IPNetwork[] WestRanges = [IPNetwork.Parse("10.62.0.0/16")];
+
+    private static PathCandidate Path(string id, double latency, PathState state = PathState.Up, double loss = 0, double? spare = null) =>
+        new(id, state, new PathQuality(latency, 1, loss, 20), PathScore.Of(latency, 1, loss), spare, spare);
+
+    private static SteeredPod Pod(string name, string ip, params (string Key, string Value)[] annotations) =>
+        new("default", name, [IPAddress.Parse(ip)], QosAnnotations.Parse(annotations.ToDictionary(a => a.Key, a => a.Value), QosClass.BestEffort));
+
+    private static TimeSpan Round(int i) => TimeSpan.FromMilliseconds(50 * i);
+
+    private static MemberPaths West(params PathCandidate[] paths) => new("west", WestRanges, paths);
+
+    [Fact]
+    public void EveryClassGetsAChoice_AndPodsOfTheDefaultClassFollowTheDefault_WithNoEntryOfTheirOwn()
+    {
+        var selection = new PathSelection(QosClass.BestEffort);
+        var round = selection.Decide([West(Path("fast", 10), Path("slow", 80))], [Pod("plain", "10.60.1.2")], Round(0));
+
+        Assert.Equal(["best-effort", "bulk", "latency-sensitive"], round.Choices.Select(c => c.QosClass).Order());
+        var steering = Assert.Single(round.Steering);
+        Assert.Equal("fast", steering.DefaultPathId);
+        Assert.Empty(steering.PodPaths);
+        Assert.True(round.Changed);
+        Assert.False(selection.Decide([West(Path("fast", 10), Path("slow", 80))], [Pod("plain", "10.60.1.2")], Round(1)).Changed);
+    }
+
+    [Fact]
+    public void APodWithItsOwnMaxLatency_GetsAChooserOfItsOwn_AndAnEntryWhenItsPathDiffers()
+    {
+        var selection = new PathSelection(QosClass.BestEffort);
+        // best-effort prefers the highest score: fast; the pod may have 50 ms, which fast (60 ms) breaks.
+        var pods = new[] { Pod("voice", "10.60.1.5", ("patronus.io/qos-class", "latency-sensitive"), ("patronus.io/max-latency-ms", "50")) };
+        var round = selection.Decide([West(Path("fast", 60), Path("slow", 30))], pods, Round(0));
+
+        var own = Assert.Single(round.Choices, c => c.Key == "latency-sensitive max-latency-ms=50");
+        Assert.Equal("slow", own.PathId);
+        Assert.Equal("slow", round.Steering[0].PodPaths[IPAddress.Parse("10.60.1.5")]);
+    }
+
+    [Fact]
+    public void PodsAskingTheSame_ShareOneChooser()
+    {
+        var selection = new PathSelection(QosClass.BestEffort);
+        var pods = new[]
+        {
+            Pod("a", "10.60.1.5", ("patronus.io/max-latency-ms", "50")),
+            Pod("b", "10.60.1.6", ("patronus.io/max-latency-ms", "50")),
+            Pod("c", "10.60.1.7", ("patronus.io/min-bandwidth-mbps", "10")),
+        };
+        var round = selection.Decide([West(Path("fast", 10))], pods, Round(0));
+
+        Assert.Equal(["best-effort", "best-effort max-latency-ms=50", "best-effort min-bandwidth-mbps=10", "bulk", "latency-sensitive"],
+            round.Choices.Select(c => c.Key).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void APathGoingDown_FailsEveryClassOnItOver_OnTheSameRound_AndSaysFromWhere()
+    {
+        var selection = new PathSelection(QosClass.BestEffort);
+        selection.Decide([West(Path("fast", 10), Path("slow", 80))], [], Round(0));
+
+        var round = selection.Decide([West(Path("fast", 10, PathState.Down), Path("slow", 80))], [], Round(1));
+
+        Assert.Equal("slow", round.Steering[0].DefaultPathId);
+        Assert.True(round.Changed);
+        Assert.All(round.Failovers, f => Assert.Equal(("west", "fast", "slow"), (f.MemberId, f.FromPathId, f.ToPathId)));
+        Assert.Equal(["best-effort", "bulk", "latency-sensitive"], round.Failovers.Select(f => f.QosClass).Order());
+        Assert.All(round.Choices, c => Assert.Equal(PathChangeKind.Failover, c.Change));
+    }
+
+    [Fact]
+    public void TheDefaultClass_IsConfigurable()
+    {
+        // bulk by default: the most spare capacity (slow) rather than the highest score (fast).
+        var selection = new PathSelection(QosClass.Bulk);
+        var round = selection.Decide([West(Path("fast", 10, spare: 5), Path("slow", 80, spare: 500))], [Pod("plain", "10.60.1.2")], Round(0));
+
+        Assert.Equal("slow", round.Steering[0].DefaultPathId);
+    }
+
+    [Fact]
+    public void APodThatLeaves_TakesItsChooserAndEntryWithIt()
+    {
+        var selection = new PathSelection(QosClass.BestEffort);
+        var voice = Pod("voice", "10.60.1.5", ("patronus.io/max-latency-ms", "50"));
+        var first = selection.Decide([West(Path("fast", 60), Path("slow", 30))], [voice], Round(0));
+        Assert.Single(first.Steering[0].PodPaths);
+
+        var after = selection.Decide([West(Path("fast", 60), Path("slow", 30))], [], Round(1));
+
+        Assert.Empty(after.Steering[0].PodPaths);
+        Assert.DoesNotContain(after.Choices, c => c.Key.Contains("max-latency", StringComparison.Ordinal));
+        Assert.True(after.Changed);
+    }
+
+    [Fact]
+    public void MembersAreSteeredApart()
+    {
+        var selection = new PathSelection(QosClass.BestEffort);
+        var round = selection.Decide(
+            [West(Path("fast", 10), Path("slow", 80)), new MemberPaths("south", [IPNetwork.Parse("10.70.0.0/16")], [Path("fast", 10, PathState.Down), Path("slow", 80)])],
+            [], Round(0));
+
+        Assert.Equal([("south", "slow"), ("west", "fast")], round.Steering.Select(s => (s.MemberId, s.DefaultPathId)));
+    }
+
+    [Fact]
+    public void NoPathUp_LeavesTheDefaultUnchosen_AndNoPodEntry()
+    {
+        var selection = new PathSelection(QosClass.BestEffort);
+        var round = selection.Decide([West(Path("fast", 10, PathState.Down))], [Pod("voice", "10.60.1.5", ("patronus.io/max-latency-ms", "50"))], Round(0));
+
+        Assert.Null(round.Steering[0].DefaultPathId);
+        Assert.Empty(round.Steering[0].PodPaths);
+    }
+}

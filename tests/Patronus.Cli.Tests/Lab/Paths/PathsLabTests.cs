@@ -1,0 +1,314 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Patronus.Cli.Tests.Lab.Persistent;
+using Patronus.Testing;
+using Xunit.Abstractions;
+
+namespace Patronus.Cli.Tests.Lab.Paths;
+
+/// <summary>
+/// Issue 10's lab, of its own (its tests cut and slow a WAN link, which no other lab's tests may see): clusters east
+/// (gateway gw-1, node-2 with the pods) and west (gateway gw-1 with the server), joined by two WAN links, <c>fast</c>
+/// (5 ms each way, 50 Mbit/s) and <c>slow</c> (40 ms each way). Every test leaves both links as it found them.
+/// </summary>
+public sealed class PathsLabFixture : IAsyncLifetime
+{
+    private readonly string _files = Directory.CreateTempSubdirectory("patronus-labtest-").FullName;
+
+    internal LabCli Cli { get; } = new();
+
+    public string Name { get; } = LabCli.NewName();
+
+    public JsonNode Status { get; private set; } = null!;
+
+    public string Files => _files;
+
+    public Task InitializeAsync()
+    {
+        var lab = Path.Combine(_files, "lab.yaml");
+        File.WriteAllText(lab, """
+            clusters:
+            - id: east
+              podCIDR: 10.64.0.0/16
+              serviceCIDR: 10.65.0.0/16
+              nodes:
+              - {name: gw-1, gateway: true}
+              - {name: node-2}
+              manifests: [east.yaml]
+            - id: west
+              podCIDR: 10.66.0.0/16
+              serviceCIDR: 10.67.0.0/16
+              nodes:
+              - {name: gw-1, gateway: true}
+              manifests: [west.yaml]
+            wan:
+            - {id: fast, between: [east, west], delay: 5ms, rate: 50mbit}
+            - {id: slow, between: [east, west], delay: 40ms}
+            """);
+        File.WriteAllText(Path.Combine(_files, "east.yaml"), EastPods("best-effort"));
+        File.WriteAllText(Path.Combine(_files, "west.yaml"), """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: server, namespace: default}
+            spec: {nodeName: gw-1, containers: [{name: server, image: busybox}]}
+            """);
+        Cli.Must("up", "-f", lab, "--name", Name);
+        Status = Cli.Status(Name);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// east's pods: voice (latency-sensitive, at most 120 ms), backup (bulk), and plain, whose class the tests change
+    /// with <c>lab apply</c> (its annotation, the pod itself untouched).
+    /// </summary>
+    public static string EastPods(string plainClass) => $$$"""
+        apiVersion: v1
+        kind: List
+        items:
+        - apiVersion: v1
+          kind: Pod
+          metadata: {name: voice, namespace: default, annotations: {patronus.io/qos-class: latency-sensitive, patronus.io/max-latency-ms: "120"}}
+          spec: {nodeName: node-2, containers: [{name: c, image: busybox}]}
+        - apiVersion: v1
+          kind: Pod
+          metadata: {name: backup, namespace: default, annotations: {patronus.io/qos-class: bulk}}
+          spec: {nodeName: node-2, containers: [{name: c, image: busybox}]}
+        - apiVersion: v1
+          kind: Pod
+          metadata: {name: plain, namespace: default, annotations: {patronus.io/qos-class: {{{plainClass}}}}}
+          spec: {nodeName: node-2, containers: [{name: c, image: busybox}]}
+        """;
+
+    public Task DisposeAsync()
+    {
+        Cli.Dispose();
+        Directory.Delete(_files, recursive: true);
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class PathsLabTests(PathsLabFixture lab, ITestOutputHelper output) : IClassFixture<PathsLabFixture>
+{
+    // Round trips through each link: twice its one-way delay, plus the relay's and WireGuard's own time.
+    private const double FastRttBelowMs = 40;
+    private const double SlowRttAboveMs = 75;
+
+    private sealed record Pod(string Name, string Netns, IPAddress Address);
+
+    private Pod PodNamed(string name) =>
+        lab.Status["clusters"]!.AsArray().SelectMany(c => c!["pods"]!.AsArray())
+            .Where(p => (string?)p!["name"] == name)
+            .Select(p => new Pod(name, (string)p!["netns"]!, IPAddress.Parse((string)p["ips"]![0]!))).Single();
+
+    private JsonNode Gateway(string cluster) =>
+        lab.Status["clusters"]!.AsArray().Single(c => (string?)c!["id"] == cluster)!["nodes"]!.AsArray().Single(n => (string?)n!["name"] == "gw-1")!;
+
+    [Fact]
+    public async Task BothLinksHealthy_TheLatencySensitivePodTakesFast_AndFastScoresAboveSlow()
+    {
+        var voice = PodNamed("voice");
+        var server = PodNamed("server");
+        await OnFastAsync(voice, server);
+        var rtt = Rtt(voice.Netns, server.Address, count: 10)!.Value;
+        output.WriteLine($"voice → server RTT over fast: {rtt:0.0} ms");
+        Assert.True(rtt < FastRttBelowMs, $"{rtt} ms");
+
+        Assert.True(await Poll.UntilAsync(() => Metric("east", "patronus_path_score", "fast") > Metric("east", "patronus_path_score", "slow"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500)),
+            $"scores: fast {Metric("east", "patronus_path_score", "fast")}, slow {Metric("east", "patronus_path_score", "slow")}");
+        output.WriteLine($"scores while both are healthy: fast {Metric("east", "patronus_path_score", "fast"):0.0}, slow {Metric("east", "patronus_path_score", "slow"):0.0}");
+        Assert.Equal(2, Metric("east", "patronus_path_state", "fast"));
+        Assert.Equal(2, Metric("east", "patronus_path_state", "slow"));
+        // Probes measure each path inside its own tunnel: fast's round trip about 10 ms, slow's about 80 ms.
+        Assert.InRange(Metric("east", "patronus_path_latency_ms", "fast")!.Value, 9, FastRttBelowMs);
+        Assert.InRange(Metric("east", "patronus_path_latency_ms", "slow")!.Value, SlowRttAboveMs, 200);
+        Assert.Contains("patronus_pod_latency_ms{src_cluster=\"east\",dst_cluster=\"west\",qos_class=\"latency-sensitive\"}", Metrics("east"));
+    }
+
+    [Fact]
+    public async Task FastLosingAFifthOfItsPackets_ScoresBelowSlow()
+    {
+        var voice = PodNamed("voice");
+        var server = PodNamed("server");
+        await OnFastAsync(voice, server);
+        try
+        {
+            lab.Cli.Must("wan", "fast", "--name", lab.Name, "--loss", "20");
+            Assert.True(await Poll.UntilAsync(() => Metric("east", "patronus_path_score", "slow") > Metric("east", "patronus_path_score", "fast"), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(500)),
+                $"scores: fast {Metric("east", "patronus_path_score", "fast")}, slow {Metric("east", "patronus_path_score", "slow")}");
+            output.WriteLine($"scores while fast loses 20%: fast {Metric("east", "patronus_path_score", "fast"):0.0}, slow {Metric("east", "patronus_path_score", "slow"):0.0}");
+        }
+        finally
+        {
+            lab.Cli.Must("wan", "fast", "--name", lab.Name, "--loss", "0");
+        }
+    }
+
+    /// <summary>
+    /// voice may have 120 ms: fast slowed to 80 ms each way (160 ms round trip) breaks that, slow (about 80 ms) meets
+    /// it. Its traffic moves to slow; back to fast once fast is good again for the hold-down time. Meanwhile plain, a
+    /// best-effort pod, stays on fast (160 ms is within best-effort's SLA) until its annotation makes it
+    /// latency-sensitive: then it moves too, without being restarted.
+    /// </summary>
+    [Fact]
+    public async Task FastSlowerThanThePodsMaxLatency_MovesItToSlow_ThenBackAfterTheHoldDown_AndAnAnnotationChangeTakesEffectInPlace()
+    {
+        var voice = PodNamed("voice");
+        var plain = PodNamed("plain");
+        var server = PodNamed("server");
+        await OnFastAsync(voice, server);
+        await OnFastAsync(plain, server);
+        try
+        {
+            lab.Cli.Must("wan", "fast", "--name", lab.Name, "--delay", "80");
+            Assert.True(await Poll.UntilAsync(() => Rtt(voice.Netns, server.Address) is > SlowRttAboveMs and < 120, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(200)),
+                $"voice's RTT {Rtt(voice.Netns, server.Address)} ms: not on slow");
+            Assert.True(Rtt(plain.Netns, server.Address) > 150, "plain (best-effort) left fast although fast meets its SLA");
+
+            File.WriteAllText(Path.Combine(lab.Files, "east.yaml"), PathsLabFixture.EastPods("latency-sensitive"));
+            lab.Cli.Must("apply", "-f", Path.Combine(lab.Files, "east.yaml"), "--name", lab.Name, "--cluster", "east");
+            Assert.True(await Poll.UntilAsync(() => Rtt(plain.Netns, server.Address) is > SlowRttAboveMs and < 120, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(200)),
+                $"plain's RTT {Rtt(plain.Netns, server.Address)} ms: its new annotation did not move it to slow");
+            // The same pod, not a new one: its address is unchanged.
+            var now = lab.Cli.Status(lab.Name)["clusters"]!.AsArray().SelectMany(c => c!["pods"]!.AsArray()).Single(p => (string?)p!["name"] == "plain")!;
+            Assert.Equal(plain.Address.ToString(), (string?)now["ips"]![0]);
+
+            lab.Cli.Must("wan", "fast", "--name", lab.Name, "--delay", "5");
+            var restored = DateTime.UtcNow;
+            Assert.True(await Poll.UntilAsync(() => Rtt(voice.Netns, server.Address) < FastRttBelowMs, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200)), "voice never returned to fast");
+            var back = DateTime.UtcNow - restored;
+            output.WriteLine($"voice back on fast {back.TotalSeconds:0.0} s after fast was restored (hold-down 2 s)");
+            Assert.True(back >= TimeSpan.FromSeconds(2), $"back after {back.TotalMilliseconds:0} ms, before the hold-down");
+        }
+        finally
+        {
+            lab.Cli.Must("wan", "fast", "--name", lab.Name, "--delay", "5");
+            File.WriteAllText(Path.Combine(lab.Files, "east.yaml"), PathsLabFixture.EastPods("best-effort"));
+            lab.Cli.Must("apply", "-f", Path.Combine(lab.Files, "east.yaml"), "--name", lab.Name, "--cluster", "east");
+        }
+    }
+
+    /// <summary>
+    /// <c>lab wan fast --down</c> under a 10 ms UDP stream each way between voice and the server, ten times: the longest
+    /// gap at the receiver is the time from the moment the path broke to the moment traffic arrived over slow
+    /// (detection plus switch, on both gateways). A TCP transfer running across the first failover completes.
+    /// </summary>
+    [Fact]
+    public async Task FastCut_TenTrialsUnderA10msUdpStream_TrafficMovesToSlowWellWithin300ms_AndATcpTransferSurvives()
+    {
+        var voice = PodNamed("voice");
+        var server = PodNamed("server");
+        using var iperf = LabCli.StartInNamespace(server.Netns, "iperf3", "-s", "-p", "5301");
+        var gaps = new List<double>();
+        for (var trial = 0; trial < 10; trial++)
+        {
+            await OnFastAsync(voice, server);
+            using var outbound = new UdpStream(voice.Netns, voice.Address, server.Netns, server.Address, 7300 + (2 * trial), TimeSpan.FromMilliseconds(10));
+            using var inbound = new UdpStream(server.Netns, server.Address, voice.Netns, voice.Address, 7301 + (2 * trial), TimeSpan.FromMilliseconds(10));
+            Task<CommandResult>? transfer = null;
+            try
+            {
+                Assert.True(outbound.WaitForArrivals(50, TimeSpan.FromSeconds(10)) && inbound.WaitForArrivals(50, TimeSpan.FromSeconds(10)), "the streams must flow before the cut");
+                if (trial == 0)
+                {
+                    transfer = Task.Run(() => LabCli.InNamespace(voice.Netns, "iperf3", "-c", server.Address.ToString(), "-p", "5301", "-t", "6", "-b", "5M", "-J"));
+                    await Task.Delay(TimeSpan.FromSeconds(1));
+                }
+                lab.Cli.Must("wan", "fast", "--name", lab.Name, "--down");
+                var arrivedOut = outbound.Received;
+                var arrivedIn = inbound.Received;
+                Assert.True(outbound.WaitForArrivals(arrivedOut + 100, TimeSpan.FromSeconds(10)), $"trial {trial}: voice → server stopped with fast");
+                Assert.True(inbound.WaitForArrivals(arrivedIn + 100, TimeSpan.FromSeconds(10)), $"trial {trial}: server → voice stopped with fast");
+                var resultOut = outbound.Stop();
+                var resultIn = inbound.Stop();
+                output.WriteLine($"trial {trial}: voice → server {resultOut}; server → voice {resultIn}");
+                gaps.Add(Math.Max(resultOut.LongestGap.TotalMilliseconds, resultIn.LongestGap.TotalMilliseconds));
+                if (transfer is not null)
+                {
+                    var result = await transfer;
+                    Assert.True(result.ExitCode == 0, $"the TCP transfer across the failover failed: {result.Stdout}{result.Stderr}");
+                    var received = JsonNode.Parse(result.Stdout)!["end"]!["sum_received"]!["bytes"]!.GetValue<long>();
+                    output.WriteLine($"TCP transfer across the failover: {received} bytes received, exit 0");
+                    Assert.True(received > 1_000_000, $"{received} bytes");
+                }
+            }
+            finally
+            {
+                lab.Cli.Must("wan", "fast", "--name", lab.Name, "--up");
+            }
+        }
+        gaps.Sort();
+        var p50 = gaps[gaps.Count / 2];
+        output.WriteLine($"longest gap over 10 trials: p50 {p50:0} ms, max {gaps[^1]:0} ms (target under 300 ms)");
+        Assert.True(p50 < 300, $"p50 {p50} ms");
+        // Generous for the test (a loaded CI machine delays ticks); bench/paths measures the exact figures.
+        Assert.True(gaps[^1] < 1000, $"max {gaps[^1]} ms");
+    }
+
+    /// <summary>
+    /// fast goes down and comes back every second for a minute: the pod's path must not follow each flap. It fails
+    /// over once and does not come back while fast keeps failing (coming back needs the hold-down's good time).
+    /// </summary>
+    [Fact]
+    public async Task FastFlappingEverySecondForAMinute_MovesThePodsTrafficOnlyAFewTimes()
+    {
+        var voice = PodNamed("voice");
+        var server = PodNamed("server");
+        await OnFastAsync(voice, server);
+        var before = Changes("latency-sensitive");
+        try
+        {
+            var until = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+            var down = true;
+            while (DateTime.UtcNow < until)
+            {
+                lab.Cli.Must("wan", "fast", "--name", lab.Name, down ? "--down" : "--up");
+                down = !down;
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+        }
+        finally
+        {
+            lab.Cli.Must("wan", "fast", "--name", lab.Name, "--up");
+        }
+        var changes = Changes("latency-sensitive") - before;
+        output.WriteLine($"fast flapping every second for 60 s: latency-sensitive traffic changed path {changes} times (failovers and returns)");
+        Assert.InRange(changes, 1, 4);
+    }
+
+    /// <summary>Waits until the pod's traffic to the server takes fast (its round trip is fast's).</summary>
+    private async Task OnFastAsync(Pod pod, Pod server)
+    {
+        Assert.True(await Poll.UntilAsync(() => Rtt(pod.Netns, server.Address) < FastRttBelowMs, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250)),
+            $"{pod.Name} → server does not take fast: RTT {Rtt(pod.Netns, server.Address)} ms\n{LabCli.InNamespace((string)Gateway("east")["netns"]!, "nft", "list", "table", "inet", "patronus_paths").Stdout}");
+    }
+
+    /// <summary>The average round trip of a few pings, or null when none came back.</summary>
+    private static double? Rtt(string netns, IPAddress to, int count = 3)
+    {
+        var result = LabCli.InNamespace(netns, "ping", "-c", count.ToString(CultureInfo.InvariantCulture), "-i", "0.05", "-W", "1", to.ToString());
+        var match = Regex.Match(result.Stdout, @"= [\d.]+/([\d.]+)/");
+        return match.Success ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : null;
+    }
+
+    private string Metrics(string cluster)
+    {
+        var node = Gateway(cluster);
+        var result = LabCli.InNamespace((string)node["netns"]!, "busybox", "wget", "-q", "-O", "-", (string)node["metrics"]!);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        return result.Stdout;
+    }
+
+    private double? Metric(string cluster, string name, string path)
+    {
+        var match = Regex.Match(Metrics(cluster), $@"^{name}\{{src=""{cluster}"",dst=""[^""]+"",path_id=""{path}""\}} (\S+)$", RegexOptions.Multiline);
+        return match.Success ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : null;
+    }
+
+    private double Changes(string qosClass)
+    {
+        var match = Regex.Match(Metrics("east"), $@"^patronus_path_changes_total\{{src=""east"",dst=""west"",qos_class=""{qosClass}""\}} (\S+)$", RegexOptions.Multiline);
+        return match.Success ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+    }
+}
