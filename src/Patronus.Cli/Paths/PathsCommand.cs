@@ -69,6 +69,8 @@ internal static class PathsCommand
         if (status.Problem is { } problem)
             output.WriteLine($"Problem: {problem}");
         var paths = status.Paths;
+        if (!status.Gateway && paths.Length == 0)
+            return;
         output.WriteLine($"Active paths: {paths.Length} (Up: {Count("Up")}, Degraded: {Count("Degraded")}, Down: {Count("Down")})");
         if (paths.Length == 0)
             return;
@@ -126,7 +128,8 @@ internal static class PathsCommand
 
     private static string Milliseconds(double? value) => value is { } ms ? $"{Number(ms, "0.0")} ms" : "-";
 
-    private static string Percent(double value) => $"{Number(value, "0.0")}%";
+    // Two decimals when they matter: the seed reports a 0.05% loss as such.
+    private static string Percent(double value) => $"{Number(value, "0.0#")}%";
 
     private static string Number(double value, string format = "0.#") => value.ToString(format, CultureInfo.InvariantCulture);
 
