@@ -35,8 +35,9 @@ static int Probe(int paths, int port, double seconds)
     using var prober = new PathProber(options, new IPEndPoint(IPAddress.Any, 0), ns: null, NullLogger<PathProber>.Instance);
     for (var i = 0; i < paths; i++)
         prober.AddPath($"path-{i}", new IPEndPoint(IPAddress.Parse($"10.78.{i}.2"), port));
-    var changes = 0;
-    prober.StateChanged += _ => Interlocked.Increment(ref changes);
+    // Which transitions happened, not just how many: a loaded machine can make a path look Down for a moment.
+    var changes = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+    prober.StateChanged += change => changes.AddOrUpdate($"{change.Before.State}->{change.After.State}", 1, (_, n) => n + 1);
     using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
     var running = prober.RunAsync(stop.Token);
     Ready();
@@ -44,7 +45,7 @@ static int Probe(int paths, int port, double seconds)
     var states = prober.Paths.Values.GroupBy(p => p.State).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count()}");
     var latencies = prober.Paths.Values.Where(p => p.Quality.LatencyMs is not null).Select(p => p.Quality.LatencyMs!.Value).DefaultIfEmpty(double.NaN);
     Console.WriteLine($"probe: {paths} paths every {options.ProbeInterval.TotalMilliseconds} ms; states at the end: {string.Join(", ", states)}; " +
-        $"state changes {changes}; mean latency {latencies.Average():0.000} ms; refused replies {prober.Refused.Total}");
+        $"state changes {(changes.IsEmpty ? "none" : string.Join(", ", changes.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value}")))}; mean latency {latencies.Average():0.000} ms; refused replies {prober.Refused.Total}");
     return 0;
 }
 

@@ -114,13 +114,15 @@ for c in "${conditions[@]}"; do
 done
 idle=$(echo "${results[runtime-idle]}" | median)
 prober=$(echo "${results[prober-$paths]}" | median)
+empty=$(echo "${results[prober-0]}" | median)
 ping=$(echo "${results[ping-$paths]}" | median)
 responder_idle=$(echo "${responder_results[runtime-idle]}" | median)
 responder_busy=$(echo "${responder_results[prober-$paths]}" | median)
 echo
-awk -v p="$prober" -v i="$idle" -v g="$ping" -v ri="$responder_idle" -v rb="$responder_busy" -v n="$paths" 'BEGIN {
+awk -v p="$prober" -v e="$empty" -v i="$idle" -v g="$ping" -v ri="$responder_idle" -v rb="$responder_busy" -v n="$paths" 'BEGIN {
   x = p - i
   printf "patronus: %.3f%% of a core (prober with %d paths %.3f%% minus the idle runtime %.3f%%), ping reference: %.3f%%", x, n, p, i, g
   if (g > 0) printf " (patronus / ping %.2f)", x / g
+  printf "\nthe paths alone: %.3f%% (the prober with no paths, its tick loop and receive loop idling, costs %.3f%%)", p - e, e
   printf "\nresponder answering them: %.3f%% of a core over its idle %.3f%% (ping: the kernel answers)\n", rb - ri, ri
 }'
