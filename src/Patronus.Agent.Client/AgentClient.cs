@@ -92,6 +92,13 @@ public sealed class AgentClient
         return reply.Services ?? throw new AgentProtocolException("mesh-services reply carries no 'services'");
     }
 
+    /// <summary>The WAN paths as the node's agent probes and chooses them (`patronus paths`).</summary>
+    public PathsStatus GetPaths(TimeSpan? timeout = null)
+    {
+        var reply = Exchange(AgentRequest.QueryPaths(), timeout ?? DefaultTimeout);
+        return reply.Paths ?? throw new AgentProtocolException("paths reply carries no 'paths'");
+    }
+
     private AgentReply Exchange(AgentRequest request, TimeSpan timeout)
     {
         var deadline = Stopwatch.StartNew();

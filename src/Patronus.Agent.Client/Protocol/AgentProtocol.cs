@@ -52,9 +52,10 @@ public static class AgentProtocol
             case AgentOps.Status:
             case AgentOps.MeshRotateKeys:
             case AgentOps.MeshServices:
+            case AgentOps.Paths:
                 break;
             default:
-                throw new AgentProtocolException($"field 'op' is '{request.Op}'; expected register, unregister, status, mesh-rotate-keys or mesh-services");
+                throw new AgentProtocolException($"field 'op' is '{request.Op}'; expected register, unregister, status, mesh-rotate-keys, mesh-services or paths");
         }
         return request;
 

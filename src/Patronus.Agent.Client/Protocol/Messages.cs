@@ -117,7 +117,7 @@ public sealed record TunnelStatus
 
 /// <summary>
 /// One request: a JSON object on one line. <see cref="Op"/> says which of the other fields is set:
-/// "register" (<see cref="Endpoint"/>), "unregister" (<see cref="Removal"/>), "status", "mesh-rotate-keys" or "mesh-services" (none).
+/// "register" (<see cref="Endpoint"/>), "unregister" (<see cref="Removal"/>), "status", "mesh-rotate-keys", "mesh-services" or "paths" (none).
 /// </summary>
 public sealed record AgentRequest
 {
@@ -130,6 +130,7 @@ public sealed record AgentRequest
     public static AgentRequest QueryStatus() => new() { Op = AgentOps.Status };
     public static AgentRequest RotateMeshKeys() => new() { Op = AgentOps.MeshRotateKeys };
     public static AgentRequest QueryServices() => new() { Op = AgentOps.MeshServices };
+    public static AgentRequest QueryPaths() => new() { Op = AgentOps.Paths };
 }
 
 /// <summary>One reply, a JSON object on one line: ok, or an error for people; a status query also carries the status.</summary>
@@ -142,6 +143,9 @@ public sealed record AgentReply
     /// <summary>The reply to "mesh-services".</summary>
     public ServicesStatus? Services { get; init; }
 
+    /// <summary>The reply to "paths".</summary>
+    public PathsStatus? Paths { get; init; }
+
     public static AgentReply Success(AgentStatus? status = null) => new() { Ok = true, Status = status };
     public static AgentReply Failure(string error) => new() { Ok = false, Error = error };
 }
@@ -153,4 +157,5 @@ public static class AgentOps
     public const string Status = "status";
     public const string MeshRotateKeys = "mesh-rotate-keys";
     public const string MeshServices = "mesh-services";
+    public const string Paths = "paths";
 }

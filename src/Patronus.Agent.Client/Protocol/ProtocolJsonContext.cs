@@ -13,4 +13,5 @@ namespace Patronus.Agent.Client.Protocol;
 [JsonSerializable(typeof(EndpointRegistration))]
 [JsonSerializable(typeof(MeshStatus))]
 [JsonSerializable(typeof(ServicesStatus))]
+[JsonSerializable(typeof(PathsStatus))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext;

@@ -19,7 +19,8 @@ public sealed partial class AgentRequestHandler(
     AgentMetrics metrics,
     ILogger<AgentRequestHandler> logger,
     Patronus.Agent.Mesh.MeshFeature? mesh = null,
-    Patronus.Agent.Services.ServicesFeature? services = null)
+    Patronus.Agent.Services.ServicesFeature? services = null,
+    Func<PathsStatus>? paths = null)
 {
     /// <summary>How long a register may wait for its policy to reach the kernel before it is refused.</summary>
     public static readonly TimeSpan ProgramTimeout = TimeSpan.FromSeconds(25);
@@ -36,6 +37,9 @@ public sealed partial class AgentRequestHandler(
                 AgentOps.MeshServices => services is null
                     ? AgentReply.Failure("mesh-services: multi-cluster services are not configured on this agent (no clusterset-ip-range, or no mesh)")
                     : new AgentReply { Ok = true, Services = services.Status },
+                AgentOps.Paths => paths is null
+                    ? AgentReply.Failure("paths: WAN paths are not available on this agent (no mesh, or this node is not a gateway)")
+                    : new AgentReply { Ok = true, Paths = paths() },
                 _ => AgentReply.Success(status.Report()),
             };
         }
