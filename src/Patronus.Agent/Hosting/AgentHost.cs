@@ -116,6 +116,11 @@ public static class AgentHost
                 routes: provider.GetService<RoutesFeature>()));
             services.AddSingleton(provider => new PathsFeature(provider.GetRequiredService<MeshFeature>(), provider.GetRequiredService<ClusterSync>(), options.Paths,
                 new PathMetrics(provider.GetRequiredService<AgentMetrics>().Registry), provider.GetRequiredService<ILoggerFactory>()));
+            services.AddSingleton<Func<Patronus.Agent.Client.Protocol.PathsStatus>>(provider =>
+            {
+                var paths = provider.GetRequiredService<PathsFeature>();
+                return () => paths.Status(options.NodeName);
+            });
         }
         if (options.Services.Enabled)
             services.AddSingleton(provider => ServicesWiring.Create(options, provider.GetRequiredService<ClusterSync>(), provider.GetRequiredService<MeshFeature>(), provider.GetRequiredService<ILoggerFactory>()));

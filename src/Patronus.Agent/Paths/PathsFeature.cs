@@ -2,6 +2,7 @@ using System.Net;
 using System.Threading.Channels;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using Patronus.Agent.Client.Protocol;
 using Patronus.Agent.Datapath.Nftables;
 using Patronus.Agent.Mesh;
 using Patronus.Agent.Mesh.Tunnel;
@@ -41,6 +42,7 @@ public sealed partial class PathsFeature : IDisposable
     private IReadOnlyDictionary<string, long> _lastSent = new Dictionary<string, long>();
     private DateTimeOffset _lastSentAt;
     private string? _appliedScript;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _failoversFrom = new(StringComparer.Ordinal);
 
     private sealed record Attached(MeshGateway Gateway, PathProber Prober, PathSelection Selection, CancellationTokenSource Stop, Task Task);
 
@@ -261,6 +263,7 @@ public sealed partial class PathsFeature : IDisposable
             foreach (var failover in round.Failovers)
             {
                 _metrics.CountFailover(_clusterId, failover.MemberId, failover.FromPathId, failover.QosClass);
+                _failoversFrom.AddOrUpdate($"{failover.MemberId}/{failover.FromPathId}", 1, (_, n) => n + 1);
                 Log.FailedOver(_logger, failover.QosClass, failover.MemberId, failover.FromPathId, failover.ToPathId ?? "none", failover.Reason);
             }
             foreach (var choice in round.Choices.Where(c => c.Key == c.QosClass && c.Change is PathChangeKind.Failover or PathChangeKind.Preempted))
@@ -309,6 +312,71 @@ public sealed partial class PathsFeature : IDisposable
             if (statuses.TryGetValue(key, out var status) && status.Quality.LatencyMs is { } latency)
                 _metrics.RecordPodLatency(_clusterId, choice.MemberId, choice.QosClass, latency);
         }
+    }
+
+    /// <summary>What <c>patronus paths</c> shows: every path's measurements, each class's and pod's choice now.</summary>
+    public PathsStatus Status(string node)
+    {
+        var attached = _attached;
+        if (attached is null)
+        {
+            return new PathsStatus
+            {
+                ClusterId = _clusterId,
+                Node = node,
+                Problem = _mesh.Gateway is null ? "this node is not a mesh gateway: only gateways probe paths and steer pods onto them" : "the paths feature is starting",
+            };
+        }
+        var statuses = attached.Prober.Paths;
+        var now = attached.Prober.Now;
+        var round = _lastRound;
+        var spare = _spare;
+        var pods = _pods;
+        return new PathsStatus
+        {
+            ClusterId = _clusterId,
+            Node = node,
+            Gateway = true,
+            ProbeIntervalMs = _options.Health.ProbeInterval.TotalMilliseconds,
+            Paths = [.. _paths.Where(p => statuses.ContainsKey(p.Key)).Select(p =>
+            {
+                var status = statuses[p.Key];
+                return new PathReport
+                {
+                    Id = p.PathId,
+                    Remote = p.MemberId,
+                    RemoteGateway = p.Tunnel.Remote.Gateway,
+                    Device = p.Tunnel.Device.Interface,
+                    State = status.State.ToString(),
+                    Score = Math.Round(status.Score, 1),
+                    LatencyMs = status.Quality.LatencyMs is { } latency ? Math.Round(latency, 2) : null,
+                    JitterMs = Math.Round(status.Quality.JitterMs, 2),
+                    LossPercent = Math.Round(status.Quality.LossRatio * 100, 2),
+                    CapacityMbps = _options.Capacities.TryGetValue(p.PathId, out var capacity) ? capacity : null,
+                    SpareMbps = spare.TryGetValue(p.PathId, out var free) ? Math.Round(free, 1) : null,
+                    Failovers = _failoversFrom.GetValueOrDefault(p.Key),
+                    StateSinceSeconds = Math.Round((now - status.StateSince).TotalSeconds, 1),
+                };
+            })],
+            Classes = [.. (round?.Choices ?? []).Where(c => c.Key == c.QosClass).Select(c => new PathChoiceReport
+            {
+                QosClass = c.QosClass,
+                Remote = c.MemberId,
+                Path = c.PathId,
+                Reason = c.Reason,
+            })],
+            Pods = [.. pods.Where(p => p.HasOwnSla).SelectMany(p => (round?.Choices ?? []).Where(c => c.Key == PathSelection.KeyOf(p.Qos)).Select(c => new PodPathReport
+            {
+                Namespace = p.Namespace,
+                Name = p.Name,
+                Ips = [.. p.Ips.Select(ip => ip.ToString())],
+                QosClass = p.Qos.Class.Name,
+                MaxLatencyMs = p.Qos.Sla.MaxLatencyMs != p.Qos.Class.Sla.MaxLatencyMs ? p.Qos.Sla.MaxLatencyMs : null,
+                MinBandwidthMbps = p.Qos.MinBandwidthMbps,
+                Remote = c.MemberId,
+                Path = c.PathId,
+            }))],
+        };
     }
 
     public void Dispose() => DetachAsync(removeSteering: false).GetAwaiter().GetResult();
