@@ -14,12 +14,12 @@ internal static class Iperf
     public const string TcpBulk = "-P 16";
 
     /// <summary>
-    /// UDP at twice the link's rate: a bulk pod that does not back off. At a plain FIFO this leaves a TCP stream
+    /// UDP at three times the link's rate: a bulk pod that does not back off. At a plain FIFO this leaves a TCP stream
     /// almost nothing, whereas many TCP bulk streams at a tail-drop queue share unevenly (their small windows lose
     /// whole flights and time out), so only this shows a guarantee's absence clearly. 1300-byte datagrams fit a
     /// WireGuard MTU of 1420.
     /// </summary>
-    public const string UdpBulk = "-u -b 100M -l 1300";
+    public const string UdpBulk = "-u -b 150M -l 1300";
 
     /// <summary>
     /// Bulk (<paramref name="bulkArguments"/>) from <paramref name="bulkSource"/> for 9 s; from its third second, one

@@ -10,8 +10,9 @@ namespace Patronus.Agent.Tests.Paths.Bandwidth;
 
 /// <summary>
 /// Issue 10's proof in throwaway namespaces: a 50 Mbit/s link (a tbf downstream of the shaped device, as a WAN
-/// link is), a bulk source saturating it with 16 TCP streams, and a pod source with a guarantee of 10 Mbit/s that
-/// starts once the link is full. Without the shaper that pod gets its share of 17 streams; with it, its minimum.
+/// link is), a bulk source saturating it (UDP at three times the link's rate, or 16 TCP streams), and a pod source with a
+/// guarantee of 10 Mbit/s that starts once the link is full. Without the guarantee that source is starved; with it,
+/// it gets at least its minimum.
 /// </summary>
 public sealed partial class TunnelShaperThroughputTests : IDisposable
 {
@@ -100,9 +101,6 @@ public sealed partial class TunnelShaperThroughputTests : IDisposable
         NetworkNamespace.Ip(a, $"addr add {Bulk}/24 dev {wgA.Name}", $"addr add {Guaranteed}/24 dev {wgA.Name}", $"link set {wgA.Name} up");
         NetworkNamespace.Ip(b, $"addr add 10.64.0.100/24 dev {wgB.Name}", $"link set {wgB.Name} up");
 
-        var (unprotected, bulkAlone) = Iperf.Contend(a, b, "10.64.0.100", Bulk, Guaranteed, Iperf.UdpBulk);
-        _output.WriteLine($"without the shaper: guaranteed source {unprotected / 1e6:0.0} Mbit/s, bulk {bulkAlone / 1e6:0.0} Mbit/s");
-
         using var shaper = TunnelShaper.OpenIn(nsA);
         Assert.Equal(5, shaper.Apply(wgA.Name, 50, [new BandwidthGuarantee(IPAddress.Parse(Guaranteed), 10)]));
         var (guaranteed, bulk) = Iperf.Contend(a, b, "10.64.0.100", Bulk, Guaranteed, Iperf.UdpBulk);
@@ -110,15 +108,20 @@ public sealed partial class TunnelShaperThroughputTests : IDisposable
         var (guaranteedTcp, bulkTcp) = Iperf.Contend(a, b, "10.64.0.100", Bulk, Guaranteed, Iperf.TcpBulk);
         var classified = SentBytes(a, wgA.Name, "1:10");
         _output.WriteLine($"with the shaper, TCP bulk: guaranteed {guaranteedTcp / 1e6:0.0} Mbit/s, bulk {bulkTcp / 1e6:0.0} Mbit/s; class 1:10 sent {classified} bytes");
+        Assert.Equal(0, shaper.Apply(wgA.Name, 50, [new BandwidthGuarantee(IPAddress.Parse(Guaranteed), 10)]));
 
-        // Not asserted here: unshaped, wireguard-go's TUN ring is the first queue, and it counts packets, not bytes;
-        // the guaranteed TCP stream hands it 64 KiB GSO packets against the bulk's 1300-byte datagrams, so it is not
-        // starved (measured 36 Mbit/s). That the test fails without the guarantee is shown on the veth, where the
-        // link's queue counts bytes. What this test adds: HTB on a TUN device, classified by source, keeps the minimum.
+        // The control: the same tree guaranteeing another pod, so the source shares the default class with the bulk.
+        // (Not the device unshaped: there wireguard-go's TUN ring is the first queue, and it counts packets, not bytes;
+        // the TCP stream hands it 64 KiB GSO packets against the bulk's 1300-byte datagrams and is not starved:
+        // measured 36 Mbit/s.)
+        shaper.Apply(wgA.Name, 50, [new BandwidthGuarantee(IPAddress.Parse("10.64.0.3"), 10)]);
+        var (unprotected, bulkAlone) = Iperf.Contend(a, b, "10.64.0.100", Bulk, Guaranteed, Iperf.UdpBulk);
+        _output.WriteLine($"guaranteeing another pod: the source {unprotected / 1e6:0.0} Mbit/s, bulk {bulkAlone / 1e6:0.0} Mbit/s");
+
+        Assert.True(unprotected < 8e6, $"in the default class with the bulk the source got {unprotected / 1e6:0.0} Mbit/s: the path is not contended enough to show the guarantee's effect");
         Assert.True(guaranteed >= 10e6, $"with the shaper (UDP bulk) the guaranteed source got {guaranteed / 1e6:0.0} Mbit/s of its 10");
         Assert.True(guaranteedTcp >= 10e6, $"with the shaper (TCP bulk) the guaranteed source got {guaranteedTcp / 1e6:0.0} Mbit/s of its 10");
         Assert.True(classified > 5_000_000, $"the guaranteed source's bytes went through its class (1:10 sent {classified})");
-        Assert.Equal(0, shaper.Apply(wgA.Name, 50, [new BandwidthGuarantee(IPAddress.Parse(Guaranteed), 10)]));
         Assert.True(shaper.Remove(wgA.Name));
         Assert.DoesNotContain("htb", Run("tc", "-n", a, "qdisc", "show", "dev", wgA.Name));
     }
