@@ -91,3 +91,42 @@ public sealed class U32SourceParsingTests
         Assert.Null(U32SourceParser.SourceOf(Hex(selector), protocol));
     }
 }
+
+/// <summary>Reading an HTB qdisc's default class back from the kernel's RTM_NEWQDISC dump.</summary>
+public sealed class HtbQdiscParsingTests
+{
+    [Fact]
+    public void HtbQdisc_FromTheKernel_GivesItsDefaultClass()
+    {
+        // `tc qdisc show dev va` after `tc qdisc add dev va root handle 1: htb default 2` (va = index 3): tcmsg, kind,
+        // options (TCA_HTB_INIT { version 3.17, r2q 10, defcls 2, debug 0, direct_pkts 0 }, TCA_HTB_DIRECT_QLEN
+        // 1000), TCA_HW_OFFLOAD; the statistics that follow are left out.
+        var bytes = Bytes.Hex("""
+            58000000 2400 0200 ae1b0f6b 16690000
+            00 00 0000 03000000 00000100 ffffffff 03000000
+            0800 0100 68746200
+            2400 0200
+              1800 0200 11000300 0a000000 02000000 00000000 00000000
+              0800 0500 e8030000
+            0500 0c00 00000000
+            """);
+        var reader = new NetlinkMessageReader(bytes);
+        Assert.True(reader.TryRead(out var message));
+
+        Assert.Equal(new HtbQdiscInfo(3, TcHandle.Make(1, 0), TcHandle.Root, 2), HtbQdiscParser.Parse(message));
+    }
+
+    [Fact]
+    public void OtherQdisc_IsNotHtb()
+    {
+        var bytes = Bytes.Hex("""
+            30000000 2400 0200 01000000 00000000
+            00 00 0000 03000000 00000000 ffffffff 01000000
+            0c00 0100 6e6f717565756500
+            """);
+        var reader = new NetlinkMessageReader(bytes);
+        Assert.True(reader.TryRead(out var message));
+
+        Assert.Null(HtbQdiscParser.Parse(message));
+    }
+}

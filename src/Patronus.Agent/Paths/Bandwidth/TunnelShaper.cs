@@ -128,7 +128,7 @@ public sealed partial class TunnelShaper : IDisposable
     }
 
     /// <summary>
-    /// Our HTB at the root, replacing any other root qdisc that has a handle. The device's built-in default (noqueue,
+    /// Our HTB at the root (handle 1:, default class 1:2), replacing any other root qdisc that has a handle. The device's built-in default (noqueue,
     /// pfifo_fast: handle 0) cannot be deleted and need not be: adding a root qdisc grafts over it.
     /// </summary>
     private int EnsureQdisc(int linkIndex)
@@ -136,7 +136,11 @@ public sealed partial class TunnelShaper : IDisposable
         var root = FindRoot(linkIndex);
         if (root is { Kind: "htb" } && root.Handle == QdiscHandle)
         {
-            return 0;
+            // An HTB 1: sending unclassified traffic elsewhere (or out unshaped) is not ours: rebuilt whole.
+            if (_netlink.QdiscListHtb(linkIndex).Any(q => q.Parent == TcHandle.Root && q.DefaultMinor == ShaperPlan.DefaultMinor))
+            {
+                return 0;
+            }
         }
 
         var changes = 0;

@@ -167,6 +167,17 @@ public sealed class TunnelShaperTests : IDisposable
     }
 
     [Fact]
+    public void HtbWithAnotherDefaultClass_IsRebuilt()
+    {
+        Tc("qdisc add dev t0 root handle 1: htb default 0x30");
+
+        Assert.Equal(1 + 5, _shaper.Apply("t0", 50, [Alone]));
+
+        Assert.Contains("default 0x2", Tc("qdisc show dev t0"));
+        Assert.Equal(0, _shaper.Apply("t0", 50, [Alone]));
+    }
+
+    [Fact]
     public void MissingDevice_RefusedNamingIt()
     {
         var error = Assert.Throws<ArgumentException>(() => _shaper.Apply("nope0", 50, [Alone]));
