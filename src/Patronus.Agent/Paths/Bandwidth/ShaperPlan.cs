@@ -11,6 +11,14 @@ namespace Patronus.Agent.Paths.Bandwidth;
 public sealed record ShaperClass(ushort Minor, ulong RateBytesPerSec, ulong CeilBytesPerSec, IReadOnlyList<IPAddress> Sources, double AskedMbps)
 {
     /// <summary>
+    /// The byte limit of this class's leaf queue (a bfifo with handle minor:0): <see cref="ShaperPlan.LeafQueueDelay"/>
+    /// at the ceiling, at least <see cref="ShaperPlan.MinLeafQueueBytes"/>. 0 for the parent, which has no leaf.
+    /// </summary>
+    public uint LeafQueueBytes => Minor == ShaperPlan.ParentMinor
+        ? 0
+        : (uint)Math.Clamp(CeilBytesPerSec * (ulong)ShaperPlan.LeafQueueDelay.TotalMilliseconds / 1000, ShaperPlan.MinLeafQueueBytes, uint.MaxValue);
+
+    /// <summary>
     /// The priority of this pod's u32 filter for one family: its own (so each pod's can be removed alone), and
     /// different per family because the kernel holds one protocol per priority.
     /// </summary>
@@ -23,9 +31,12 @@ public sealed record ShaperClass(ushort Minor, ulong RateBytesPerSec, ulong Ceil
 /// <code>
 /// 1:   htb, unclassified traffic to 1:2
 /// └ 1:1   rate = ceil = usable capacity
-///   ├ 1:2    default: rate 5% of usable, ceil usable   (bulk pods, probes, everything unguaranteed)
+///   ├ 1:2    default: rate 5% of usable, ceil usable   (bulk pods, probes, everything unguaranteed), bfifo 2:
 ///   └ 1:10…  one per guaranteed pod: rate 1.1 × its minimum, ceil usable; u32 filters on its source addresses
-///            (IPv4 at priority = minor, IPv6 at minor | 0x8000)
+///            (IPv4 at priority = minor, IPv6 at minor | 0x8000), bfifo minor:
+/// </code>
+/// Each leaf's bfifo holds <see cref="LeafQueueDelay"/> at the class's ceiling.
+/// <code>
 /// </code>
 /// Pure: <see cref="Compute"/> has no I/O; <see cref="TunnelShaper"/> makes a device match it.
 /// </summary>
@@ -72,6 +83,18 @@ public sealed record ShaperPlan(ShaperClass Parent, ShaperClass Default, IReadOn
     /// because the probes and everything unguaranteed must never starve.
     /// </summary>
     public const double DefaultShare = 0.05;
+
+    /// <summary>
+    /// How long a leaf class's queue may be, at the class's ceiling. Left alone, an HTB leaf queues txqueuelen packets
+    /// (1000 on a veth, 500 on wireguard-go's TUN; up to 64 KiB each with GSO): behind a saturating bulk pod, the
+    /// default class (which also carries the path probes) would hold seconds of traffic and every probe would say the
+    /// path is slow. fq_codel or sfq would keep sparse flows ahead, but this kernel has neither (nor codel, pie, cake):
+    /// a byte-limited FIFO is what there is.
+    /// </summary>
+    public static readonly TimeSpan LeafQueueDelay = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Two 64 KiB GSO packets: a bfifo smaller than one would drop every one of them.</summary>
+    public const uint MinLeafQueueBytes = 128 * 1024;
 
     /// <summary>The largest capacity taken (1 Tbit/s): a bigger figure is a unit mistake.</summary>
     public const double MaxCapacityMbps = 1_000_000;

@@ -75,6 +75,7 @@ public sealed partial class TunnelShaper : IDisposable
 
         var changes = EnsureQdisc(link.Index);
         changes += EnsureClasses(link.Index, plan, out var unwanted);
+        changes += EnsureLeaves(link.Index, plan);
         changes += EnsureFilters(link.Index, plan);
         changes += DeleteClasses(link.Index, unwanted);
         if (changes > 0)
@@ -198,6 +199,36 @@ public sealed partial class TunnelShaper : IDisposable
         }
 
         unwanted = existing.Values.Where(c => !wanted.Contains(c.Handle)).ToList();
+        return changes;
+    }
+
+    /// <summary>A bfifo of the planned limit under each leaf class, handle minor:0; anything else there is replaced.</summary>
+    private int EnsureLeaves(int linkIndex, ShaperPlan plan)
+    {
+        var fifos = _netlink.QdiscListFifo(linkIndex);
+        var qdiscs = _netlink.QdiscList(linkIndex);
+        var changes = 0;
+        foreach (var leaf in plan.Pods.Prepend(plan.Default))
+        {
+            var classId = TcHandle.Make(ShaperPlan.QdiscMajor, leaf.Minor);
+            var handle = TcHandle.Make(leaf.Minor, 0);
+            if (fifos.Any(f => f.Parent == classId && f.Handle == handle && f.Kind == "bfifo" && f.Limit == leaf.LeafQueueBytes))
+            {
+                continue;
+            }
+
+            // A queue of another kind under our handle cannot be changed into a bfifo (the kernel refuses a kind
+            // change in place): it goes first.
+            if (qdiscs.FirstOrDefault(q => q.Parent == classId && q.Handle == handle) is { Kind: not "bfifo" })
+            {
+                _netlink.QdiscDel(linkIndex, classId, handle);
+                changes++;
+            }
+
+            _netlink.QdiscReplaceBfifo(linkIndex, classId, handle, leaf.LeafQueueBytes);
+            changes++;
+        }
+
         return changes;
     }
 

@@ -37,6 +37,21 @@ public sealed class ShaperPlanTests
     }
 
     [Fact]
+    public void LeafQueues_FiftyMillisecondsAtTheCeiling_AtLeastTwoGsoPackets_NoneForTheParent()
+    {
+        var plan = ShaperPlan.Compute(50, [Pod("10.1.0.2", 10)])!;
+        Assert.Equal(0u, plan.Parent.LeafQueueBytes);
+        Assert.Equal(281_250u, plan.Default.LeafQueueBytes);
+        Assert.Equal(281_250u, plan.Pods[0].LeafQueueBytes);
+
+        var small = ShaperPlan.Compute(5, [Pod("10.1.0.2", 1)])!;
+        Assert.Equal(ShaperPlan.MinLeafQueueBytes, small.Default.LeafQueueBytes);
+
+        var huge = ShaperPlan.Compute(ShaperPlan.MaxCapacityMbps, [Pod("10.1.0.2", 1)])!;
+        Assert.Equal(uint.MaxValue, huge.Default.LeafQueueBytes); // 50 ms of 900 Gbit/s is past a u32: capped
+    }
+
+    [Fact]
     public void GuaranteesThatFit_AreNotScaled_EvenWhenTheyFillTheBudgetExactly()
     {
         // Budget = 45 × 0.95 = 42.75 Mbit/s of class rate = 38.863636… Mbit/s of minimums.

@@ -56,16 +56,19 @@ public sealed class TunnelShaperTests : IDisposable
     {
         var changes = _shaper.Apply("t0", 50, [Alone, DualStack]);
 
-        // Qdisc, parent, default, two pod classes, three filters (one per address).
-        Assert.Equal(8, changes);
+        // Qdisc, parent, default, two pod classes, three leaf queues, three filters (one per address).
+        Assert.Equal(11, changes);
         var qdiscs = Tc("qdisc show dev t0");
         Assert.Contains("qdisc htb 1: root", qdiscs);
         Assert.Contains("default 0x2", qdiscs);
+        Assert.Contains("qdisc bfifo 2: parent 1:2 limit 281250b", qdiscs); // 50 ms at 45 Mbit/s
+        Assert.Contains("qdisc bfifo 10: parent 1:10 limit 281250b", qdiscs);
+        Assert.Contains("qdisc bfifo 11: parent 1:11 limit 281250b", qdiscs);
         var classes = Tc("class show dev t0");
         Assert.Contains("class htb 1:1 root rate 45Mbit ceil 45Mbit", classes);
-        Assert.Contains("class htb 1:2 parent 1:1 prio 0 rate 2250Kbit ceil 45Mbit", classes);
-        Assert.Contains("class htb 1:10 parent 1:1 prio 0 rate 11Mbit ceil 45Mbit", classes);
-        Assert.Contains("class htb 1:11 parent 1:1 prio 0 rate 5500Kbit ceil 45Mbit", classes);
+        Assert.Contains("class htb 1:2 parent 1:1 leaf 2: prio 0 rate 2250Kbit ceil 45Mbit", classes);
+        Assert.Contains("class htb 1:10 parent 1:1 leaf 10: prio 0 rate 11Mbit ceil 45Mbit", classes);
+        Assert.Contains("class htb 1:11 parent 1:1 leaf 11: prio 0 rate 5500Kbit ceil 45Mbit", classes);
         var filters = Tc("filter show dev t0");
         Assert.Contains("filter parent 1: protocol ip pref 16 u32", filters);
         Assert.Contains("flowid 1:10", filters);
@@ -90,7 +93,7 @@ public sealed class TunnelShaperTests : IDisposable
 
         var classes = Tc("class show dev t0");
         Assert.DoesNotContain("1:10 ", classes);
-        Assert.Contains("class htb 1:11 parent 1:1 prio 0 rate 5500Kbit ceil 45Mbit", classes);
+        Assert.Contains("class htb 1:11 parent 1:1 leaf 11: prio 0 rate 5500Kbit ceil 45Mbit", classes);
         var filters = Tc("filter show dev t0");
         Assert.DoesNotContain("pref 16 ", filters);
         Assert.DoesNotContain("0a3f0002", filters);
@@ -98,10 +101,10 @@ public sealed class TunnelShaperTests : IDisposable
         Assert.Contains("protocol ipv6 pref 32785 u32", filters);
 
         // A new pod takes the freed minor; the dual-stack one stays where it is.
-        Assert.Equal(2, _shaper.Apply("t0", 50, [DualStack, new BandwidthGuarantee(IPAddress.Parse("10.63.0.9"), 1)]));
+        Assert.Equal(3, _shaper.Apply("t0", 50, [DualStack, new BandwidthGuarantee(IPAddress.Parse("10.63.0.9"), 1)]));
         classes = Tc("class show dev t0");
-        Assert.Contains("class htb 1:10 parent 1:1 prio 0 rate 1100Kbit ceil 45Mbit", classes);
-        Assert.Contains("class htb 1:11 parent 1:1 prio 0 rate 5500Kbit", classes);
+        Assert.Contains("class htb 1:10 parent 1:1 leaf 10: prio 0 rate 1100Kbit ceil 45Mbit", classes);
+        Assert.Contains("class htb 1:11 parent 1:1 leaf 11: prio 0 rate 5500Kbit", classes);
         Assert.Contains("match 0a3f0009/ffffffff at 12", Tc("filter show dev t0"));
     }
 
@@ -110,21 +113,22 @@ public sealed class TunnelShaperTests : IDisposable
     {
         _shaper.Apply("t0", 50, [Alone]);
 
-        Assert.Equal(3, _shaper.Apply("t0", 100, [Alone])); // parent, default and the pod's ceiling
+        Assert.Equal(5, _shaper.Apply("t0", 100, [Alone])); // parent, default and the pod's ceiling, and both leaves' limits
 
         var classes = Tc("class show dev t0");
         Assert.Contains("class htb 1:1 root rate 90Mbit ceil 90Mbit", classes);
-        Assert.Contains("class htb 1:2 parent 1:1 prio 0 rate 4500Kbit ceil 90Mbit", classes);
-        Assert.Contains("class htb 1:10 parent 1:1 prio 0 rate 11Mbit ceil 90Mbit", classes);
+        Assert.Contains("class htb 1:2 parent 1:1 leaf 2: prio 0 rate 4500Kbit ceil 90Mbit", classes);
+        Assert.Contains("class htb 1:10 parent 1:1 leaf 10: prio 0 rate 11Mbit ceil 90Mbit", classes);
         Assert.Contains("flowid 1:10", Tc("filter show dev t0"));
+        Assert.Contains("qdisc bfifo 10: parent 1:10 limit 562500b", Tc("qdisc show dev t0"));
     }
 
     [Fact]
     public void GuaranteesOverCapacity_ScaledInTheKernelToo()
     {
-        Assert.Equal(5, _shaper.Apply("t0", 10, [new BandwidthGuarantee(IPAddress.Parse("10.63.0.2"), 20)]));
+        Assert.Equal(7, _shaper.Apply("t0", 10, [new BandwidthGuarantee(IPAddress.Parse("10.63.0.2"), 20)]));
         // 9 Mbit/s usable, 0.45 for the default class: the pod gets the other 8.55.
-        Assert.Contains("class htb 1:10 parent 1:1 prio 0 rate 8550Kbit ceil 9Mbit", Tc("class show dev t0"));
+        Assert.Contains("class htb 1:10 parent 1:1 leaf 10: prio 0 rate 8550Kbit ceil 9Mbit", Tc("class show dev t0"));
     }
 
     [Fact]
@@ -149,7 +153,7 @@ public sealed class TunnelShaperTests : IDisposable
     public void ForeignRootQdisc_IsReplaced_AndForeignRulesOnOurQdiscRemoved()
     {
         Tc("qdisc add dev t0 root handle 1: tbf rate 1mbit burst 10kb latency 50ms");
-        Assert.Equal(5 + 1, _shaper.Apply("t0", 50, [Alone]));
+        Assert.Equal(7 + 1, _shaper.Apply("t0", 50, [Alone]));
         Assert.Contains("qdisc htb 1: root", Tc("qdisc show dev t0"));
 
         // Someone else's class and filter under our qdisc, and our pod's filter pointed elsewhere.
@@ -171,9 +175,25 @@ public sealed class TunnelShaperTests : IDisposable
     {
         Tc("qdisc add dev t0 root handle 1: htb default 0x30");
 
-        Assert.Equal(1 + 5, _shaper.Apply("t0", 50, [Alone]));
+        Assert.Equal(1 + 7, _shaper.Apply("t0", 50, [Alone]));
 
         Assert.Contains("default 0x2", Tc("qdisc show dev t0"));
+        Assert.Equal(0, _shaper.Apply("t0", 50, [Alone]));
+    }
+
+    [Fact]
+    public void LeafQueueOfAnotherKindOrLimit_IsReplaced()
+    {
+        _shaper.Apply("t0", 50, [Alone]);
+        Tc("qdisc del dev t0 parent 1:10 handle 10:");
+        Tc("qdisc add dev t0 parent 1:10 handle 10: pfifo limit 5");
+        Tc("qdisc replace dev t0 parent 1:2 handle 2: bfifo limit 1000");
+
+        Assert.Equal(3, _shaper.Apply("t0", 50, [Alone])); // the pfifo out, a bfifo in; the default's limit changed
+
+        var qdiscs = Tc("qdisc show dev t0");
+        Assert.Contains("qdisc bfifo 10: parent 1:10 limit 281250b", qdiscs);
+        Assert.Contains("qdisc bfifo 2: parent 1:2 limit 281250b", qdiscs);
         Assert.Equal(0, _shaper.Apply("t0", 50, [Alone]));
     }
 
@@ -188,9 +208,9 @@ public sealed class TunnelShaperTests : IDisposable
     [Fact]
     public void TupleOverload_OneGuaranteePerAddress()
     {
-        Assert.Equal(7, _shaper.Apply("t0", 50, new (IPAddress, double)[] { (IPAddress.Parse("10.63.0.2"), 10.0), (IPAddress.Parse("fd00:63::2"), 10.0) }));
+        Assert.Equal(10, _shaper.Apply("t0", 50, new (IPAddress, double)[] { (IPAddress.Parse("10.63.0.2"), 10.0), (IPAddress.Parse("fd00:63::2"), 10.0) }));
         var classes = Tc("class show dev t0");
-        Assert.Contains("class htb 1:10 parent 1:1 prio 0 rate 11Mbit", classes);
-        Assert.Contains("class htb 1:11 parent 1:1 prio 0 rate 11Mbit", classes);
+        Assert.Contains("class htb 1:10 parent 1:1 leaf 10: prio 0 rate 11Mbit", classes);
+        Assert.Contains("class htb 1:11 parent 1:1 leaf 11: prio 0 rate 11Mbit", classes);
     }
 }

@@ -59,7 +59,7 @@ public sealed partial class TunnelShaperThroughputTests : IDisposable
 
         using var ns = NetNs.OpenPath(NetworkNamespace.PathOf(sender));
         using var shaper = TunnelShaper.OpenIn(ns);
-        Assert.Equal(5, shaper.Apply("s0", 50, [new BandwidthGuarantee(IPAddress.Parse(Guaranteed), 10)]));
+        Assert.Equal(7, shaper.Apply("s0", 50, [new BandwidthGuarantee(IPAddress.Parse(Guaranteed), 10)]));
         var (guaranteed, bulk) = Iperf.Contend(sender, receiver, "10.64.1.1", Bulk, Guaranteed, Iperf.UdpBulk);
         _output.WriteLine($"with the shaper, UDP bulk: guaranteed {guaranteed / 1e6:0.0} Mbit/s, bulk {bulk / 1e6:0.0} Mbit/s");
         var (guaranteedTcp, bulkTcp) = Iperf.Contend(sender, receiver, "10.64.1.1", Bulk, Guaranteed, Iperf.TcpBulk);
@@ -102,7 +102,7 @@ public sealed partial class TunnelShaperThroughputTests : IDisposable
         NetworkNamespace.Ip(b, $"addr add 10.64.0.100/24 dev {wgB.Name}", $"link set {wgB.Name} up");
 
         using var shaper = TunnelShaper.OpenIn(nsA);
-        Assert.Equal(5, shaper.Apply(wgA.Name, 50, [new BandwidthGuarantee(IPAddress.Parse(Guaranteed), 10)]));
+        Assert.Equal(7, shaper.Apply(wgA.Name, 50, [new BandwidthGuarantee(IPAddress.Parse(Guaranteed), 10)]));
         var (guaranteed, bulk) = Iperf.Contend(a, b, "10.64.0.100", Bulk, Guaranteed, Iperf.UdpBulk);
         _output.WriteLine($"with the shaper, UDP bulk: guaranteed {guaranteed / 1e6:0.0} Mbit/s, bulk {bulk / 1e6:0.0} Mbit/s");
         var (guaranteedTcp, bulkTcp) = Iperf.Contend(a, b, "10.64.0.100", Bulk, Guaranteed, Iperf.TcpBulk);
