@@ -198,6 +198,39 @@ public sealed class TunnelShaperTests : IDisposable
     }
 
     [Fact]
+    public void ScaledGuarantees_WarnedOnce_UntilTheWarningChanges()
+    {
+        var log = new RecordingLogger();
+        using var netlink = RtNetlink.OpenIn(_ns);
+        var shaper = new TunnelShaper(netlink, log);
+        var tooMuch = new BandwidthGuarantee(IPAddress.Parse("10.63.0.2"), 20);
+
+        shaper.Apply("t0", 10, [tooMuch]);
+        shaper.Apply("t0", 10, [tooMuch]);
+        Assert.Single(log.Warnings);
+        Assert.Contains("Bandwidth guarantees on t0 do not fit: guaranteed minimums add up to 20 Mbit/s", log.Warnings[0]);
+
+        shaper.Apply("t0", 100, [tooMuch]); // fits now: nothing to say
+        shaper.Apply("t0", 10, [tooMuch]);  // and it does not again: said again
+        Assert.Equal(2, log.Warnings.Count);
+    }
+
+    private sealed class RecordingLogger : Microsoft.Extensions.Logging.ILogger<TunnelShaper>
+    {
+        public List<string> Warnings { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel == Microsoft.Extensions.Logging.LogLevel.Warning)
+                Warnings.Add(formatter(state, exception));
+        }
+    }
+
+    [Fact]
     public void MissingDevice_RefusedNamingIt()
     {
         var error = Assert.Throws<ArgumentException>(() => _shaper.Apply("nope0", 50, [Alone]));
