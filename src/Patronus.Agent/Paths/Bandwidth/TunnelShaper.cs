@@ -8,7 +8,7 @@ namespace Patronus.Agent.Paths.Bandwidth;
 
 /// <summary>
 /// Makes a device's egress match a <see cref="ShaperPlan"/>, level-triggered: each <see cref="Apply"/> reads the
-/// device's root qdisc, classes and filters and changes only what differs, so calling it again with the same input
+/// device's root qdisc, classes, leaf queues and filters and changes only what differs, so calling it again with the same input
 /// changes nothing, a pod leaving removes its class and filters, and a new capacity rewrites the rates in place
 /// (HTB changes a class's rates without dropping its queue). Works on any device with a root qdisc: a veth, or the
 /// TUN device wireguard-go serves (HTB sees the inner packets there, which is why the plan leaves headroom).
@@ -57,7 +57,7 @@ public sealed partial class TunnelShaper : IDisposable
     /// <summary>
     /// Shapes <paramref name="device"/>'s egress for <paramref name="guarantees"/> on a link of
     /// <paramref name="capacityMbps"/> (none: the tree is removed). Returns the number of changes made (qdiscs,
-    /// classes and filters added, changed or deleted): 0 when the device already matched. When the guarantees do not
+    /// classes, leaf queues and filters added, changed or deleted): 0 when the device already matched. When the guarantees do not
     /// fit the capacity they are scaled down and a warning is logged (once, until it changes).
     /// </summary>
     public int Apply(string device, double capacityMbps, IReadOnlyList<BandwidthGuarantee> guarantees)
@@ -94,7 +94,7 @@ public sealed partial class TunnelShaper : IDisposable
         return _netlink.LinkByName(device) is { } link && RemoveTree(link.Index);
     }
 
-    /// <summary>What the plan says about the device now: its pod addresses' class minors, read from its filters.</summary>
+    /// <summary>The class minor each pod address has on the device now, read from our filters (empty without our tree).</summary>
     private Dictionary<IPAddress, ushort> CurrentMinors(int linkIndex)
     {
         var minors = new Dictionary<IPAddress, ushort>();
