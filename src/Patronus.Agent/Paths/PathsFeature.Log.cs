@@ -15,6 +15,9 @@ public sealed partial class PathsFeature
         [LoggerMessage(1023, LogLevel.Information, "Paths: traffic to {Member} steered: default path {Path}, {Pods} pods on another")]
         public static partial void Steered(ILogger logger, string member, string path, int pods);
 
+        [LoggerMessage(1025, LogLevel.Warning, "Paths: {Pods} pods ask for a minimum bandwidth on path {Path}, whose capacity is not configured (path-capacities): not shaped")]
+        public static partial void Unshapeable(ILogger logger, string path, int pods);
+
         [LoggerMessage(1024, LogLevel.Error, "Paths: {Error}")]
         public static partial void ReconcileFailed(ILogger logger, string error);
     }

@@ -6,8 +6,10 @@ using Patronus.Agent.Client.Protocol;
 using Patronus.Agent.Datapath.Nftables;
 using Patronus.Agent.Mesh;
 using Patronus.Agent.Mesh.Tunnel;
+using Patronus.Agent.Paths.Bandwidth;
 using Patronus.Agent.Paths.Steering;
 using Patronus.Agent.Sync;
+using Patronus.Netlink;
 using Patronus.Kubernetes.Kinds;
 
 namespace Patronus.Agent.Paths;
@@ -44,7 +46,10 @@ public sealed partial class PathsFeature : IDisposable
     private string? _appliedScript;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _failoversFrom = new(StringComparer.Ordinal);
 
-    private sealed record Attached(MeshGateway Gateway, PathProber Prober, PathSelection Selection, CancellationTokenSource Stop, Task Task);
+    private sealed record Attached(MeshGateway Gateway, PathProber Prober, PathSelection Selection, TunnelShaper Shaper, CancellationTokenSource Stop, Task Task);
+
+    /// <summary>What each device was last shaped for (by interface), so unchanged guarantees cost nothing.</summary>
+    private readonly Dictionary<string, string> _shaped = new(StringComparer.Ordinal);
 
     public PathsFeature(MeshFeature mesh, ClusterSync? cluster, PathsOptions options, PathMetrics metrics, ILoggerFactory loggers)
     {
@@ -131,11 +136,12 @@ public sealed partial class PathsFeature : IDisposable
         // One dual-stack socket: the tunnels' addresses are IPv6, inside every path.
         var prober = new PathProber(_options.Health, new IPEndPoint(IPAddress.IPv6Any, 0), gateway.Namespace, _loggers.CreateLogger<PathProber>());
         var selection = new PathSelection(_options.DefaultClass, _options.Chooser);
+        var shaper = TunnelShaper.OpenIn(gateway.Namespace, _loggers.CreateLogger<TunnelShaper>());
         var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         prober.Probed += (statuses, now) => Decide(statuses, now);
         gateway.PathsChanged += OnPathsChanged;
         var task = prober.RunAsync(stop.Token);
-        _attached = new Attached(gateway, prober, selection, stop, task);
+        _attached = new Attached(gateway, prober, selection, shaper, stop, task);
         Log.Attached(_logger, string.Join(", ", gateway.Devices.Select(d => $"{d.PathId} ({d.Interface}:{d.ListenPort})")));
     }
 
@@ -158,7 +164,10 @@ public sealed partial class PathsFeature : IDisposable
             Log.ReconcileFailed(_logger, e.Message);
         }
         attached.Prober.Dispose();
+        attached.Shaper.Dispose();
         attached.Stop.Dispose();
+        lock (_lock)
+            _shaped.Clear();
         _paths = [];
         if (removeSteering)
         {
@@ -270,6 +279,7 @@ public sealed partial class PathsFeature : IDisposable
                 _metrics.Changes.WithLabels(_clusterId, choice.MemberId, choice.QosClass).Inc();
             if (round.Changed)
                 Steer(attached.Gateway, round);
+            Shape(attached, round);
             Record(paths, statuses, round);
         }
         catch (Exception e)
@@ -297,6 +307,59 @@ public sealed partial class PathsFeature : IDisposable
         }
         foreach (var member in round.Steering)
             Log.Steered(_logger, member.MemberId, member.DefaultPathId ?? "none", member.PodPaths.Count);
+    }
+
+    /// <summary>
+    /// Every device's egress guarantees the minimum bandwidth of the pods whose traffic takes it now (HTB, see
+    /// <see cref="TunnelShaper"/>), on the path's configured capacity; a path of unknown capacity cannot be shaped
+    /// (a guarantee needs a ceiling to be a share of) and is said so once.
+    /// </summary>
+    private void Shape(Attached attached, SelectionRound round)
+    {
+        var wanted = new Dictionary<string, List<BandwidthGuarantee>>(StringComparer.Ordinal);
+        foreach (var pod in _pods.Where(p => p.Qos.MinBandwidthMbps is not null))
+        {
+            var paths = round.Steering
+                .Select(m => pod.Ips.Select(ip => m.PodPaths.GetValueOrDefault(ip)).FirstOrDefault(p => p is not null) ?? m.DefaultPathId)
+                .OfType<string>().Distinct();
+            foreach (var path in paths)
+            {
+                if (!wanted.TryGetValue(path, out var list))
+                    wanted[path] = list = [];
+                list.Add(new BandwidthGuarantee(pod.Ips, pod.Qos.MinBandwidthMbps!.Value));
+            }
+        }
+        foreach (var device in attached.Gateway.Devices)
+        {
+            var guarantees = wanted.GetValueOrDefault(device.PathId) ?? [];
+            _options.Capacities.TryGetValue(device.PathId, out var capacity);
+            var key = $"{capacity}|{string.Join(",", guarantees.Select(g => $"{string.Join("+", g.Addresses)}={g.MinMbps}"))}";
+            lock (_lock)
+            {
+                if (_shaped.TryGetValue(device.Interface, out var done) && done == key)
+                    continue;
+                if (guarantees.Count > 0 && capacity <= 0)
+                {
+                    Log.Unshapeable(_logger, device.PathId, guarantees.Count);
+                    _shaped[device.Interface] = key;
+                    continue;
+                }
+                // Recorded whether it worked or not: a failure is said once and tried again when the guarantees
+                // change, not on every 50 ms tick.
+                _shaped[device.Interface] = key;
+                try
+                {
+                    if (guarantees.Count == 0)
+                        attached.Shaper.Remove(device.Interface);
+                    else
+                        attached.Shaper.Apply(device.Interface, capacity, guarantees);
+                }
+                catch (Exception e) when (e is NetlinkException or ArgumentException or InvalidOperationException)
+                {
+                    Log.ReconcileFailed(_logger, $"shaping {device.Interface}: {e.Message}");
+                }
+            }
+        }
     }
 
     private void Record(IReadOnlyList<ProbedPath> paths, IReadOnlyDictionary<string, PathStatus> statuses, SelectionRound round)

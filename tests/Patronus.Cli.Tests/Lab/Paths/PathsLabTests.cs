@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Patronus.Cli.Tests.Lab.Persistent;
+using Patronus.Cli.Tests.Support;
 using Patronus.Testing;
 using Xunit.Abstractions;
 
@@ -56,12 +57,40 @@ public sealed class PathsLabFixture : IAsyncLifetime
             """);
         Cli.Must("up", "-f", lab, "--name", Name);
         Status = Cli.Status(Name);
+        // Ready when both gateways probe both paths Up: the tests start from two healthy links.
+        foreach (var cluster in new[] { "east", "west" })
+        {
+            Assert.True(Poll.Until(() => PathStates(cluster) == "fast Up, slow Up", TimeSpan.FromSeconds(120), TimeSpan.FromMilliseconds(500)),
+                $"{cluster}: paths {PathStates(cluster)}\n{Paths(cluster, "table")}");
+        }
         return Task.CompletedTask;
     }
 
+    public JsonNode Gateway(string cluster) =>
+        Status["clusters"]!.AsArray().Single(c => (string?)c!["id"] == cluster)!["nodes"]!.AsArray().Single(n => (string?)n!["name"] == "gw-1")!;
+
+    /// <summary><c>patronus paths</c> against a cluster's gateway.</summary>
+    public string Paths(string cluster, string output = "json")
+    {
+        var result = Command.Run(Repository.Artifact("patronus"), ["paths", "--socket", (string)Gateway(cluster)["socket"]!, "-o", output]);
+        return result.Stdout + result.Stderr;
+    }
+
+    public string PathStates(string cluster)
+    {
+        try
+        {
+            return string.Join(", ", JsonNode.Parse(Paths(cluster))!["paths"]!.AsArray().Select(p => $"{p!["id"]} {p["state"]}").Order());
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return "(no answer)";
+        }
+    }
+
     /// <summary>
-    /// east's pods: voice (latency-sensitive, at most 120 ms), backup (bulk), and plain, whose class the tests change
-    /// with <c>lab apply</c> (its annotation, the pod itself untouched).
+    /// east's pods: voice (latency-sensitive, at most 120 ms), backup (bulk), plain, whose class the tests change
+    /// with <c>lab apply</c> (its annotation, the pod itself untouched), and guaranteed (10 Mbit/s at least).
     /// </summary>
     public static string EastPods(string plainClass) => $$$"""
         apiVersion: v1
@@ -78,6 +107,10 @@ public sealed class PathsLabFixture : IAsyncLifetime
         - apiVersion: v1
           kind: Pod
           metadata: {name: plain, namespace: default, annotations: {patronus.io/qos-class: {{{plainClass}}}}}
+          spec: {nodeName: node-2, containers: [{name: c, image: busybox}]}
+        - apiVersion: v1
+          kind: Pod
+          metadata: {name: guaranteed, namespace: default, annotations: {patronus.io/min-bandwidth-mbps: "10"}}
           spec: {nodeName: node-2, containers: [{name: c, image: busybox}]}
         """;
 
@@ -102,8 +135,7 @@ public sealed class PathsLabTests(PathsLabFixture lab, ITestOutputHelper output)
             .Where(p => (string?)p!["name"] == name)
             .Select(p => new Pod(name, (string)p!["netns"]!, IPAddress.Parse((string)p["ips"]![0]!))).Single();
 
-    private JsonNode Gateway(string cluster) =>
-        lab.Status["clusters"]!.AsArray().Single(c => (string?)c!["id"] == cluster)!["nodes"]!.AsArray().Single(n => (string?)n!["name"] == "gw-1")!;
+    private JsonNode Gateway(string cluster) => lab.Gateway(cluster);
 
     [Fact]
     public async Task BothLinksHealthy_TheLatencySensitivePodTakesFast_AndFastScoresAboveSlow()
@@ -124,6 +156,44 @@ public sealed class PathsLabTests(PathsLabFixture lab, ITestOutputHelper output)
         Assert.InRange(Metric("east", "patronus_path_latency_ms", "fast")!.Value, 9, FastRttBelowMs);
         Assert.InRange(Metric("east", "patronus_path_latency_ms", "slow")!.Value, SlowRttAboveMs, 200);
         Assert.Contains("patronus_pod_latency_ms{src_cluster=\"east\",dst_cluster=\"west\",qos_class=\"latency-sensitive\"}", Metrics("east"));
+
+        // `patronus paths` says the same: both paths Up, and which path each class and the pods with their own SLA use.
+        var table = lab.Paths("east", "table");
+        output.WriteLine(table);
+        Assert.Contains("Active paths: 2 (Up: 2, Degraded: 0, Down: 0)", table);
+        Assert.Matches(@"Best path:\s+fast → west", table);
+        var paths = JsonNode.Parse(lab.Paths("east"))!;
+        Assert.Equal("fast", (string?)paths["classes"]!.AsArray().Single(c => (string?)c!["qosClass"] == "latency-sensitive")!["path"]);
+        Assert.Contains(paths["pods"]!.AsArray(), p => (string?)p!["name"] == "voice" && (double?)p["maxLatencyMs"] == 120 && (string?)p["path"] == "fast");
+        Assert.Contains(paths["pods"]!.AsArray(), p => (string?)p!["name"] == "guaranteed" && (double?)p["minBandwidthMbps"] == 10);
+    }
+
+    /// <summary>
+    /// fast is limited to 50 Mbit/s; backup (bulk) floods it with UDP while guaranteed, asking for 10 Mbit/s, sends over
+    /// TCP: the HTB tree on east's fast device keeps guaranteed's share.
+    /// </summary>
+    [Fact]
+    public async Task APodWithAMinimumBandwidth_KeepsIt_WhileABulkPodSaturatesThePath()
+    {
+        var guaranteed = PodNamed("guaranteed");
+        var backup = PodNamed("backup");
+        var server = PodNamed("server");
+        await OnFastAsync(guaranteed, server);
+        await OnFastAsync(backup, server);
+        var device = (string)JsonNode.Parse(lab.Paths("east"))!["paths"]!.AsArray().Single(p => (string?)p!["id"] == "fast")!["device"]!;
+        var classes = LabCli.InNamespace((string)Gateway("east")["netns"]!, "tc", "class", "show", "dev", device).Stdout;
+        Assert.Contains("htb", classes);
+        using var bulkServer = LabCli.StartInNamespace(server.Netns, "iperf3", "-s", "-p", "5311");
+        using var guaranteedServer = LabCli.StartInNamespace(server.Netns, "iperf3", "-s", "-p", "5312");
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        var flood = Task.Run(() => LabCli.InNamespace(backup.Netns, "iperf3", "-c", server.Address.ToString(), "-p", "5311", "-u", "-b", "100M", "-l", "1300", "-t", "12"));
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var measured = LabCli.InNamespace(guaranteed.Netns, "iperf3", "-c", server.Address.ToString(), "-p", "5312", "-t", "6", "-J");
+        await flood;
+        Assert.True(measured.ExitCode == 0, measured.Stdout + measured.Stderr);
+        var mbps = JsonNode.Parse(measured.Stdout)!["end"]!["sum_received"]!["bits_per_second"]!.GetValue<double>() / 1e6;
+        output.WriteLine($"guaranteed (min 10 Mbit/s) while backup floods fast (50 Mbit/s) with 100 Mbit/s of UDP: {mbps:0.0} Mbit/s");
+        Assert.True(mbps >= 10, $"{mbps:0.0} Mbit/s\n{LabCli.InNamespace((string)Gateway("east")["netns"]!, "tc", "-s", "class", "show", "dev", device).Stdout}");
     }
 
     [Fact]
@@ -281,7 +351,7 @@ public sealed class PathsLabTests(PathsLabFixture lab, ITestOutputHelper output)
     private async Task OnFastAsync(Pod pod, Pod server)
     {
         Assert.True(await Poll.UntilAsync(() => Rtt(pod.Netns, server.Address) < FastRttBelowMs, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250)),
-            $"{pod.Name} → server does not take fast: RTT {Rtt(pod.Netns, server.Address)} ms\n{LabCli.InNamespace((string)Gateway("east")["netns"]!, "nft", "list", "table", "inet", "patronus_paths").Stdout}");
+            $"{pod.Name} → server does not take fast: RTT {Rtt(pod.Netns, server.Address)} ms\neast:\n{lab.Paths("east", "table")}\nwest:\n{lab.Paths("west", "table")}");
     }
 
     /// <summary>The average round trip of a few pings, or null when none came back.</summary>
