@@ -103,7 +103,7 @@ for round in $(seq 1 "$rounds"); do
   echo "$line (% of a core; load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) printf "%.3f\n", a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 echo
 echo "$paths paths, probe interval $interval s, ${seconds} s per measurement, $rounds rounds, $(nproc) cores"
 echo
