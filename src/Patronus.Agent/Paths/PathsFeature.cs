@@ -135,7 +135,8 @@ public sealed partial class PathsFeature : IDisposable
     {
         // One dual-stack socket: the tunnels' addresses are IPv6, inside every path.
         var prober = new PathProber(_options.Health, new IPEndPoint(IPAddress.IPv6Any, 0), gateway.Namespace, _loggers.CreateLogger<PathProber>());
-        var selection = new PathSelection(_options.DefaultClass, _options.Chooser);
+        // A path needs the recovery hold-down of answers to come up: wait that long and a chooser's hold-down more.
+        var selection = new PathSelection(_options.DefaultClass, _options.Chooser, _options.Health.RecoverHoldDown + _options.Chooser.HoldDown);
         var shaper = TunnelShaper.OpenIn(gateway.Namespace, _loggers.CreateLogger<TunnelShaper>());
         var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         prober.Probed += (statuses, now) => Decide(statuses, now);

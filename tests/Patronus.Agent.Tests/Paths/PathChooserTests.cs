@@ -215,34 +215,3 @@ public sealed class PathChooserTests
         Assert.Equal(field, Assert.ThrowsAny<ArgumentException>(() => LatencySensitive(options)).ParamName);
     }
 }
-public sealed class PathChooserReturnReproTests(Xunit.Abstractions.ITestOutputHelper output)
-{
-    private static PathCandidate C(string id, double latency, PathState state, double loss) =>
-        new(id, state, new PathQuality(latency, 1, loss, 100), PathScore.Of(latency, 1, loss));
-
-    [Fact]
-    public void Repro()
-    {
-        var chooser = new PathChooser(QosClass.BestEffort.Sla, QosClass.BestEffort.Preference);
-        var t = 0;
-        TimeSpan R() => TimeSpan.FromMilliseconds(50 * t++);
-        void Run(int n, PathCandidate f, PathCandidate s)
-        {
-            for (var i = 0; i < n; i++)
-            {
-                var d = chooser.Decide([f, s], R());
-                if (d.Switched) output.WriteLine($"{t}: {d.PathId} {d.Change} {d.Reason}");
-            }
-        }
-        Run(5, C("fast", 13, PathState.Up, 0), C("slow", 84, PathState.Up, 0));
-        Run(1, C("fast", 13, PathState.Down, 0), C("slow", 84, PathState.Up, 0));
-        Run(20, C("fast", 13, PathState.Up, 0), C("slow", 84, PathState.Up, 0));
-        Run(100, C("fast", 13, PathState.Down, 0.2), C("slow", 84, PathState.Up, 0));
-        Run(50, C("fast", 13, PathState.Degraded, 0.2), C("slow", 84, PathState.Up, 0));
-        Run(50, C("fast", 13, PathState.Up, 0.05), C("slow", 84, PathState.Up, 0));
-        Run(1, C("fast", 13, PathState.Up, 0.05), C("slow", 84, PathState.Down, 0));
-        Run(20, C("fast", 13, PathState.Down, 0.05), C("slow", 84, PathState.Up, 0));
-        Run(400, C("fast", 13, PathState.Up, 0.0), C("slow", 84, PathState.Up, 0));
-        output.WriteLine($"final {chooser.Current} meets fast {chooser.MeetsSla("fast")}");
-    }
-}

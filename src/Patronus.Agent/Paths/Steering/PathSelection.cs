@@ -33,9 +33,16 @@ public sealed record SelectionRound(IReadOnlyList<MemberSteering> Steering, IRea
 /// share it). Every probe round decides them all; a pod's traffic takes its chooser's path. Pure: time is passed
 /// in; not thread-safe.
 /// </summary>
-public sealed class PathSelection(QosClass defaultClass, PathChooserOptions? options = null)
+/// <para>
+/// A member's paths come up one by one (each needs a second of answers), and a first choice made as soon as one is up
+/// would keep whichever answered first: a near-equal path never preempts. So nothing is chosen for a member until
+/// all its paths are up or <paramref name="settle"/> has passed since it was first seen; meanwhile its traffic is
+/// not steered (the main table's route, through its first path).
+/// </para>
+public sealed class PathSelection(QosClass defaultClass, PathChooserOptions? options = null, TimeSpan? settle = null)
 {
     private readonly Dictionary<(string Member, string Key), PathChooser> _choosers = [];
+    private readonly Dictionary<string, TimeSpan> _firstSeen = new(StringComparer.Ordinal);
     private IReadOnlyList<MemberSteering> _last = [];
 
     public QosClass DefaultClass { get; } = defaultClass;
@@ -59,8 +66,18 @@ public sealed class PathSelection(QosClass defaultClass, PathChooserOptions? opt
         var failovers = new List<PathFailover>();
         var steering = new List<MemberSteering>();
         var used = new HashSet<(string, string)>();
+        foreach (var gone in _firstSeen.Keys.Where(id => !members.Any(m => m.MemberId == id)).ToList())
+            _firstSeen.Remove(gone);
         foreach (var member in members.OrderBy(m => m.MemberId, StringComparer.Ordinal))
         {
+            var seen = _firstSeen.TryGetValue(member.MemberId, out var at) ? at : _firstSeen[member.MemberId] = now;
+            var settling = now - seen < (settle ?? TimeSpan.Zero) && member.Paths.Any(p => p.State == PathState.Down)
+                && !_choosers.Keys.Any(k => k.Member == member.MemberId);
+            if (settling)
+            {
+                steering.Add(new MemberSteering(member.MemberId, member.Ranges, null, new Dictionary<IPAddress, string>()));
+                continue;
+            }
             var byKey = new Dictionary<string, string?>(StringComparer.Ordinal);
             string? Choose(string key, QosClass qosClass, QosSla sla)
             {

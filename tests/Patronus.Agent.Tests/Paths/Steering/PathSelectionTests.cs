@@ -35,12 +35,13 @@ public sealed class PathSelectionTests
     [Fact]
     public void APodWithItsOwnMaxLatency_GetsAChooserOfItsOwn_AndAnEntryWhenItsPathDiffers()
     {
-        var selection = new PathSelection(QosClass.BestEffort);
-        // best-effort prefers the highest score: fast; the pod may have 50 ms, which fast (60 ms) breaks.
-        var pods = new[] { Pod("voice", "10.60.1.5", ("patronus.io/qos-class", "latency-sensitive"), ("patronus.io/max-latency-ms", "50")) };
-        var round = selection.Decide([West(Path("fast", 60), Path("slow", 30))], pods, Round(0));
+        var selection = new PathSelection(QosClass.Bulk);
+        // bulk prefers the most spare capacity: fast; the pod may have 50 ms, which fast (60 ms) breaks.
+        var pods = new[] { Pod("backup", "10.60.1.5", ("patronus.io/qos-class", "bulk"), ("patronus.io/max-latency-ms", "50")) };
+        var round = selection.Decide([West(Path("fast", 60, spare: 500), Path("slow", 30, spare: 5))], pods, Round(0));
 
-        var own = Assert.Single(round.Choices, c => c.Key == "latency-sensitive max-latency-ms=50");
+        Assert.Equal("fast", round.Steering[0].DefaultPathId);
+        var own = Assert.Single(round.Choices, c => c.Key == "bulk max-latency-ms=50");
         Assert.Equal("slow", own.PathId);
         Assert.Equal("slow", round.Steering[0].PodPaths[IPAddress.Parse("10.60.1.5")]);
     }
@@ -89,12 +90,12 @@ public sealed class PathSelectionTests
     [Fact]
     public void APodThatLeaves_TakesItsChooserAndEntryWithIt()
     {
-        var selection = new PathSelection(QosClass.BestEffort);
-        var voice = Pod("voice", "10.60.1.5", ("patronus.io/max-latency-ms", "50"));
-        var first = selection.Decide([West(Path("fast", 60), Path("slow", 30))], [voice], Round(0));
+        var selection = new PathSelection(QosClass.Bulk);
+        var backup = Pod("backup", "10.60.1.5", ("patronus.io/qos-class", "bulk"), ("patronus.io/max-latency-ms", "50"));
+        var first = selection.Decide([West(Path("fast", 60, spare: 500), Path("slow", 30, spare: 5))], [backup], Round(0));
         Assert.Single(first.Steering[0].PodPaths);
 
-        var after = selection.Decide([West(Path("fast", 60), Path("slow", 30))], [], Round(1));
+        var after = selection.Decide([West(Path("fast", 60, spare: 500), Path("slow", 30, spare: 5))], [], Round(1));
 
         Assert.Empty(after.Steering[0].PodPaths);
         Assert.DoesNotContain(after.Choices, c => c.Key.Contains("max-latency", StringComparison.Ordinal));
@@ -108,6 +109,7 @@ public sealed class PathSelectionTests
         var round = selection.Decide(
             [West(Path("fast", 10), Path("slow", 80)), new MemberPaths("south", [IPNetwork.Parse("10.70.0.0/16")], [Path("fast", 10, PathState.Down), Path("slow", 80)])],
             [], Round(0));
+        // Each member has its own choosers: south's fast is down, west's is not.
 
         Assert.Equal([("south", "slow"), ("west", "fast")], round.Steering.Select(s => (s.MemberId, s.DefaultPathId)));
     }
@@ -120,5 +122,45 @@ public sealed class PathSelectionTests
 
         Assert.Null(round.Steering[0].DefaultPathId);
         Assert.Empty(round.Steering[0].PodPaths);
+    }
+}
+
+public sealed class PathSelectionSettlingTests
+{
+    private static PathCandidate Path(string id, double latency, PathState state = PathState.Up) =>
+        new(id, state, new PathQuality(latency, 1, 0, 20), PathScore.Of(latency, 1, 0));
+
+    private static readonly IPNetwork[] Ranges = [IPNetwork.Parse("10.62.0.0/16")];
+
+    [Fact]
+    public void NothingIsChosen_UntilEveryPathIsUp_SoTheFirstToAnswerDoesNotKeepTheTraffic()
+    {
+        var selection = new PathSelection(QosClass.BestEffort, settle: TimeSpan.FromSeconds(3));
+        // slow answers first; fast a moment later. best-effort must end on fast (the higher score), not on slow.
+        var early = selection.Decide([new MemberPaths("west", Ranges, [Path("fast", 10, PathState.Down), Path("slow", 80)])], [], TimeSpan.FromMilliseconds(1000));
+        Assert.Null(early.Steering[0].DefaultPathId);
+        Assert.Empty(early.Choices);
+        var settled = selection.Decide([new MemberPaths("west", Ranges, [Path("fast", 10), Path("slow", 80)])], [], TimeSpan.FromMilliseconds(1100));
+        Assert.Equal("fast", settled.Steering[0].DefaultPathId);
+    }
+
+    [Fact]
+    public void APathThatNeverComesUp_DelaysTheChoiceOnlyForTheSettlingTime()
+    {
+        var selection = new PathSelection(QosClass.BestEffort, settle: TimeSpan.FromSeconds(3));
+        MemberPaths West() => new("west", Ranges, [Path("fast", 10, PathState.Down), Path("slow", 80)]);
+        Assert.Null(selection.Decide([West()], [], TimeSpan.FromSeconds(0)).Steering[0].DefaultPathId);
+        Assert.Null(selection.Decide([West()], [], TimeSpan.FromSeconds(2.9)).Steering[0].DefaultPathId);
+        Assert.Equal("slow", selection.Decide([West()], [], TimeSpan.FromSeconds(3)).Steering[0].DefaultPathId);
+    }
+
+    [Fact]
+    public void OnceChosen_APathGoingDownIsAFailover_NotASettling()
+    {
+        var selection = new PathSelection(QosClass.BestEffort, settle: TimeSpan.FromSeconds(3));
+        selection.Decide([new MemberPaths("west", Ranges, [Path("fast", 10), Path("slow", 80)])], [], TimeSpan.Zero);
+        var round = selection.Decide([new MemberPaths("west", Ranges, [Path("fast", 10, PathState.Down), Path("slow", 80)])], [], TimeSpan.FromMilliseconds(50));
+        Assert.Equal("slow", round.Steering[0].DefaultPathId);
+        Assert.NotEmpty(round.Failovers);
     }
 }
