@@ -40,6 +40,7 @@ public sealed partial class ServicesFeature : IDisposable
     private readonly ClusterSetIpAllocator _allocator;
     private readonly IImportWriter _writer;
     private readonly IWriterLeadership _leadership;
+    private readonly ExportStatusWriter _statuses;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private Exchanging? _exchange;
     private ClusterSetDatapath? _datapath;
@@ -60,6 +61,7 @@ public sealed partial class ServicesFeature : IDisposable
         _mesh = mesh;
         _writer = writer;
         _leadership = leadership;
+        _statuses = new ExportStatusWriter(writer, time);
         _loggers = loggers;
         _logger = loggers.CreateLogger<ServicesFeature>();
         _time = time ?? TimeProvider.System;
@@ -162,14 +164,13 @@ public sealed partial class ServicesFeature : IDisposable
             var plan = ImportPlan.Make([.. local, .. remote], c => c == clusterId || exchange.IsAlive(c), namespaces.Contains,
                 importObjects, sliceObjects, _allocator,
                 key => remote.Where(e => e.Service == key).Select(e => e.ClusterId).Concat(announced.Contains(key) ? [clusterId] : []).ToHashSet(StringComparer.Ordinal));
-            var written = 0;
-            foreach (var obj in plan.Imports.Cast<k8s.IKubernetesObject<V1ObjectMeta>>().Concat(plan.Slices))
-                written += await _writer.PutAsync(obj, cancellationToken).ConfigureAwait(false) ? 1 : 0;
-            foreach (var removal in plan.Removals)
-                await _writer.RemoveAsync(removal, cancellationToken).ConfigureAwait(false);
-            if (written + plan.Removals.Count > 0)
-                Log.ImportsWritten(_logger, written, plan.Removals.Count, plan.Imports.Count);
+            var (written, removed) = await _writer.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
+            if (written + removed > 0)
+                Log.ImportsWritten(_logger, written, removed, plan.Imports.Count);
             _conditions = plan.Conditions;
+            var statuses = await _statuses.WriteAsync(clusterId, exportObjects, plan.Conditions, cancellationToken).ConfigureAwait(false);
+            if (statuses > 0)
+                Log.ExportStatusWritten(_logger, statuses);
         }
         else if (exchange is null)
         {
@@ -178,7 +179,7 @@ public sealed partial class ServicesFeature : IDisposable
 
         // Every node: the ClusterSetIPs and names from the imports the cluster holds.
         var view = ImportedView.From(importObjects, sliceObjects);
-        var vips = view.SelectMany(i => ClusterSetVip.From(i.Service, i.ClusterSetIps)).ToList();
+        var vips = view.SelectMany(i => ClusterSetVip.From(i.Service, i.ClusterSetIps, preferred: _services.PreferLocal ? clusterId : null)).ToList();
         var fingerprint = string.Join("\n", vips.Select(v => $"{v.Address} {v.Protocol} {v.Port} {v.SessionAffinity} {v.AffinityTimeoutSeconds} {string.Join(",", v.Backends)}"));
         if (fingerprint != _programmed)
         {

@@ -34,6 +34,8 @@ public static class MeshArguments
         arguments.AddRange(["--mesh-keys", keysDirectory, "--mesh-interface", LabNames.MeshInterface(plan.Name, cluster.Id, node.Name)]);
         // Multi-cluster services: ClusterSetIPs from the lab's range, and clusterset.local answered on every node's address.
         arguments.AddRange(["--clusterset-ip-range", ClusterSetIpRange, "--clusterset-dns", $"{node.Address}:{DnsPort}"]);
+        if (cluster.ClusterSetPreferLocal)
+            arguments.AddRange(["--clusterset-prefer-local", "true"]);
         var endpoints = plan.LinksOf(node).Select(l => $"{l.Leg.Address}:{WanLinkPlan.MeshPort}").ToList();
         if (endpoints.Count > 0)
             arguments.AddRange(["--mesh-endpoints", string.Join(',', endpoints)]);
