@@ -9,6 +9,7 @@ using Patronus.Agent.Services.Writing;
 using Patronus.Kubernetes.Kinds.Multicluster;
 using Patronus.Kubernetes.Tests.Informers;
 using Patronus.Testing;
+using Xunit.Abstractions;
 using static Patronus.Agent.Tests.Services.ServiceExports;
 
 namespace Patronus.Agent.Tests.Services;
@@ -22,10 +23,13 @@ public sealed class ApiImportWriterTests : IDisposable
 {
     private static readonly ClusterSetIpAllocator Allocator = ClusterSetIpAllocator.Parse("10.112.0.0/16");
     private readonly FakeApiServer _server = new();
+
+    private readonly ITestOutputHelper _output;
     private readonly k8s.Kubernetes _client;
 
-    public ApiImportWriterTests()
+    public ApiImportWriterTests(ITestOutputHelper output)
     {
+        _output = output;
         Imports.StatusSubresource = true;
         Exports.StatusSubresource = true;
         _ = Slices;
@@ -198,6 +202,36 @@ public sealed class ApiImportWriterTests : IDisposable
         Assert.True(await Poll.UntilAsync(() => other.PassAsync(Aws("10.244.1.200")), TimeSpan.FromSeconds(20)), "no takeover");
         Assert.Equal(other == a ? "gw-a" : "gw-b", Holder());
         Assert.Equal("10.244.1.200", (string?)SliceOf("aws")["endpoints"]![0]!["addresses"]![0]);
+    }
+
+    [Fact]
+    public async Task AHolderThatCannotRenew_StopsWriting_BeforeAnotherTakesTheLeaseOver()
+    {
+        using var a = new Agent("gw-a", this);
+        using var b = new Agent("gw-b", this);
+        Assert.True(await Poll.UntilAsync(() => a.Leadership.TryLead() | b.Leadership.TryLead(), TimeSpan.FromSeconds(20)), "neither agent became the writer");
+        var (holder, other) = a.Leadership.TryLead() ? (a, b) : (b, a);
+        var holderName = Holder()!;
+
+        // The API server takes no renewal from the holder any more; it still answers its reads (it sees itself named).
+        Leases.Refuse = (method, body) => method == "PUT" && (string?)body?["spec"]?["holderIdentity"] == holderName;
+        TimeSpan? stopped = null, taken = null;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (taken is null && watch.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            var holderLeads = holder.Leadership.TryLead();
+            var otherLeads = other.Leadership.TryLead();
+            Assert.False(holderLeads && otherLeads, $"two writers at once, {watch.Elapsed.TotalMilliseconds:0} ms after the renewals began to fail");
+            if (!holderLeads)
+                stopped ??= watch.Elapsed;
+            if (otherLeads)
+                taken = watch.Elapsed;
+            await Task.Delay(50);
+        }
+        _output.WriteLine($"lease 3 s: the holder stopped writing {stopped?.TotalMilliseconds:0} ms after its renewals began to fail, the other took over at {taken?.TotalMilliseconds:0} ms");
+        Assert.NotNull(taken);
+        Assert.True(stopped < taken);
+        Assert.NotEqual(holderName, Holder());
     }
 
     private JsonObject AddExport(string name)

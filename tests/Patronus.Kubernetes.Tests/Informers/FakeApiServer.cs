@@ -267,6 +267,9 @@ public sealed class FakeCollection(FakeApiServer server, string listKind, string
     /// </summary>
     public bool StatusSubresource { get; set; }
 
+    /// <summary>Writes this says yes to (method, body) are answered 503, as by an API server a client cannot get through to.</summary>
+    public Func<string, JsonObject?, bool>? Refuse { get; set; }
+
     /// <summary>The stored object (a copy), or null.</summary>
     public JsonObject? Get(string? ns, string name)
     {
@@ -301,6 +304,8 @@ public sealed class FakeCollection(FakeApiServer server, string listKind, string
     private (int Code, JsonObject Body) Handle(string method, FakeApiServer.ObjectPath target, JsonObject? body, string? contentType)
     {
         var status = target.Subresource == "status";
+        if (method != "GET" && Refuse?.Invoke(method, body) == true)
+            return (503, FakeApiServer.Status(503, "ServiceUnavailable", "refused by the test"));
         if (target.Subresource is not null && (!status || !StatusSubresource))
             return (404, FakeApiServer.Status(404, "NotFound", $"the server could not find the requested resource ({target.Subresource})"));
         lock (server.Lock)

@@ -159,6 +159,13 @@ public sealed class LeaseLeadership(IKubernetes client, string ns, string name, 
 
     private LeaderElector? _elector;
     private CancellationTokenSource? _stop;
+    private Term? _term;
+
+    /// <summary>One run of the elector: whether it leads, from its own events (a resigned run's late events change nothing).</summary>
+    private sealed class Term
+    {
+        public volatile bool Leading;
+    }
 
     public bool TryLead()
     {
@@ -170,21 +177,32 @@ public sealed class LeaseLeadership(IKubernetes client, string ns, string name, 
                 RenewDeadline = _duration * 2 / 3,
                 RetryPeriod = _duration * 2 / 15,
             });
+            // Not LeaderElector.IsLeader(): it says whether the last Lease this agent read names it, and a holder that can
+            // no longer renew (the API server refuses or cannot be reached) keeps reading its own name from what it last
+            // saw, past the time another agent may take the Lease over. The elector stops leading once renewing has failed
+            // for RenewDeadline, which is shorter than the LeaseDuration the others wait for.
+            var term = new Term();
+            _elector.OnStartedLeading += () => term.Leading = true;
+            _elector.OnStoppedLeading += () => term.Leading = false;
+            _term = term;
             _stop = new CancellationTokenSource();
             var elector = _elector;
             var stop = _stop.Token;
             _ = Task.Run(() => elector.RunAndTryToHoldLeadershipForeverAsync(stop), CancellationToken.None);
         }
-        return _elector.IsLeader();
+        return _term!.Leading;
     }
 
     public void Resign()
     {
+        if (_term is not null)
+            _term.Leading = false;
         _stop?.Cancel();
         _stop?.Dispose();
         _elector?.Dispose();
         _stop = null;
         _elector = null;
+        _term = null;
     }
 
     public void Dispose() => Resign();
