@@ -47,6 +47,7 @@ public sealed partial class ServicesFeature : IDisposable
     private ClusterSetDnsServer? _dns;
     private string? _programmed;
     private string? _dnsProblem;
+    private string? _statusProblem;
     private volatile ServicesStatus _status;
     private IReadOnlyDictionary<ServiceKey, IReadOnlyDictionary<string, IReadOnlyList<ExportCondition>>> _conditions = new Dictionary<ServiceKey, IReadOnlyDictionary<string, IReadOnlyList<ExportCondition>>>();
     private int _disposed;
@@ -168,9 +169,20 @@ public sealed partial class ServicesFeature : IDisposable
             if (written + removed > 0)
                 Log.ImportsWritten(_logger, written, removed, plan.Imports.Count);
             _conditions = plan.Conditions;
-            var statuses = await _statuses.WriteAsync(clusterId, exportObjects, plan.Conditions, cancellationToken).ConfigureAwait(false);
-            if (statuses > 0)
-                Log.ExportStatusWritten(_logger, statuses);
+            try
+            {
+                var statuses = await _statuses.WriteAsync(clusterId, exportObjects, plan.Conditions, cancellationToken).ConfigureAwait(false);
+                if (statuses > 0)
+                    Log.ExportStatusWritten(_logger, statuses);
+                _statusProblem = null;
+            }
+            catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException or IOException)
+            {
+                // The conditions are the export's report, not the service: a refusal (an RBAC without serviceexports/status)
+                // must not keep this node from programming the ClusterSetIPs below.
+                _statusProblem = $"ServiceExport conditions not written: {e.Message}";
+                Log.ReconcileFailed(_logger, _statusProblem);
+            }
         }
         else if (exchange is null)
         {
@@ -198,7 +210,7 @@ public sealed partial class ServicesFeature : IDisposable
             ClusterId = clusterId,
             Gateway = gateway,
             Writer = writer,
-            Problem = _dnsProblem,
+            Problem = _dnsProblem ?? (writer ? _statusProblem : null),
             Clusters = (exchange?.RemoteClusters() ?? []).Select(c => new ServicesClusterStatus { Id = c.Cluster, Alive = c.Alive, LastHeardSecondsAgo = Math.Round((now - c.LastHeard).TotalSeconds, 3) }).ToArray(),
             Exports = local.Select(e => new ServiceExportStatus
             {
