@@ -137,6 +137,7 @@ public sealed class AgentOptions
         ("--clusterset-ip-range", "clusterSetIpRange", "(none: multi-cluster services off)", "ClusterSetIP ranges, one per family, comma-separated (e.g. 10.112.0.0/16); with the mesh turns multi-cluster services on"),
         ("--clusterset-dns", "clusterSetDns", "(none)", "ADDRESS:PORT where this node answers the clusterset.local zone"),
         ("--services-port", "servicesPort", "51823", "UDP port of the signed service announcements between gateways"),
+        ("--clusterset-prefer-local", "clusterSetPreferLocal", "false", "a ClusterSetIP port this cluster exports with ready endpoints goes to them only (to the other clusters' when none is ready)"),
         ("--site-name", "siteName", "(none: a cluster's agent)", "join a plain network to the mesh as this site: no Kubernetes, policy or node routes"),
         ("--log-level", "logLevel", "Information", "Trace, Debug, Information, Warning, Error or Critical"),
         ("--debug", "logLevel", "(off)", "the same as --log-level Debug (takes no value)"),

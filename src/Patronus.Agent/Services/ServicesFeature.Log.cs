@@ -20,5 +20,8 @@ public sealed partial class ServicesFeature
 
         [LoggerMessage(5, LogLevel.Information, "Answering clusterset.local on {Address}")]
         public static partial void DnsServing(ILogger logger, string address);
+
+        [LoggerMessage(6, LogLevel.Information, "ServiceExport conditions written: {Count} exports")]
+        public static partial void ExportStatusWritten(ILogger logger, int count);
     }
 }

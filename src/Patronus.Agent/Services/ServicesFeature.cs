@@ -40,12 +40,14 @@ public sealed partial class ServicesFeature : IDisposable
     private readonly ClusterSetIpAllocator _allocator;
     private readonly IImportWriter _writer;
     private readonly IWriterLeadership _leadership;
+    private readonly ExportStatusWriter _statuses;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private Exchanging? _exchange;
     private ClusterSetDatapath? _datapath;
     private ClusterSetDnsServer? _dns;
     private string? _programmed;
     private string? _dnsProblem;
+    private string? _statusProblem;
     private volatile ServicesStatus _status;
     private IReadOnlyDictionary<ServiceKey, IReadOnlyDictionary<string, IReadOnlyList<ExportCondition>>> _conditions = new Dictionary<ServiceKey, IReadOnlyDictionary<string, IReadOnlyList<ExportCondition>>>();
     private int _disposed;
@@ -60,6 +62,7 @@ public sealed partial class ServicesFeature : IDisposable
         _mesh = mesh;
         _writer = writer;
         _leadership = leadership;
+        _statuses = new ExportStatusWriter(writer, time);
         _loggers = loggers;
         _logger = loggers.CreateLogger<ServicesFeature>();
         _time = time ?? TimeProvider.System;
@@ -162,14 +165,24 @@ public sealed partial class ServicesFeature : IDisposable
             var plan = ImportPlan.Make([.. local, .. remote], c => c == clusterId || exchange.IsAlive(c), namespaces.Contains,
                 importObjects, sliceObjects, _allocator,
                 key => remote.Where(e => e.Service == key).Select(e => e.ClusterId).Concat(announced.Contains(key) ? [clusterId] : []).ToHashSet(StringComparer.Ordinal));
-            var written = 0;
-            foreach (var obj in plan.Imports.Cast<k8s.IKubernetesObject<V1ObjectMeta>>().Concat(plan.Slices))
-                written += await _writer.PutAsync(obj, cancellationToken).ConfigureAwait(false) ? 1 : 0;
-            foreach (var removal in plan.Removals)
-                await _writer.RemoveAsync(removal, cancellationToken).ConfigureAwait(false);
-            if (written + plan.Removals.Count > 0)
-                Log.ImportsWritten(_logger, written, plan.Removals.Count, plan.Imports.Count);
+            var (written, removed) = await _writer.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
+            if (written + removed > 0)
+                Log.ImportsWritten(_logger, written, removed, plan.Imports.Count);
             _conditions = plan.Conditions;
+            try
+            {
+                var statuses = await _statuses.WriteAsync(clusterId, exportObjects, plan.Conditions, cancellationToken).ConfigureAwait(false);
+                if (statuses > 0)
+                    Log.ExportStatusWritten(_logger, statuses);
+                _statusProblem = null;
+            }
+            catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException or IOException)
+            {
+                // The conditions are the export's report, not the service: a refusal (an RBAC without serviceexports/status)
+                // must not keep this node from programming the ClusterSetIPs below.
+                _statusProblem = $"ServiceExport conditions not written: {e.Message}";
+                Log.ReconcileFailed(_logger, _statusProblem);
+            }
         }
         else if (exchange is null)
         {
@@ -178,7 +191,7 @@ public sealed partial class ServicesFeature : IDisposable
 
         // Every node: the ClusterSetIPs and names from the imports the cluster holds.
         var view = ImportedView.From(importObjects, sliceObjects);
-        var vips = view.SelectMany(i => ClusterSetVip.From(i.Service, i.ClusterSetIps)).ToList();
+        var vips = view.SelectMany(i => ClusterSetVip.From(i.Service, i.ClusterSetIps, preferred: _services.PreferLocal ? clusterId : null)).ToList();
         var fingerprint = string.Join("\n", vips.Select(v => $"{v.Address} {v.Protocol} {v.Port} {v.SessionAffinity} {v.AffinityTimeoutSeconds} {string.Join(",", v.Backends)}"));
         if (fingerprint != _programmed)
         {
@@ -197,7 +210,7 @@ public sealed partial class ServicesFeature : IDisposable
             ClusterId = clusterId,
             Gateway = gateway,
             Writer = writer,
-            Problem = _dnsProblem,
+            Problem = _dnsProblem ?? (writer ? _statusProblem : null),
             Clusters = (exchange?.RemoteClusters() ?? []).Select(c => new ServicesClusterStatus { Id = c.Cluster, Alive = c.Alive, LastHeardSecondsAgo = Math.Round((now - c.LastHeard).TotalSeconds, 3) }).ToArray(),
             Exports = local.Select(e => new ServiceExportStatus
             {

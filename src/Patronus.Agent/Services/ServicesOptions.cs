@@ -14,6 +14,12 @@ public sealed class ServicesOptions
     /// <summary>Where this node answers the clusterset.local zone (ADDRESS:PORT); null serves no DNS on this node.</summary>
     public IPEndPoint? DnsAddress { get; set; }
 
+    /// <summary>
+    /// Whether a ClusterSetIP connection from this cluster goes only to its own endpoints when it exports the service with
+    /// ready ones (per port and family); the other clusters' take over when it has none.
+    /// </summary>
+    public bool PreferLocal { get; set; }
+
     /// <summary>UDP port on gateways for the signed service announcements (beside the mesh's discovery port).</summary>
     public int ExchangePort { get; set; } = 51823;
 

@@ -43,6 +43,12 @@ internal static class ServicesSettings
                 throw new AgentOptionsException($"option 'services-port' is '{port}'; expected a UDP port (1-65535)");
             services.ExchangePort = value;
         }
+        if (configuration["clusterSetPreferLocal"] is { } prefer && !string.IsNullOrWhiteSpace(prefer))
+        {
+            services.PreferLocal = bool.TryParse(prefer.Trim(), out var on)
+                ? on
+                : throw new AgentOptionsException($"option 'clusterset-prefer-local' is '{prefer}'; expected true or false");
+        }
         if (services.Enabled && !options.Mesh.Enabled)
             throw new AgentOptionsException("option 'clusterset-ip-range' needs the mesh (cluster-id and cluster-set-key): services are exported over it");
         if (services.Enabled && options.IsSite)

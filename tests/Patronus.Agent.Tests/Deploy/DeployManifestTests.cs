@@ -79,6 +79,7 @@ public sealed class DeployManifestTests
         Assert.Equal("remote-clusters", fromConfig["PATRONUS_AGENT_REMOTECLUSTERS"]);
         Assert.Equal("clusterset-ip-range", fromConfig["PATRONUS_AGENT_CLUSTERSETIPRANGE"]);
         Assert.Equal("clusterset-dns", fromConfig["PATRONUS_AGENT_CLUSTERSETDNS"]);
+        Assert.Equal("clusterset-prefer-local", fromConfig["PATRONUS_AGENT_CLUSTERSETPREFERLOCAL"]);
         // Keys a cluster without a mesh leaves out are optional; the others must be in the ConfigMap as shipped.
         Assert.All(agent.Env.Where(e => e.ValueFrom?.ConfigMapKeyRef is { Name: "patronus-config", Optional: not true }),
             e => Assert.Contains(e.ValueFrom.ConfigMapKeyRef.Key, config.Data.Keys));

@@ -21,7 +21,7 @@ public sealed partial class RbacCoversFeaturesTests
     }
 
     private static readonly string[] Read = ["get", "list", "watch"];
-    /// <summary>The import writer creates, replaces (PUT) and removes what it owns; it never patches.</summary>
+    /// <summary>The import writer creates, replaces (PUT) and removes what it owns; statuses it patches (below).</summary>
     private static readonly string[] Write = ["create", "update", "delete"];
 
     private static IEnumerable<Need> Reads(string feature, string group, params string[] resources) =>
@@ -46,6 +46,10 @@ public sealed partial class RbacCoversFeaturesTests
         .. Write.Select(v => new Need("services", "multicluster.x-k8s.io", "serviceimports", v)),
         .. Write.Select(v => new Need("services", "discovery.k8s.io", "endpointslices", v)),
         .. new[] { "get", "create", "update" }.Select(v => new Need("services", "coordination.k8s.io", "leases", v, KubeSystemOnly: true)),
+        // Services: the writer keeps each ServiceExport's conditions and each ServiceImport's status.clusters, through
+        // the status subresource of the MCS CRDs (a JSON merge patch: the rest of the object is not the writer's).
+        new Need("services", "multicluster.x-k8s.io", "serviceexports/status", "patch"),
+        new Need("services", "multicluster.x-k8s.io", "serviceimports/status", "patch"),
     ];
 
     /// <summary>Every kind the cluster sync lists and watches (whichever feature subscribes to it).</summary>

@@ -28,6 +28,7 @@ public sealed class AgentOptionsTests : IDisposable
     [InlineData(new[] { "--cluster-cidr", "10.112.0.0/16", "--clusterset-ip-range", "10.112.0.0/24" }, "option 'clusterset-ip-range': 10.112.0.0/24 overlaps the cluster set's range 10.112.0.0/16")]
     [InlineData(new[] { "--clusterset-dns", "nowhere" }, "option 'clusterset-dns' is 'nowhere'; expected ADDRESS:PORT")]
     [InlineData(new[] { "--services-port", "0" }, "option 'services-port' is '0'; expected a UDP port")]
+    [InlineData(new[] { "--clusterset-prefer-local", "local" }, "option 'clusterset-prefer-local' is 'local'; expected true or false")]
     public void BadOption_IsRefusedNamingIt(string[] args, string expected)
     {
         var error = Assert.Throws<AgentOptionsException>(() => Build(args));

@@ -83,6 +83,7 @@ public class LabConfigReaderTests
     [InlineData("clusters:\n- id: a\n  nodes: [{name: n1, podCIDRs: [10.244.9.0/24, 10.244.8.0/24]}]", "clusters[0].nodes[0].podCIDRs[1]: a node has at most one pod range per address family")]
     [InlineData("clusters:\n- id: a\n  nodes: [{name: n1, podCIDRs: [\"fd00::/64\"]}]", "clusters[0].nodes[0].podCIDRs: needs an IPv4 range")]
     [InlineData("clusters:\n- id: a\n  nodes: [{name: n1, gateway: maybe}]", "clusters[0].nodes[0].gateway: \"maybe\" is not true or false")]
+    [InlineData("clusters:\n- id: a\n  clusterSetPreferLocal: sometimes\n  nodes: [{name: n1}]", "clusters[0].clusterSetPreferLocal: \"sometimes\" is not true or false")]
     [InlineData("clusters:\n- id: a\n  nodes: [{name: n1}, {name: n1}]", "clusters[0].nodes: node name \"n1\" is used 2 times")]
     [InlineData("clusters:\n- {id: a, nodes: [{name: n1}]}\n- {id: a, nodes: [{name: n1}]}", "clusters: cluster id \"a\" is used 2 times")]
     [InlineData("clusters:\n- id: a\n  nodes: [{name: n1, subnet: s1, zone: z}]", "LAB.yaml:3: clusters[0].nodes[0].zone: unknown key")]

@@ -7,10 +7,13 @@ using System.Threading.Channels;
 namespace Patronus.Kubernetes.Tests.Informers;
 
 /// <summary>
-/// An in-process Kubernetes API server for the list/watch wire format only: paged lists with limit/continue
+/// An in-process Kubernetes API server for the list/watch wire format: paged lists with limit/continue
 /// and metadata.resourceVersion, watches that stream {"type","object"} lines (ADDED, MODIFIED, DELETED,
 /// BOOKMARK, ERROR), 410 Gone for resourceVersions older than its compacted history (as an HTTP status or
-/// as an ERROR event), and connections it can drop in the middle of a line.
+/// as an ERROR event), and connections it can drop in the middle of a line. It also serves the object verbs
+/// of a registered collection's namespaced or cluster paths (GET, POST, PUT, merge PATCH, DELETE, and the
+/// status subresource where <see cref="FakeCollection.StatusSubresource"/> says so), with the API server's
+/// optimistic concurrency (409 on a stale resourceVersion) and its status codes; each write is a watch event.
 /// </summary>
 public sealed class FakeApiServer : IDisposable
 {
@@ -59,6 +62,11 @@ public sealed class FakeApiServer : IDisposable
 
     public string[] ListRequests() { lock (_lock) return Requests.Where(r => !r.Contains("watch=true")).ToArray(); }
 
+    /// <summary>Every write (POST, PUT, PATCH, DELETE) as "METHOD path", in arrival order.</summary>
+    public List<string> Writes { get; } = [];
+
+    public string[] WritesSoFar() { lock (_lock) return [.. Writes]; }
+
     private async Task AcceptLoop()
     {
         while (!_stop.IsCancellationRequested)
@@ -85,15 +93,27 @@ public sealed class FakeApiServer : IDisposable
         var url = context.Request.Url!;
         var path = url.AbsolutePath.Trim('/');
         var query = System.Web.HttpUtility.ParseQueryString(url.Query);
+        var method = context.Request.HttpMethod;
         FakeCollection? collection;
+        ObjectPath? target = null;
         lock (_lock)
         {
             Requests.Add(url.PathAndQuery.TrimStart('/'));
-            _collections.TryGetValue(path, out collection);
+            if (method != "GET")
+                Writes.Add($"{method} {path}");
+            if (!_collections.TryGetValue(path, out collection) || method != "GET")
+            {
+                collection = null;
+                target = ObjectPath.Parse(path);
+                if (target is not null && !_collections.TryGetValue(target.Collection, out collection))
+                    collection = null;
+            }
         }
         try
         {
-            if (collection is null)
+            if (collection is not null && target is not null)
+                await collection.ServeObject(context, method, target);
+            else if (collection is null)
                 await Write(context.Response, 404, Status(404, "NotFound", $"no collection {path}"));
             else if (query["watch"] == "true")
                 await collection.ServeWatch(context, query["resourceVersion"], _stop.Token);
@@ -130,6 +150,28 @@ public sealed class FakeApiServer : IDisposable
         response.ContentLength64 = bytes.Length;
         await response.OutputStream.WriteAsync(bytes);
         response.Close();
+    }
+
+    /// <summary>A request's object path: the all-namespaces collection it belongs to, the namespace, the name and a subresource.</summary>
+    internal sealed record ObjectPath(string Collection, string? Namespace, string? Name, string? Subresource)
+    {
+        public static ObjectPath? Parse(string path)
+        {
+            var segments = path.Split('/');
+            var prefix = segments[0] == "api" ? 2 : segments[0] == "apis" ? 3 : -1;
+            if (prefix < 0 || segments.Length <= prefix)
+                return null;
+            var rest = segments[prefix..];
+            string? ns = null;
+            if (rest[0] == "namespaces" && rest.Length >= 3)
+            {
+                ns = rest[1];
+                rest = rest[2..];
+            }
+            if (rest.Length > 3)
+                return null;
+            return new ObjectPath(string.Join('/', segments[..prefix].Append(rest[0])), ns, rest.ElementAtOrDefault(1), rest.ElementAtOrDefault(2));
+        }
     }
 
     public void Dispose()
@@ -218,6 +260,169 @@ public sealed class FakeCollection(FakeApiServer server, string listKind, string
     }
 
     private string ItemKind => listKind[..^"List".Length];
+
+    /// <summary>
+    /// Whether the kind has a status subresource (a CRD with <c>subresources: {status: {}}</c>): then writes to the
+    /// object itself leave its status alone (a create drops it), and only writes to /status change it.
+    /// </summary>
+    public bool StatusSubresource { get; set; }
+
+    /// <summary>Writes this says yes to (method, body) are answered 503, as by an API server a client cannot get through to.</summary>
+    public Func<string, JsonObject?, bool>? Refuse { get; set; }
+
+    /// <summary>The stored object (a copy), or null.</summary>
+    public JsonObject? Get(string? ns, string name)
+    {
+        lock (server.Lock)
+            return _objects.TryGetValue($"{ns}/{name}", out var obj) ? (JsonObject)obj.DeepClone() : null;
+    }
+
+    public JsonObject[] Items() { lock (server.Lock) return _objects.Values.Select(o => (JsonObject)o.DeepClone()).ToArray(); }
+
+    internal async Task ServeObject(HttpListenerContext context, string method, FakeApiServer.ObjectPath target)
+    {
+        JsonObject? body = null;
+        if (context.Request.HasEntityBody)
+        {
+            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+            body = JsonNode.Parse(await reader.ReadToEndAsync()) as JsonObject;
+        }
+        int code;
+        JsonObject response;
+        try
+        {
+            (code, response) = Handle(method, target, body, context.Request.ContentType);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or NullReferenceException or KeyNotFoundException)
+        {
+            // The fake's own bug, or a body it cannot take: an answer the client reports, not a request left hanging.
+            (code, response) = (500, FakeApiServer.Status(500, "InternalError", $"fake API server: {e}"));
+        }
+        await FakeApiServer.Write(context.Response, code, response);
+    }
+
+    private (int Code, JsonObject Body) Handle(string method, FakeApiServer.ObjectPath target, JsonObject? body, string? contentType)
+    {
+        var status = target.Subresource == "status";
+        if (method != "GET" && Refuse?.Invoke(method, body) == true)
+            return (503, FakeApiServer.Status(503, "ServiceUnavailable", "refused by the test"));
+        if (target.Subresource is not null && (!status || !StatusSubresource))
+            return (404, FakeApiServer.Status(404, "NotFound", $"the server could not find the requested resource ({target.Subresource})"));
+        lock (server.Lock)
+        {
+            var key = $"{target.Namespace}/{target.Name}";
+            var stored = target.Name is null ? null : _objects.GetValueOrDefault(key);
+            switch (method)
+            {
+                case "GET" when target.Name is not null:
+                    return stored is null ? NotFound(target) : (200, (JsonObject)stored.DeepClone());
+                case "POST" when target.Name is null:
+                {
+                    if (body?["metadata"]?["name"] is not JsonValue nameValue || (string?)nameValue is not { Length: > 0 } name)
+                        return (422, FakeApiServer.Status(422, "Invalid", "metadata.name: Required value"));
+                    key = $"{target.Namespace}/{name}";
+                    if (_objects.ContainsKey(key))
+                        return (409, FakeApiServer.Status(409, "AlreadyExists", $"{ItemKind} \"{name}\" already exists"));
+                    var created = (JsonObject)body.DeepClone();
+                    var metadata = (JsonObject)created["metadata"]!;
+                    if (target.Namespace is not null)
+                        metadata["namespace"] = target.Namespace;
+                    metadata["uid"] = Guid.NewGuid().ToString();
+                    metadata["creationTimestamp"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+                    metadata["generation"] = 1;
+                    if (StatusSubresource)
+                        created.Remove("status");
+                    Change("ADDED", created, remove: false, record: true);
+                    return (201, (JsonObject)_objects[key].DeepClone());
+                }
+                case "PUT" when target.Name is not null:
+                {
+                    if (stored is null)
+                        return NotFound(target);
+                    if (body is null)
+                        return (400, FakeApiServer.Status(400, "BadRequest", "no body"));
+                    if ((string?)body["metadata"]?["resourceVersion"] is { Length: > 0 } version && version != (string?)stored["metadata"]!["resourceVersion"])
+                        return Conflict(target);
+                    return Update(stored, status ? WithStatus(stored, body) : body, status);
+                }
+                case "PATCH" when target.Name is not null:
+                {
+                    if (stored is null)
+                        return NotFound(target);
+                    if (contentType?.Split(';')[0].Trim() != "application/merge-patch+json")
+                        return (415, FakeApiServer.Status(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/merge-patch+json (got {contentType})"));
+                    if ((string?)body?["metadata"]?["resourceVersion"] is { Length: > 0 } version && version != (string?)stored["metadata"]!["resourceVersion"])
+                        return Conflict(target);
+                    var patched = (JsonObject)MergePatch(stored.DeepClone(), body)!;
+                    return Update(stored, status ? WithStatus(stored, patched) : patched, status);
+                }
+                case "DELETE" when target.Name is not null:
+                    if (stored is null)
+                        return NotFound(target);
+                    Change("DELETED", stored, remove: true, record: true);
+                    return (200, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Success" });
+                default:
+                    return (405, FakeApiServer.Status(405, "MethodNotAllowed", $"{method} is not supported here"));
+            }
+        }
+    }
+
+    /// <summary>Stores <paramref name="wanted"/> in place of <paramref name="stored"/>, keeping what the server owns (and the status, for a write to the object).</summary>
+    private (int, JsonObject) Update(JsonObject stored, JsonObject wanted, bool status)
+    {
+        var updated = (JsonObject)wanted.DeepClone();
+        var metadata = (JsonObject)updated["metadata"]!;
+        var before = (JsonObject)stored["metadata"]!;
+        foreach (var owned in new[] { "uid", "creationTimestamp", "namespace", "name", "generation" })
+        {
+            metadata.Remove(owned);
+            if (before[owned] is { } value)
+                metadata[owned] = value.DeepClone();
+        }
+        if (!status && !JsonNode.DeepEquals(stored["spec"], updated["spec"]) && long.TryParse(before["generation"]?.ToJsonString(), out var generation))
+            metadata["generation"] = generation + 1;
+        if (StatusSubresource && !status)
+        {
+            updated.Remove("status");
+            if (stored["status"] is { } kept)
+                updated["status"] = kept.DeepClone();
+        }
+        Change("MODIFIED", updated, remove: false, record: true);
+        var key = $"{metadata["namespace"]}/{metadata["name"]}";
+        return (200, (JsonObject)_objects[key].DeepClone());
+    }
+
+    /// <summary>A write to /status: the stored object with the status of <paramref name="body"/>.</summary>
+    private static JsonObject WithStatus(JsonObject stored, JsonObject body)
+    {
+        var result = (JsonObject)stored.DeepClone();
+        result.Remove("status");
+        if (body["status"] is { } status)
+            result["status"] = status.DeepClone();
+        return result;
+    }
+
+    /// <summary>RFC 7386 JSON merge patch.</summary>
+    private static JsonNode? MergePatch(JsonNode? target, JsonNode? patch)
+    {
+        if (patch is not JsonObject patchObject)
+            return patch?.DeepClone();
+        var result = target as JsonObject ?? new JsonObject();
+        foreach (var (name, value) in patchObject)
+        {
+            if (value is null)
+                result.Remove(name);
+            else
+                result[name] = MergePatch(result[name]?.DeepClone(), value);
+        }
+        return result;
+    }
+
+    private (int, JsonObject) NotFound(FakeApiServer.ObjectPath target) =>
+        (404, FakeApiServer.Status(404, "NotFound", $"{ItemKind} \"{target.Name}\" not found"));
+
+    private (int, JsonObject) Conflict(FakeApiServer.ObjectPath target) =>
+        (409, FakeApiServer.Status(409, "Conflict", $"Operation cannot be fulfilled on {ItemKind} \"{target.Name}\": the object has been modified; please apply your changes to the latest version and try again"));
 
     private void Change(string type, JsonObject obj, bool remove, bool record)
     {

@@ -36,9 +36,11 @@ public sealed record ClusterSetVip(
     /// <summary>
     /// The VIPs of a merged ClusterSetIP service: for each of its ClusterSetIPs and ports, the ready endpoints of the
     /// clusters that expose that port (KEP-1645: traffic to a port goes only to clusters that expose it), of the VIP's
-    /// family, minus the clusters in <paramref name="withdrawn"/> (those whose paths are all down).
+    /// family, minus the clusters in <paramref name="withdrawn"/> (those whose paths are all down). With
+    /// <paramref name="preferred"/> (this cluster, when it prefers local endpoints): a port and family for which that
+    /// cluster has backends goes to them only; others (none ready there, or a port it does not expose) to every cluster's.
     /// </summary>
-    public static IReadOnlyList<ClusterSetVip> From(MergedService service, IReadOnlyList<IPAddress> clusterSetIps, IReadOnlySet<string>? withdrawn = null)
+    public static IReadOnlyList<ClusterSetVip> From(MergedService service, IReadOnlyList<IPAddress> clusterSetIps, IReadOnlySet<string>? withdrawn = null, string? preferred = null)
     {
         if (service.Type != ExportedServiceType.ClusterSetIP)
             return [];
@@ -52,6 +54,8 @@ public sealed record ClusterSetVip(
                     .SelectMany(b => b.Endpoint.Addresses.Where(a => a.AddressFamily == vip.AddressFamily).Select(a => new VipBackend(b.Cluster, a, b.TargetPort)))
                     .Distinct()
                     .ToList();
+                if (preferred is not null && backends.Any(b => b.Cluster == preferred))
+                    backends = backends.Where(b => b.Cluster == preferred).ToList();
                 vips.Add(new ClusterSetVip(service.Service, vip, port.Protocol, port.Port, service.SessionAffinity, service.AffinityTimeoutSeconds, backends));
             }
         }

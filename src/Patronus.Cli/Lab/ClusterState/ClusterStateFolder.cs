@@ -28,7 +28,7 @@ internal sealed partial class ClusterStateFolder(string directory)
         var file = FileOf(obj.Kind, obj.Metadata.NamespaceProperty, obj.Metadata.Name);
         obj.Metadata.CreationTimestamp = StoredCreation(file) ?? DateTime.UtcNow;
         var temporary = Path.Combine(Directory, $".{Path.GetFileName(file)}.tmp");
-        File.WriteAllText(temporary, KubernetesJson.Serialize(obj));
+        File.WriteAllText(temporary, Content(obj, file));
         File.Move(temporary, file, overwrite: true);
     }
 
@@ -37,10 +37,36 @@ internal sealed partial class ClusterStateFolder(string directory)
     {
         var file = FileOf(obj.Kind, obj.Metadata.NamespaceProperty, obj.Metadata.Name);
         obj.Metadata.CreationTimestamp = StoredCreation(file) ?? DateTime.UtcNow;
-        if (File.Exists(file) && File.ReadAllText(file) == KubernetesJson.Serialize(obj))
+        if (File.Exists(file) && File.ReadAllText(file) == Content(obj, file))
             return false;
         Put(obj);
         return true;
+    }
+
+    /// <summary>
+    /// Kinds whose status the agents keep (the MCS CRDs' status subresource): a create or replace by the user leaves the
+    /// stored status alone, as the API server does, so an export's conditions (and their lastTransitionTime) outlive a
+    /// `lab apply` of the same ServiceExport.
+    /// </summary>
+    private static readonly HashSet<string> StatusKeptByAgents = ["ServiceExport"];
+
+    private static string Content(IKubernetesObject<V1ObjectMeta> obj, string file)
+    {
+        var json = KubernetesJson.Serialize(obj);
+        if (!StatusKeptByAgents.Contains(obj.Kind) || !File.Exists(file))
+            return json;
+        try
+        {
+            if (System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file))?["status"] is not { } status)
+                return json;
+            var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+            node["status"] = status.DeepClone();
+            return node.ToJsonString();
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return json;
+        }
     }
 
     private static DateTime? StoredCreation(string file)

@@ -24,13 +24,15 @@ public sealed record LabConfig(string? Name, IReadOnlyList<ClusterConfig> Cluste
 /// <param name="Id">The cluster's id: a DNS label, part of every namespace name of its nodes and pods.</param>
 /// <param name="PodCIDRv6">The cluster's IPv6 pod range; null takes the default derived from <paramref name="PodCIDR"/>.</param>
 /// <param name="Manifests">Files or folders of Pods, Namespaces, NetworkPolicies..., resolved against LAB.yaml's folder.</param>
+/// <param name="ClusterSetPreferLocal">The agents' --clusterset-prefer-local: ClusterSetIP connections go to the cluster's own endpoints when it exports the service.</param>
 public sealed record ClusterConfig(
     string Id,
     IPNetwork PodCIDR,
     IPNetwork? PodCIDRv6,
     IPNetwork ServiceCIDR,
     IReadOnlyList<NodeConfig> Nodes,
-    IReadOnlyList<string> Manifests)
+    IReadOnlyList<string> Manifests,
+    bool ClusterSetPreferLocal = false)
 {
     public const string DefaultPodCIDR = "10.244.0.0/16";
     public const string DefaultServiceCIDR = "10.96.0.0/16";

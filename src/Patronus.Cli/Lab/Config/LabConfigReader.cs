@@ -16,7 +16,7 @@ public static class LabConfigReader
     public const string Kind = "Lab";
 
     private static readonly string[] RootKeys = ["apiVersion", "kind", "name", "datapath", "clusters", "wan"];
-    private static readonly string[] ClusterKeys = ["id", "podCIDR", "podCIDRv6", "serviceCIDR", "nodes", "manifests"];
+    private static readonly string[] ClusterKeys = ["id", "podCIDR", "podCIDRv6", "serviceCIDR", "nodes", "manifests", "clusterSetPreferLocal"];
     private static readonly string[] NodeKeys = ["name", "subnet", "podCIDRs", "gateway", "datapath"];
 
     /// <exception cref="LabConfigException">The file is missing, unreadable or invalid; the message lists every problem.</exception>
@@ -153,9 +153,13 @@ public static class LabConfigReader
             manifests.Add(full);
         }
 
+        var preferLocal = false;
+        if (Scalar(cluster, "clusterSetPreferLocal", $"{path}.clusterSetPreferLocal", errors) is { } preferText && !bool.TryParse(preferText, out preferLocal))
+            errors.Add(cluster, $"{path}.clusterSetPreferLocal", $"\"{preferText}\" is not true or false");
+
         if (errors.Count > before || id is null || podCIDR is null || serviceCIDR is null)
             return null;
-        return new ClusterConfig(id, podCIDR.Value, podCIDRv6, serviceCIDR.Value, nodes, manifests);
+        return new ClusterConfig(id, podCIDR.Value, podCIDRv6, serviceCIDR.Value, nodes, manifests, preferLocal);
     }
 
     private static NodeConfig? ReadNode(YamlMappingNode node, string path, string? clusterId, Errors errors)

@@ -32,7 +32,10 @@ public static class MeshArguments
         // (/var/lib/patronus/mesh, wg-sdwan), which every lab on the machine would share. The lab makes keys and a
         // certificate only for the gateways it starts with.
         arguments.AddRange(["--mesh-keys", keysDirectory, "--mesh-interface", LabNames.MeshInterface(plan.Name, cluster.Id, node.Name)]);
-        // Multi-cluster services: ClusterSetIPs from the lab's range, and clusterset.local answered on every node's address.
+        // Multi-cluster services: the cluster's preference for its own endpoints where lab.yaml asks for it, ClusterSetIPs
+        // from the lab's range, and clusterset.local answered on every node's address.
+        if (cluster.ClusterSetPreferLocal)
+            arguments.AddRange(["--clusterset-prefer-local", "true"]);
         arguments.AddRange(["--clusterset-ip-range", ClusterSetIpRange, "--clusterset-dns", $"{node.Address}:{DnsPort}"]);
         // Each leg is a path named after its link (the path_id of metrics and `patronus paths`), on a port of its own.
         var legs = plan.LinksOf(node).ToList();

@@ -74,7 +74,8 @@ public sealed record ClusterPlan(
     IPNetwork ServiceCIDR,
     string Directory,
     IReadOnlyList<NodePlan> Nodes,
-    IReadOnlyList<string> Manifests)
+    IReadOnlyList<string> Manifests,
+    bool ClusterSetPreferLocal = false)
 {
     /// <summary>The cluster state the agents watch (their --manifests folder).</summary>
     [JsonIgnore]
@@ -219,7 +220,7 @@ public sealed record LabPlan(string Name, string Directory, IReadOnlyList<Subnet
                     paths,
                     datapath ?? node.Datapath ?? config.Datapath ?? LabConfig.DefaultDatapath));
             }
-            clusters.Add(new ClusterPlan(cluster.Id, cluster.PodCIDR, v6, cluster.ServiceCIDR, clusterDirectory, nodes, cluster.Manifests));
+            clusters.Add(new ClusterPlan(cluster.Id, cluster.PodCIDR, v6, cluster.ServiceCIDR, clusterDirectory, nodes, cluster.Manifests, cluster.ClusterSetPreferLocal));
         }
 
         if (errors.Count > 0)

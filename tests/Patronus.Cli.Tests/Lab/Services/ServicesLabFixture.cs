@@ -10,7 +10,8 @@ namespace Patronus.Cli.Tests.Lab.Services;
 /// "web" pod answers TCP 8080 with its name (<see cref="NameServer"/>).
 /// Services in aws and gcp: web and cart (exported from both), solo (exported from aws only), hidden (exported from
 /// none), db (headless, exported from both; pods with hostnames), multi and mixed (their exports are the conflict
-/// test's), and in gcp ext (ExternalName, exported).
+/// test's), and in gcp ext (ExternalName, exported). aws prefers its own endpoints (clusterSetPreferLocal); onprem, where
+/// the other tests' client runs, exports nothing, so the preference changes nothing for it.
 /// </summary>
 public sealed class ServicesLabFixture : IAsyncLifetime
 {
@@ -43,6 +44,9 @@ public sealed class ServicesLabFixture : IAsyncLifetime
     public string Socket(string cluster, string node = "gw-1") => (string)Node(cluster, node)["socket"]!;
 
     public string Dns(string cluster) => (string)Cluster(cluster)["dns"]!;
+
+    /// <summary>The cluster's state, as its agents read it: one file per object.</summary>
+    public string Manifests(string cluster) => Path.Combine(Cli.LabDirectory(Name), cluster, "manifests");
 
     private static string Backends(string pod, string node) => $$$"""
         apiVersion: v1
@@ -78,6 +82,7 @@ public sealed class ServicesLabFixture : IAsyncLifetime
               - {"{"}name: gw-1, gateway: true{"}"}
               - {"{"}name: node-2{"}"}
               manifests: [aws.yaml]
+              clusterSetPreferLocal: true
             - id: {Gcp}
               podCIDR: 10.248.0.0/16
               serviceCIDR: 10.97.0.0/16

@@ -99,6 +99,24 @@ public class MeshArgumentsTests
     }
 
     [Fact]
+    public void AClusterPreferringLocalEndpoints_TellsEveryAgentOfIt_OthersSayNothing()
+    {
+        var plan = LabPlan.Create(LabConfigReader.Read("""
+            clusters:
+            - {id: a, podCIDR: 10.244.0.0/16, serviceCIDR: 10.96.0.0/16, clusterSetPreferLocal: true, nodes: [{name: gw, gateway: true}, {name: n2}]}
+            - {id: b, podCIDR: 10.248.0.0/16, serviceCIDR: 10.97.0.0/16, nodes: [{name: gw, gateway: true}]}
+            wan:
+            - {id: l, between: [a, b]}
+            """, "LAB.yaml", "/labs", checkFiles: false), "lab", "/var/lib/patronus/labs/lab");
+        var a = plan.Cluster("a")!;
+        var b = plan.Cluster("b")!;
+
+        foreach (var node in a.Nodes)
+            Assert.Equal(["--clusterset-prefer-local", "true"], MeshArguments.For(plan, a, node, "K", "/k").SkipWhile(x => x != "--clusterset-prefer-local").Take(2));
+        Assert.DoesNotContain("--clusterset-prefer-local", MeshArguments.For(plan, b, b.Node("gw")!, "K", "/k"));
+    }
+
+    [Fact]
     public void MeshInterfaces_AreShortAndUniquePerGatewayOnTheMachine()
     {
         var names = new[] { ("lab", "a", "gw-1"), ("lab", "b", "gw-1"), ("other", "a", "gw-1"), ("lab", "a", "gw-2") }
