@@ -206,6 +206,30 @@ public sealed class MeshGatewayTests : IAsyncLifetime
         Assert.DoesNotContain("51999", after.Endpoint?.ToString());
     }
 
+    /// <summary>A gateway on two WAN links with another hears each announcement once per link: the copy is no replay.</summary>
+    [Fact]
+    public async Task AnExactCopyOfAnAcceptedAnnouncement_IsCountedAsADuplicate_NotRefusedAsAReplay()
+    {
+        Assert.True(await Poll.UntilAsync(() => B.Gateway!.Tunnel.Read().Peers.Count == 1, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)), Dump());
+        var now = DateTimeOffset.UtcNow;
+        var a = A.Identity!;
+        var announcement = new Announcement(a.Certificate, (ulong)now.ToUnixTimeMilliseconds() + 600_000, now, a.WireGuardPrivateKey.PublicKey().Bytes.ToArray(),
+            [new IPEndPoint(IPAddress.Parse("172.31.0.1"), 51820)], [IPNetwork.Parse("10.244.0.0/16")], "gw", 51822);
+        var datagram = a.Sign(announcement);
+        var altered = a.Sign(announcement with { Timestamp = now.AddSeconds(1) });
+        // A itself falls silent (its keys go with it, so everything is signed above), and only these datagrams reach B.
+        await StopAsync(A);
+        var replayedBefore = B.Gateway!.Exchange.Rejected.GetValueOrDefault(RejectReason.Replayed);
+        var duplicatesBefore = B.Gateway.Exchange.Duplicates;
+        SendFrom(A, datagram, "172.31.0.2");
+        SendFrom(A, datagram, "172.31.0.2");
+        Assert.True(await Poll.UntilAsync(() => B.Gateway.Exchange.Duplicates == duplicatesBefore + 1, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(50)), $"duplicates {B.Gateway.Exchange.Duplicates}");
+        Assert.Equal(replayedBefore, B.Gateway.Exchange.Rejected.GetValueOrDefault(RejectReason.Replayed));
+        // A copy with one field changed (the same sequence) is a replay as before.
+        SendFrom(A, altered, "172.31.0.2");
+        Assert.True(await Poll.UntilAsync(() => B.Gateway.Exchange.Rejected.GetValueOrDefault(RejectReason.Replayed) == replayedBefore + 1, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(50)));
+    }
+
     [Fact]
     public async Task EveryKindOfBadAnnouncement_IsRefusedAndCountedByItsReason_AndChangesNoPeerOrRoute()
     {

@@ -46,6 +46,8 @@ public sealed partial class AnnouncementExchange : IDisposable
     private readonly Dictionary<Announcer, (Announcement Announcement, DateTimeOffset At)> _members = [];
     private readonly Dictionary<Announcer, MemberState> _states = [];
     private readonly ConcurrentDictionary<RejectReason, long> _rejected = new();
+    private readonly Dictionary<Announcer, byte[]> _lastAccepted = [];
+    private long _duplicates;
     private readonly LogRateLimit _rejectLog = new(10, TimeSpan.FromMinutes(1));
     private ulong _sequence;
 
@@ -78,6 +80,12 @@ public sealed partial class AnnouncementExchange : IDisposable
 
     /// <summary>Datagrams refused since start, by reason.</summary>
     public IReadOnlyDictionary<RejectReason, long> Rejected => _rejected;
+
+    /// <summary>
+    /// Copies of an accepted announcement that arrived again, byte for byte: a gateway on two WAN links with another
+    /// hears each announcement once per link. Changing nothing, they are counted apart and not called replays.
+    /// </summary>
+    public long Duplicates => Interlocked.Read(ref _duplicates);
 
     public int LocalPort => ((IPEndPoint)_socket.LocalEndPoint!).Port;
 
@@ -171,10 +179,16 @@ public sealed partial class AnnouncementExchange : IDisposable
                 var changed = !_members.TryGetValue(announcement.Announcer, out var before) || !SameContent(before.Announcement, announcement);
                 _members[announcement.Announcer] = (announcement, _time.GetUtcNow());
                 _states[announcement.Announcer] = new MemberState(announcement.Sequence, announcement.Prefixes);
+                _lastAccepted[announcement.Announcer] = datagram.ToArray();
                 if (!changed)
                     return;
                 Log.MemberAccepted(_logger, announcement.Announcer.ToString(), string.Join(", ", announcement.Prefixes), string.Join(", ", announcement.Endpoints));
             }
+        }
+        if (verdict.Reason == RejectReason.Replayed && IsCopyOfAccepted(datagram))
+        {
+            Interlocked.Increment(ref _duplicates);
+            return;
         }
         if (verdict.Reason is { } reason)
         {
@@ -184,6 +198,19 @@ public sealed partial class AnnouncementExchange : IDisposable
             return;
         }
         MembersChanged?.Invoke();
+    }
+
+    private bool IsCopyOfAccepted(ReadOnlySpan<byte> datagram)
+    {
+        lock (_lock)
+        {
+            foreach (var accepted in _lastAccepted.Values)
+            {
+                if (datagram.SequenceEqual(accepted))
+                    return true;
+            }
+            return false;
+        }
     }
 
     private void Refuse(RejectReason reason, string detail, string? member, EndPoint? from)
@@ -208,6 +235,7 @@ public sealed partial class AnnouncementExchange : IDisposable
             {
                 // Its sequence number is kept: an old announcement of it replayed later is still refused.
                 _members.Remove(id);
+                _lastAccepted.Remove(id);
                 _states[id] = _states[id] with { Prefixes = [] };
             }
         }
