@@ -24,7 +24,8 @@ echo
 echo "== A lab left running: three nodes (examples/lab/lab.yaml), node-1 and node-2 on one subnet, node-3 on another"
 lab=demo-$$
 mesh=mesh-$$
-trap 'artifacts/bin/patronus lab down --name "$lab" >/dev/null 2>&1 || true; artifacts/bin/patronus lab down --name "$mesh" >/dev/null 2>&1 || true' EXIT
+tmp=$(mktemp -d)
+trap 'artifacts/bin/patronus lab down --name "$lab" >/dev/null 2>&1 || true; artifacts/bin/patronus lab down --name "$mesh" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 artifacts/bin/patronus lab up -f examples/lab/lab.yaml --name "$lab"
 artifacts/bin/patronus lab status --name "$lab"
 echo
@@ -35,7 +36,7 @@ echo "== Who reaches whom across the three nodes, measured in the running lab"
 artifacts/bin/patronus lab reach --name "$lab"
 artifacts/bin/patronus lab down --name "$lab"
 echo
-echo "== The SD-WAN mesh: three clusters (examples/mesh/lab.yaml), each with a WireGuard gateway, joined over three WAN links"
+echo "== The SD-WAN mesh: three clusters (examples/mesh/lab.yaml), each with a WireGuard gateway, joined over four WAN links"
 artifacts/bin/patronus lab up -f examples/mesh/lab.yaml --name "$mesh"
 labs=${PATRONUS_LAB_DIR:-/var/run/patronus/labs}
 aws=$labs/$mesh/aws-us-west-2/gw/agent.sock
@@ -58,10 +59,22 @@ ip netns exec "$mesh.gcp-us-central1.shop.api" ping -c 2 -i 0.3 -W 1 "$db" | tai
 echo "... and from aws's web, refused by the NetworkPolicy on the receiving side:"
 ip netns exec "$mesh.aws-us-west-2.shop.web" ping -c 2 -i 0.3 -W 1 "$db" | tail -2 || true
 echo
-echo "== The WAN link changes while the lab runs: 'fiber' to 40 ms each way"
-artifacts/bin/patronus lab wan fiber --name "$mesh" --delay 40
-ip netns exec "$mesh.aws-us-west-2.shop.web" ping -c 3 -i 0.3 "$api" | tail -1
-artifacts/bin/patronus lab wan fiber --name "$mesh" --delay 5 >/dev/null
+echo "== Two WAN paths between aws-us-west-2 and gcp-us-central1, probed inside their tunnels: fiber (5 ms) and backup (30 ms)"
+for _ in $(seq 1 60); do
+  [[ $(artifacts/bin/patronus paths --socket "$aws" -o json | grep -o '"state":"Up"' | wc -l) -ge 3 ]] && break
+  sleep 1
+done
+artifacts/bin/patronus paths --socket "$aws"
+echo
+echo "== fiber is cut while web pings api every 20 ms: the gateways move the traffic to backup"
+ip netns exec "$mesh.aws-us-west-2.shop.web" ping -c 150 -i 0.02 -W 1 "$api" > "$tmp/failover.txt" &
+sleep 1
+artifacts/bin/patronus lab wan fiber --name "$mesh" --down
+wait
+tail -2 "$tmp/failover.txt"
+echo "(each lost ping is 20 ms without an answer, from the cut to traffic on backup)"
+artifacts/bin/patronus paths --socket "$aws" | sed -n '1,8p'
+artifacts/bin/patronus lab wan fiber --name "$mesh" --up >/dev/null
 echo
 echo "== WireGuard keys rotate (every 24 h, and on demand) without interrupting traffic"
 artifacts/bin/patronus mesh rotate-keys --socket "$aws"
