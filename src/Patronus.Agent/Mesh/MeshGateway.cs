@@ -126,8 +126,6 @@ public sealed partial class MeshGateway : IDisposable
     /// <summary>Raised (on the gateway's loop) when <see cref="Paths"/> or <see cref="Carriers"/> changed.</summary>
     public event Action? PathsChanged;
 
-    public string MemberId => _identity.MemberId;
-
     /// <summary>The network namespace the gateway's devices live in.</summary>
     public NetNs Namespace => _ns;
 

@@ -44,6 +44,8 @@ public sealed partial class PathsFeature : IDisposable
     private IReadOnlyDictionary<string, long> _lastSent = new Dictionary<string, long>();
     private DateTimeOffset _lastSentAt;
     private string? _appliedScript;
+    private volatile bool _steerAgain;
+    private readonly Telemetry.LogRateLimit _tickErrors = new(10, TimeSpan.FromMinutes(1));
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _failoversFrom = new(StringComparer.Ordinal);
 
     private sealed record Attached(MeshGateway Gateway, PathProber Prober, PathSelection Selection, TunnelShaper Shaper, CancellationTokenSource Stop, Task Task);
@@ -278,15 +280,16 @@ public sealed partial class PathsFeature : IDisposable
             }
             foreach (var choice in round.Choices.Where(c => c.Key == c.QosClass && c.Change is PathChangeKind.Failover or PathChangeKind.Preempted))
                 _metrics.Changes.WithLabels(_clusterId, choice.MemberId, choice.QosClass).Inc();
-            if (round.Changed)
+            if (round.Changed || _steerAgain)
                 Steer(attached.Gateway, round);
             Shape(attached, round);
             Record(paths, statuses, round);
         }
         catch (Exception e)
         {
-            // The tick thread must go on probing whatever a decision met.
-            Log.ReconcileFailed(_logger, e.Message);
+            // The tick thread must go on probing whatever a decision met; a lasting failure is said ten times a minute.
+            if (_tickErrors.TryEnter(out _))
+                Log.ReconcileFailed(_logger, e.Message);
         }
     }
 
@@ -298,6 +301,8 @@ public sealed partial class PathsFeature : IDisposable
         {
             if (script == _appliedScript)
                 return;
+            // Until it is in the kernel the next tick tries again: the selection reports a change only once.
+            _steerAgain = true;
             gateway.Namespace.Run(() =>
             {
                 using var nft = new NftablesSession();
@@ -305,6 +310,7 @@ public sealed partial class PathsFeature : IDisposable
                 return 0;
             });
             _appliedScript = script;
+            _steerAgain = false;
         }
         foreach (var member in round.Steering)
             Log.Steered(_logger, member.MemberId, member.DefaultPathId ?? "none", member.PodPaths.Count);
