@@ -271,7 +271,9 @@ public sealed class MultiClusterLabTests(MultiClusterLabFixture lab)
         Assert.Equal(32, Convert.FromBase64String(Option(gateway, "--cluster-set-key")!).Length);
         Assert.Equal(Option(gateway, "--cluster-set-key"), Option(remote, "--cluster-set-key"));
         Assert.Equal(Path.Combine(directory, "aws-us-west-2", "gw-1", "mesh"), Option(gateway, "--mesh-keys"));
-        Assert.Equal($"{AwsGatewayOnFiber}:51820,198.18.1.1:51820", Option(gateway, "--mesh-endpoints"));
+        // Each leg a path named after its link, on a port of its own; fiber's rate is its capacity.
+        Assert.Equal($"fiber={AwsGatewayOnFiber}:51820,mpls=198.18.1.1:51830", Option(gateway, "--mesh-endpoints"));
+        Assert.Equal("fiber=1000", Option(gateway, "--path-capacities"));
         Assert.Matches("^wg-[0-9a-f]{12}$", Option(gateway, "--mesh-interface"));
         Assert.NotEqual(Option(gateway, "--mesh-interface"), Option(remote, "--mesh-interface"));
         var remotes = JsonNode.Parse(Option(gateway, "--remote-clusters")!)!.AsArray();

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Patronus.Cli.Lab;
+using Patronus.Cli.Tests.Lab.Paths;
 using Patronus.Netlink;
 using Patronus.Testing;
 using Xunit.Abstractions;
@@ -87,6 +88,7 @@ public sealed class TwoGatewayLabFixture : IAsyncLifetime
 /// <summary>
 /// Issue 9's "with two gateways, losing one moves traffic to the other", measured under a 10 ms UDP stream.
 /// </summary>
+[Collection(TimingLabCollection.Name)]
 public sealed class TwoGatewaysFailoverTests(TwoGatewayLabFixture lab, ITestOutputHelper output) : IClassFixture<TwoGatewayLabFixture>
 {
     private sealed record Pod(string Name, string Netns, IPAddress Address);
