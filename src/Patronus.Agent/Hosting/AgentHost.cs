@@ -115,7 +115,7 @@ public static class AgentHost
             services.AddSingleton(provider => new MeshMetrics(provider.GetRequiredService<MeshFeature>(), provider.GetRequiredService<AgentMetrics>().Registry,
                 routes: provider.GetService<RoutesFeature>()));
             services.AddSingleton(provider => new PathsFeature(provider.GetRequiredService<MeshFeature>(), provider.GetRequiredService<ClusterSync>(), options.Paths,
-                new PathMetrics(provider.GetRequiredService<AgentMetrics>().Registry), provider.GetRequiredService<ILoggerFactory>()));
+                new PathMetrics(provider.GetRequiredService<AgentMetrics>().Registry), provider.GetRequiredService<ILoggerFactory>(), provider.GetService<RoutesFeature>()));
             services.AddSingleton<Func<Patronus.Agent.Client.Protocol.PathsStatus>>(provider =>
             {
                 var paths = provider.GetRequiredService<PathsFeature>();

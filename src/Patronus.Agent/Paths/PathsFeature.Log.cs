@@ -18,6 +18,9 @@ public sealed partial class PathsFeature
         [LoggerMessage(1025, LogLevel.Warning, "Paths: {Pods} pods ask for a minimum bandwidth on path {Path}, whose capacity is not configured (path-capacities): not shaped")]
         public static partial void Unshapeable(ILogger logger, string path, int pods);
 
+        [LoggerMessage(1026, LogLevel.Information, "Paths: this gateway is a standby (its cluster's traffic goes through another): nothing steered onto its paths")]
+        public static partial void Standby(ILogger logger);
+
         [LoggerMessage(1024, LogLevel.Error, "Paths: {Error}")]
         public static partial void ReconcileFailed(ILogger logger, string error);
     }

@@ -28,6 +28,7 @@ public sealed record ProbedPath(string Key, string MemberId, string PathId, Tunn
 public sealed partial class PathsFeature : IDisposable
 {
     private readonly MeshFeature _mesh;
+    private readonly Routes.RoutesFeature? _routes;
     private readonly ClusterSync? _cluster;
     private readonly PathsOptions _options;
     private readonly PathMetrics _metrics;
@@ -53,8 +54,10 @@ public sealed partial class PathsFeature : IDisposable
     /// <summary>What each device was last shaped for (by interface), so unchanged guarantees cost nothing.</summary>
     private readonly Dictionary<string, string> _shaped = new(StringComparer.Ordinal);
 
-    public PathsFeature(MeshFeature mesh, ClusterSync? cluster, PathsOptions options, PathMetrics metrics, ILoggerFactory loggers)
+    /// <param name="routes">The routes feature, which knows whether this gateway is its cluster's first live one; null: it is.</param>
+    public PathsFeature(MeshFeature mesh, ClusterSync? cluster, PathsOptions options, PathMetrics metrics, ILoggerFactory loggers, Routes.RoutesFeature? routes = null)
     {
+        _routes = routes;
         _mesh = mesh;
         _cluster = cluster;
         _options = options;
@@ -280,8 +283,17 @@ public sealed partial class PathsFeature : IDisposable
             }
             foreach (var choice in round.Choices.Where(c => c.Key == c.QosClass && c.Change is PathChangeKind.Failover or PathChangeKind.Preempted))
                 _metrics.Changes.WithLabels(_clusterId, choice.MemberId, choice.QosClass).Inc();
-            if (round.Changed || _steerAgain)
+            if (_routes?.RemoteVia is not null)
+            {
+                // A standby gateway: its pods' traffic goes to the carrier gateway like any node's (the remote side
+                // accepts the cluster's ranges only from the carrier), so none of it may be marked onto its own paths.
+                StopSteering(attached.Gateway);
+                _steerAgain = true;
+            }
+            else if (round.Changed || _steerAgain)
+            {
                 Steer(attached.Gateway, round);
+            }
             Shape(attached, round);
             Record(paths, statuses, round);
         }
@@ -314,6 +326,24 @@ public sealed partial class PathsFeature : IDisposable
         }
         foreach (var member in round.Steering)
             Log.Steered(_logger, member.MemberId, member.DefaultPathId ?? "none", member.PodPaths.Count);
+    }
+
+    private void StopSteering(MeshGateway gateway)
+    {
+        var removal = SteeringRenderer.RenderRemoval();
+        lock (_lock)
+        {
+            if (_appliedScript == removal)
+                return;
+            gateway.Namespace.Run(() =>
+            {
+                using var nft = new NftablesSession();
+                nft.Run(removal);
+                return 0;
+            });
+            _appliedScript = removal;
+        }
+        Log.Standby(_logger);
     }
 
     /// <summary>

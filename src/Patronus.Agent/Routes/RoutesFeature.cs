@@ -59,6 +59,14 @@ public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
     /// <summary>Which of this cluster's gateways answer (null without a mesh).</summary>
     public GatewayLiveness? Liveness => _liveness;
 
+    /// <summary>
+    /// The node this one routes other clusters' ranges to (a gateway of its cluster), or null when it sends them into
+    /// its own tunnel (it is the first live gateway) or there are none: a standby gateway steers nothing onto its paths.
+    /// </summary>
+    public string? RemoteVia => _remoteViaNow;
+
+    private volatile string? _remoteViaNow;
+
     /// <summary>Null once this node's routes are in the kernel and its conflist is written; otherwise why not.</summary>
     public string? NotReadyReason => _notReady;
 
@@ -143,6 +151,7 @@ public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
             _liveness?.Track(nodes.Where(n => n.Gateway && n.Name != local.Name && n.Addresses.Count > 0)
                 .ToDictionary(n => n.Name, n => GatewayLiveness.Responder(n.Addresses[0], _options.GatewayProbePort)));
             var plan = RoutePlanner.Plan(_options.Mode, local, uplink.Subnets, nodes, _options.RemoteCidrs, _liveness is null ? null : _liveness.IsLive);
+            _remoteViaNow = _options.RemoteCidrs.Count > 0 ? plan.Routes.FirstOrDefault(r => r.Destination == _options.RemoteCidrs[0])?.Node : null;
             if (_liveness is not null && _options.RemoteCidrs.Count > 0
                 && plan.Routes.FirstOrDefault(r => r.Destination == _options.RemoteCidrs[0])?.Node is { } via)
             {
