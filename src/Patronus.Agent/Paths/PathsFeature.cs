@@ -351,6 +351,9 @@ public sealed partial class PathsFeature : IDisposable
     /// <see cref="TunnelShaper"/>), on the path's configured capacity; a path of unknown capacity cannot be shaped
     /// (a guarantee needs a ceiling to be a share of) and is said so once.
     /// </summary>
+    /// <summary>What the probes of one path need, with room: 20 probes and 20 replies a second of under 100 bytes.</summary>
+    private const double ProbeClassMbps = 0.5;
+
     private void Shape(Attached attached, SelectionRound round)
     {
         var wanted = new Dictionary<string, List<BandwidthGuarantee>>(StringComparer.Ordinal);
@@ -369,6 +372,13 @@ public sealed partial class PathsFeature : IDisposable
         foreach (var device in attached.Gateway.Devices)
         {
             var guarantees = wanted.GetValueOrDefault(device.PathId) ?? [];
+            if (guarantees.Count > 0)
+            {
+                // The path's own probes and probe replies (from this gateway's tunnel addresses) get a class of their
+                // own: in the default class a bulk pod's flood would drop them, and the path would look Down.
+                var own = device.LocalEndpoints.Select(e => TunnelDevices.TunnelAddress(_clusterId, attached.Gateway.Announced.Gateway, e)).Distinct().ToArray();
+                guarantees = [.. guarantees, new BandwidthGuarantee(own, ProbeClassMbps)];
+            }
             _options.Capacities.TryGetValue(device.PathId, out var capacity);
             var key = $"{capacity}|{string.Join(",", guarantees.Select(g => $"{string.Join("+", g.Addresses)}={g.MinMbps}"))}";
             lock (_lock)
