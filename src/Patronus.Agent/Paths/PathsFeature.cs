@@ -179,12 +179,7 @@ public sealed partial class PathsFeature : IDisposable
         {
             try
             {
-                attached.Gateway.Namespace.Run(() =>
-                {
-                    using var nft = new NftablesSession();
-                    nft.Run(SteeringRenderer.RenderRemoval());
-                    return 0;
-                });
+                ApplySteering(attached.Gateway, SteeringRenderer.RenderRemoval());
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -309,12 +304,31 @@ public sealed partial class PathsFeature : IDisposable
     {
         var marks = gateway.Devices.ToDictionary(d => d.PathId, d => d.Mark, StringComparer.Ordinal);
         var script = SteeringRenderer.Render(round.Steering, id => marks.GetValueOrDefault(id));
+        // Until it is in the kernel the next tick tries again: the selection reports a change only once.
+        _steerAgain = true;
+        if (!ApplySteering(gateway, script))
+        {
+            _steerAgain = false;
+            return;
+        }
+        _steerAgain = false;
+        foreach (var member in round.Steering)
+            Log.Steered(_logger, member.MemberId, member.DefaultPathId ?? "none", member.PodPaths.Count);
+    }
+
+    private void StopSteering(MeshGateway gateway)
+    {
+        if (ApplySteering(gateway, SteeringRenderer.RenderRemoval()))
+            Log.Standby(_logger);
+    }
+
+    /// <summary>Loads a steering script into the gateway's namespace unless it is the one loaded last; true when it loaded it.</summary>
+    private bool ApplySteering(MeshGateway gateway, string script)
+    {
         lock (_lock)
         {
             if (script == _appliedScript)
-                return;
-            // Until it is in the kernel the next tick tries again: the selection reports a change only once.
-            _steerAgain = true;
+                return false;
             gateway.Namespace.Run(() =>
             {
                 using var nft = new NftablesSession();
@@ -322,28 +336,8 @@ public sealed partial class PathsFeature : IDisposable
                 return 0;
             });
             _appliedScript = script;
-            _steerAgain = false;
+            return true;
         }
-        foreach (var member in round.Steering)
-            Log.Steered(_logger, member.MemberId, member.DefaultPathId ?? "none", member.PodPaths.Count);
-    }
-
-    private void StopSteering(MeshGateway gateway)
-    {
-        var removal = SteeringRenderer.RenderRemoval();
-        lock (_lock)
-        {
-            if (_appliedScript == removal)
-                return;
-            gateway.Namespace.Run(() =>
-            {
-                using var nft = new NftablesSession();
-                nft.Run(removal);
-                return 0;
-            });
-            _appliedScript = removal;
-        }
-        Log.Standby(_logger);
     }
 
     /// <summary>

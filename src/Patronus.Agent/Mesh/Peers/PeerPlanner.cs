@@ -93,14 +93,16 @@ public static class PeerPlanner
         foreach (var (key, gateway) in wanted)
         {
             var carries = carriers[gateway.MemberId] == gateway.Gateway;
-            var tunnelAddress = device?.TunnelAddressOf(gateway);
+            var tunnelAddress = device?.TunnelAddressOf(gateway) is { } inside
+                ? new IPNetwork(inside, inside.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)
+                : (IPNetwork?)null;
             IReadOnlyList<IPNetwork> prefixes = (carries ? gateway.Prefixes : [])
-                .Concat(tunnelAddress is null ? [] : [new IPNetwork(tunnelAddress, tunnelAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)])
+                .Concat(tunnelAddress is { } host ? [host] : [])
                 .OrderBy(p => p.ToString(), StringComparer.Ordinal).ToArray();
             if (carries)
                 byMember[gateway.MemberId] = gateway.Prefixes;
-            if (tunnelAddress is not null)
-                tunnelRoutes.Add(new IPNetwork(tunnelAddress, tunnelAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128));
+            if (tunnelAddress is { } route)
+                tunnelRoutes.Add(route);
             var endpoint = endpoints[key];
             var have = current.FirstOrDefault(p => p.PublicKey.Equals(key));
             if (have is not null
