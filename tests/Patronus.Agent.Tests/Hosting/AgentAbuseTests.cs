@@ -234,7 +234,8 @@ public sealed class AgentAbuseTests : IDisposable
         Assert.False(agent.HasExited);
         hoard.ForEach(s => s.Dispose());
 
-        Assert.True(await Poll.UntilAsync(() => agent.StatusOf("/healthz").Result == HttpStatusCode.OK, TimeSpan.FromSeconds(20)), "condition not reached in time");
+        Assert.True(await Poll.UntilAsync(async () => await agent.StatusOf("/healthz") == HttpStatusCode.OK, TimeSpan.FromSeconds(20)),
+            $"the agent does not serve /healthz 20 s after the descriptors were freed (exited: {agent.HasExited}); its last lines:\n{string.Join('\n', agent.Lines.TakeLast(20))}");
         Client().Register(Web(), Timeout);
         Assert.Equal(1, Client().GetStatus(Timeout).PodsManaged);
         Assert.True(AgentProcess.Sample(await agent.MetricsAsync(), "patronus_agent_errors_total{component=\"socket\"}") >= 1);

@@ -7,6 +7,7 @@ using Patronus.Cli.Reach;
 using Patronus.Cli.Tests.Support;
 using Patronus.Netlink;
 using Patronus.Policy.Compiled;
+using Patronus.Testing;
 
 namespace Patronus.Cli.Tests.Lab;
 
@@ -65,7 +66,11 @@ public partial class AgentRestartTests
         Assert.Equal(0, gotThrough);
         Assert.True(allowedWhileDead, "backend -> database:5432 (allowed) failed while the agent was dead");
         Assert.True(await prober.ReachesAsync(cluster.Pods[backend], database, Postgres, CancellationToken.None), "allowed traffic fails after the restart");
-        Assert.Equal(rulesBefore, Rules());
+        // The restarted agent writes its own generation of rules, then sweeps the old one after an RCU grace period:
+        // converging takes a moment more under load, but must end where it began.
+        var rulesAfter = Rules();
+        await Poll.UntilAsync(() => (rulesAfter = Rules()) == rulesBefore, TimeSpan.FromSeconds(30));
+        Assert.Equal(rulesBefore, rulesAfter);
         connection.Dispose();
         server.Dispose();
         await echo.WaitAsync(TimeSpan.FromSeconds(5));

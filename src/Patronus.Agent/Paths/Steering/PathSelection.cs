@@ -87,7 +87,10 @@ public sealed class PathSelection(QosClass defaultClass, PathChooserOptions? opt
                 if (!_choosers.TryGetValue((member.MemberId, key), out var chooser))
                     _choosers[(member.MemberId, key)] = chooser = new PathChooser(sla, qosClass.Preference, options);
                 var decision = chooser.Decide(member.Paths, now);
-                if (decision.Change == PathChangeKind.Failover && decision.PreviousPathId is { } from)
+                // A pod with an SLA of its own has a chooser beside its class's: when both leave a path on the same round,
+                // that is one failover of the class's traffic, not two.
+                if (decision.Change == PathChangeKind.Failover && decision.PreviousPathId is { } from
+                    && !failovers.Any(f => f.MemberId == member.MemberId && f.QosClass == qosClass.Name && f.FromPathId == from))
                     failovers.Add(new PathFailover(member.MemberId, qosClass.Name, from, decision.PathId, decision.Reason));
                 choices.Add(new PathChoice(member.MemberId, qosClass.Name, key, decision.PathId, decision.Reason, decision.Change));
                 byKey[key] = decision.PathId;

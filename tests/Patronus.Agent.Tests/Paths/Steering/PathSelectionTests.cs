@@ -78,6 +78,29 @@ public sealed class PathSelectionTests
     }
 
     [Fact]
+    public void APodsOwnChooser_LeavingThePathWithItsClass_IsOneFailover_ButLeavingAloneIsCounted()
+    {
+        var selection = new PathSelection(QosClass.BestEffort);
+        var pods = new[] { Pod("strict", "10.60.1.5", ("patronus.io/max-latency-ms", "50")) };
+        selection.Decide([West(Path("fast", 10), Path("slow", 80))], pods, Round(0));
+
+        // fast goes down: best-effort's own chooser and the pod's both leave it.
+        var down = selection.Decide([West(Path("fast", 10, PathState.Down), Path("slow", 80))], pods, Round(1));
+        Assert.Equal(2, down.Choices.Count(c => c.QosClass == "best-effort" && c.Change == PathChangeKind.Failover));
+        Assert.Single(down.Failovers, f => f.QosClass == "best-effort");
+
+        // Back on fast, then fast slows to 60 ms: the pod's 50 ms breaks and it leaves alone; its class stays.
+        var healthy = West(Path("fast", 10), Path("slow", 40));
+        for (var i = 2; i < 100 && selection.Decide([healthy], pods, Round(i)).Steering[0].DefaultPathId != "fast"; i++)
+        {
+        }
+        Assert.Equal("fast", selection.Decide([healthy], pods, Round(100)).Steering[0].DefaultPathId);
+        var slowed = Enumerable.Range(101, 20).SelectMany(i => selection.Decide([West(Path("fast", 60), Path("slow", 40))], pods, Round(i)).Failovers).ToList();
+        var alone = Assert.Single(slowed);
+        Assert.Equal(("best-effort", "fast", "slow"), (alone.QosClass, alone.FromPathId, alone.ToPathId));
+    }
+
+    [Fact]
     public void TheDefaultClass_IsConfigurable()
     {
         // bulk by default: the most spare capacity (slow) rather than the highest score (fast).
