@@ -231,10 +231,24 @@ public sealed partial class MeshGateway : IDisposable
     /// </summary>
     public GatewayState State()
     {
-        Device device;
+        var devices = new List<Device>();
         lock (_deviceLock)
-            device = _tunnel.Read();
-        return new GatewayState(_identity.MemberId, _tunnel.Interface, device.ListenPort, _identity.WireGuardKeyCreated, device, _exchange.Members, _exchange.Rejected);
+        {
+            devices.Add(_tunnel.Read());
+            // Another path's device may be missing for a moment (started outside the agent, or being replaced): the
+            // gateway is still what its first device says, less that path's peers.
+            foreach (var (_, tunnel) in _tunnels.Skip(1))
+            {
+                try
+                {
+                    devices.Add(tunnel.Read());
+                }
+                catch (Exception e) when (e is WireGuardException or IOException)
+                {
+                }
+            }
+        }
+        return new GatewayState(_identity.MemberId, _tunnel.Interface, devices[0].ListenPort, _identity.WireGuardKeyCreated, devices, _exchange.Members, _exchange.Rejected);
     }
 
     private bool RotationDue() => _keyRotation > TimeSpan.Zero && _time.GetUtcNow() - _identity.WireGuardKeyCreated >= _keyRotation;
