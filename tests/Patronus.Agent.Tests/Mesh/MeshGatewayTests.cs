@@ -328,7 +328,7 @@ public sealed class MeshGatewayTests : IAsyncLifetime
         {
             var series = $"patronus_mesh_announcements_rejected_total{{reason=\"{RejectReasons.Label(reason)}\"}}";
             Assert.True(AgentProcess.Sample(exported, series) == B.Gateway.Exchange.Rejected[reason], $"{series}: {AgentProcess.Sample(exported, series)}, counted {B.Gateway.Exchange.Rejected[reason]}\n{exported}");
-            Assert.True(B.Logs.Messages.Any(m => m.StartsWith($"Warning: Announcement refused ({reason}) from 172.31.0.1:", StringComparison.Ordinal)),
+            Assert.True(B.Logs.Messages.Any(m => System.Text.RegularExpressions.Regex.IsMatch(m, $@"^Warning: Announcement refused \({reason}\) from (172\.31\.0\.1|\[::ffff:172\.31\.0\.1\]):[0-9]+, ")),
                 $"no log line for {reason}:\n{string.Join("\n", B.Logs.Messages.Where(m => m.Contains("refused")))}");
         }
         Assert.Equal(2, AgentProcess.Sample(exported, "patronus_mesh_announcements_rejected_total{reason=\"bad_signature\"}"));
