@@ -14,5 +14,8 @@ public sealed partial class MeshFeature
 
         [LoggerMessage(533, LogLevel.Error, "Mesh gateway cannot run, retrying: {Error}")]
         public static partial void GatewayFailed(ILogger logger, string error);
+
+        [LoggerMessage(534, LogLevel.Information, "Mesh gateway stopped with the agent: {Interface} and its tunnels stay up for the next agent to adopt")]
+        public static partial void GatewayLeftRunning(ILogger logger, string @interface);
     }
 }

@@ -93,7 +93,8 @@ public sealed partial class MeshFeature : IDisposable
         {
         }
         // The agent stops: the device and its tunnels stay (WireGuard outlives the agent; the next one adopts them).
-        await StopAsync(removeDevice: false).ConfigureAwait(false);
+        if (await StopAsync(removeDevice: false).ConfigureAwait(false))
+            Log.GatewayLeftRunning(_logger, _mesh.Interface);
     }
 
     private async Task ReconcileAsync(CancellationToken cancellationToken)
@@ -206,7 +207,8 @@ public sealed partial class MeshFeature : IDisposable
             return netlink.AddrList().Where(a => a.Scope == 0).Select(a => new IPEndPoint(a.Address.Address, _mesh.ListenPort)).ToArray();
         });
 
-    private async Task StopAsync(bool removeDevice)
+    /// <summary>Stops the running gateway; false when none ran.</summary>
+    private async Task<bool> StopAsync(bool removeDevice)
     {
         Running? running;
         lock (_lock)
@@ -215,7 +217,7 @@ public sealed partial class MeshFeature : IDisposable
             _running = null;
         }
         if (running is null)
-            return;
+            return false;
         await running.Stop.CancelAsync().ConfigureAwait(false);
         try
         {
@@ -230,6 +232,7 @@ public sealed partial class MeshFeature : IDisposable
         running.Identity.Dispose();
         running.Ns.Dispose();
         running.Stop.Dispose();
+        return true;
     }
 
     public void Dispose()

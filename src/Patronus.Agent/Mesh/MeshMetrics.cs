@@ -12,7 +12,7 @@ namespace Patronus.Agent.Mesh;
 /// </summary>
 public sealed class MeshMetrics
 {
-    private readonly MeshFeature _mesh;
+    private readonly Func<MeshGateway?> _gateway;
     private readonly Routes.RoutesFeature? _routes;
     private readonly Gauge _gatewayUp;
     private readonly Gauge _failovers;
@@ -30,8 +30,14 @@ public sealed class MeshMetrics
 
     /// <param name="routes">The routes feature, whose liveness of this cluster's gateways is reported; null when routes are off.</param>
     public MeshMetrics(MeshFeature mesh, CollectorRegistry registry, TimeProvider? time = null, Routes.RoutesFeature? routes = null)
+        : this(() => mesh.Gateway, registry, time, routes)
     {
-        _mesh = mesh;
+    }
+
+    /// <summary>The metrics of whatever gateway <paramref name="gateway"/> returns when scraped (tests run a gateway without the feature).</summary>
+    internal MeshMetrics(Func<MeshGateway?> gateway, CollectorRegistry registry, TimeProvider? time = null, Routes.RoutesFeature? routes = null)
+    {
+        _gateway = gateway;
         _routes = routes;
         _time = time ?? TimeProvider.System;
         var factory = Metrics.WithCustomRegistry(registry);
@@ -64,7 +70,7 @@ public sealed class MeshMetrics
 
     private void UpdateLiveness()
     {
-        foreach (var liveness in new[] { _routes?.Liveness, _mesh.Gateway?.Liveness })
+        foreach (var liveness in new[] { _routes?.Liveness, _gateway()?.Liveness })
         {
             if (liveness is null)
                 continue;
@@ -79,7 +85,7 @@ public sealed class MeshMetrics
         lock (_lock)
         {
             UpdateLiveness();
-            if (_mesh.Gateway is not { } gateway)
+            if (_gateway() is not { } gateway)
             {
                 _peers.Set(0);
                 return;

@@ -15,13 +15,13 @@ public sealed partial class AgentProcess : IDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _lines = new();
+    private readonly Task _collecting;
 
     private AgentProcess(Process process, int metricsPort)
     {
         _process = process;
         MetricsUri = new Uri($"http://127.0.0.1:{metricsPort}");
-        _ = Task.Run(() => Collect(process.StandardOutput));
-        _ = Task.Run(() => Collect(process.StandardError));
+        _collecting = Task.WhenAll(Task.Run(() => Collect(process.StandardOutput)), Task.Run(() => Collect(process.StandardError)));
     }
 
     public Uri MetricsUri { get; }
@@ -121,11 +121,21 @@ public sealed partial class AgentProcess : IDisposable
     }
 
     /// <summary>SIGTERM, as systemd or kubelet stop it; the exit code, or null if it did not stop within the timeout.</summary>
-    public int? Terminate(TimeSpan timeout)
+    public int? Terminate(TimeSpan timeout) => Signal("TERM", timeout);
+
+    /// <summary>SIGINT, as Ctrl-C in a terminal stops it; the exit code, or null if it did not stop within the timeout.</summary>
+    public int? Interrupt(TimeSpan timeout) => Signal("INT", timeout);
+
+    private int? Signal(string signal, TimeSpan timeout)
     {
         if (!_process.HasExited)
-            Command.Run("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        return _process.WaitForExit(timeout) ? _process.ExitCode : null;
+            Command.Run("kill", [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        if (!_process.WaitForExit(timeout))
+            return null;
+        // What it wrote before exiting is read before its lines are looked at: up to the end of both pipes, or for at
+        // most 5 s (a child it left running, such as wireguard-go, may hold them open).
+        _collecting.Wait(TimeSpan.FromSeconds(5));
+        return _process.ExitCode;
     }
 
     public void Kill()

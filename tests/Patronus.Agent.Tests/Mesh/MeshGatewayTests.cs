@@ -1,8 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 using NSec.Cryptography;
 using Patronus.Agent.Mesh;
+using Patronus.Agent.Tests.Hosting;
 using Patronus.Mesh.Announcements;
 using Patronus.Agent.Mesh.Discovery;
 using Patronus.Mesh.Identity;
@@ -43,6 +44,47 @@ public sealed class MeshGatewayTests : IAsyncLifetime
         public MemberIdentity? Identity { get; set; }
         public CancellationTokenSource Stop { get; set; } = new();
         public Task Running { get; set; } = Task.CompletedTask;
+
+        /// <summary>What its gateway logs, every level, as formatted.</summary>
+        public RecordingLoggers Logs { get; } = new();
+    }
+
+    /// <summary>A logger factory that keeps every message formatted, as the agent's console would print it.</summary>
+    private sealed class RecordingLoggers : ILoggerFactory, ILoggerProvider
+    {
+        private readonly List<string> _messages = [];
+
+        public IReadOnlyList<string> Messages
+        {
+            get
+            {
+                lock (_messages)
+                    return [.. _messages];
+            }
+        }
+
+        public ILogger CreateLogger(string categoryName) => new Recorder(_messages);
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Recorder(List<string> messages) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                lock (messages)
+                    messages.Add($"{logLevel}: {formatter(state, exception)}");
+            }
+        }
     }
 
     private Side A => _sides[0];
@@ -109,7 +151,7 @@ public sealed class MeshGatewayTests : IAsyncLifetime
             new DiscoveryOptions { Peers = [new IPEndPoint(IPAddress.Parse(peer), 51821)], Interval = TimeSpan.FromMilliseconds(500) },
             new TunnelOptions { Interface = side.Interface },
             side.Ns,
-            NullLoggerFactory.Instance);
+            side.Logs);
         side.Running = side.Gateway.RunAsync(side.Stop.Token);
     }
 
@@ -236,6 +278,10 @@ public sealed class MeshGatewayTests : IAsyncLifetime
         Assert.True(await Poll.UntilAsync(() => B.Gateway!.Tunnel.Read().Peers.Count == 1 && Ping(B, "10.248.0.1", "10.244.0.1"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)), Dump());
         var peersBefore = B.Gateway!.Tunnel.Read().Peers.Single();
         var routesBefore = Ip(B.Netns, "route show proto 78");
+        // B's metrics as the agent exports them: its gateway's counters, read at each scrape.
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        _ = new MeshMetrics(() => B.Gateway, registry);
+        Assert.Equal(0, AgentProcess.Sample(await Scrape(registry), "patronus_mesh_announcements_rejected_total{reason=\"replayed\"}"));
         var now = DateTimeOffset.UtcNow;
         var a = A.Identity!;
         var valid = new Announcement(a.Certificate, (ulong)now.ToUnixTimeMilliseconds() + 600_000, now, new byte[32], [new IPEndPoint(IPAddress.Parse("172.31.0.1"), 51999)], [IPNetwork.Parse("10.244.0.0/16")], "gw");
@@ -274,6 +320,25 @@ public sealed class MeshGatewayTests : IAsyncLifetime
         Assert.DoesNotContain("51999", after.Endpoint?.ToString());
         Assert.Equal(routesBefore, Ip(B.Netns, "route show proto 78"));
         Assert.Equal(["cluster-a"], B.Gateway.Exchange.Members.Select(m => m.MemberId));
+
+        // Each reason is exported as the metric counts it, and logged by name (eight refusals: under the log's limit of ten a minute).
+        var exported = await Scrape(registry);
+        _output.WriteLine(string.Join("\n", exported.Split('\n').Where(l => l.StartsWith("patronus_mesh_announcements_rejected_total"))));
+        foreach (var reason in expected)
+        {
+            var series = $"patronus_mesh_announcements_rejected_total{{reason=\"{RejectReasons.Label(reason)}\"}}";
+            Assert.True(AgentProcess.Sample(exported, series) == B.Gateway.Exchange.Rejected[reason], $"{series}: {AgentProcess.Sample(exported, series)}, counted {B.Gateway.Exchange.Rejected[reason]}\n{exported}");
+            Assert.True(B.Logs.Messages.Any(m => System.Text.RegularExpressions.Regex.IsMatch(m, $@"^Warning: Announcement refused \({reason}\) from (172\.31\.0\.1|\[::ffff:172\.31\.0\.1\]):[0-9]+, ")),
+                $"no log line for {reason}:\n{string.Join("\n", B.Logs.Messages.Where(m => m.Contains("refused")))}");
+        }
+        Assert.Equal(2, AgentProcess.Sample(exported, "patronus_mesh_announcements_rejected_total{reason=\"bad_signature\"}"));
+    }
+
+    private static async Task<string> Scrape(Prometheus.CollectorRegistry registry)
+    {
+        using var text = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(text);
+        return System.Text.Encoding.UTF8.GetString(text.ToArray());
     }
 
     [Fact]

@@ -25,6 +25,10 @@ public sealed class SiteTests : IDisposable
     private readonly Key _setKey = Key.Create(Ed25519);
     private readonly List<AgentProcess> _agents = [];
     private readonly List<string> _interfaces = [];
+    // Every private key each site's key files ever held (the files are replaced atomically, so each read is whole).
+    private readonly Dictionary<string, HashSet<string>> _keysSeen = [];
+    private readonly CancellationTokenSource _watching = new();
+    private readonly List<Task> _watchers = [];
 
     public SiteTests(ITestOutputHelper output) => _output = output;
 
@@ -34,6 +38,7 @@ public sealed class SiteTests : IDisposable
     {
         var keys = Path.Combine(Folder(site), "mesh");
         var identity = MemberIdentity.EnsureKeys(keys);
+        WatchKeys(site);
         var certificate = ClusterSetAuthority.Certify(_setKey, new MemberCertificate(site, identity, DateTimeOffset.UtcNow.AddDays(1), [IPNetwork.Parse(prefix)]));
         File.WriteAllText(Path.Combine(keys, MemberIdentity.CertificateFile), Convert.ToBase64String(certificate));
         var @interface = $"wgs{_id}{site[^1]}";
@@ -54,6 +59,69 @@ public sealed class SiteTests : IDisposable
         _agents.Add(agent);
         return agent;
     }
+
+    /// <summary>
+    /// Reads the site's two key files every 20 ms from before its agent starts until the test has stopped it:
+    /// site-2 rotates its WireGuard key every 4 s, so no key it ever had goes unseen.
+    /// </summary>
+    private void WatchKeys(string site)
+    {
+        foreach (var file in new[] { MemberIdentity.IdentityKeyFile, MemberIdentity.WireGuardKeyFile })
+        {
+            var path = Path.Combine(Folder(site), "mesh", file);
+            var seen = new HashSet<string>();
+            _keysSeen[$"{site}/{file}"] = seen;
+            RecordKey(path, seen);
+            _watchers.Add(Task.Run(async () =>
+            {
+                while (!_watching.IsCancellationRequested)
+                {
+                    RecordKey(path, seen);
+                    try
+                    {
+                        await Task.Delay(20, _watching.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
+                }
+            }));
+        }
+    }
+
+    private static void RecordKey(string path, HashSet<string> seen)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path).Trim();
+        }
+        catch (IOException)
+        {
+            return;
+        }
+        if (text.Length > 0)
+        {
+            lock (seen)
+                seen.Add(text);
+        }
+    }
+
+    /// <summary>The ways the code could write a 32-byte key: base64 (as wg and the key files print it), hex (as UAPI carries it), raw.</summary>
+    private static (string Encoding, byte[] Pattern)[] Encodings(byte[] key) =>
+    [
+        ("base64", System.Text.Encoding.ASCII.GetBytes(Convert.ToBase64String(key))),
+        ("hex", System.Text.Encoding.ASCII.GetBytes(Convert.ToHexStringLower(key))),
+        ("HEX", System.Text.Encoding.ASCII.GetBytes(Convert.ToHexString(key))),
+        ("raw", key),
+    ];
+
+    /// <summary>All bytes of a site's database and its -wal and -shm files, those that exist.</summary>
+    private IEnumerable<(string Where, byte[] Bytes)> Database(string site, string when) =>
+        new[] { "", "-wal", "-shm" }.Select(suffix => Path.Combine(Folder(site), "site.db" + suffix)).Where(File.Exists)
+            .Select(path => ($"{site} {Path.GetFileName(path)} ({when})", File.ReadAllBytes(path)));
+
+    private static (string Where, byte[] Bytes) Text(string where, string text) => (where, System.Text.Encoding.UTF8.GetBytes(text));
 
     [Fact]
     public async Task TwoSites_JoinByMulticastAlone_ReachEachOther_AndExposeNoPrivateKey()
@@ -102,8 +170,21 @@ public sealed class SiteTests : IDisposable
         Assert.True(AgentProcess.Sample(later, "patronus_pod_bandwidth_mbps{src_cluster=\"site-1\",dst_cluster=\"site-2\"}") > 0, later);
         Assert.True(AgentProcess.Sample(later, "patronus_pod_bandwidth_mbps{src_cluster=\"site-2\",dst_cluster=\"site-1\"}") > 0, later);
 
+        // A refused announcement shows in mesh status, the metric and the log, by its reason.
+        var socketOne = Path.Combine(Folder("site-1"), "agent.sock");
+        Assert.DoesNotMatch(@"refused: .*malformed", Command.Run(cli, ["mesh", "status", "--socket", socketOne]).Stdout);
+        using (var lan = Patronus.Netlink.NetNs.OpenNamed(two))
+        using (var sender = lan.RunOnThisThread(() => new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp)))
+            sender.SendTo(new byte[40], new IPEndPoint(IPAddress.Parse("172.30.0.1"), 51821));
+        var refused = default(CommandResult);
+        Assert.True(await Poll.UntilAsync(() => System.Text.RegularExpressions.Regex.IsMatch((refused = Command.Run(cli, ["mesh", "status", "--socket", socketOne])).Stdout, @"Announcements refused: .*malformed [1-9]"),
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)), refused.Stdout);
+        var refusedMetrics = await first.MetricsAsync();
+        Assert.True(AgentProcess.Sample(refusedMetrics, "patronus_mesh_announcements_rejected_total{reason=\"malformed\"}") >= 1, refusedMetrics);
+        Assert.Contains(first.Lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"Announcement refused \(Malformed\) from (172\.30\.0\.2|\[::ffff:172\.30\.0\.2\]):"));
+
         // The rotation on request: a new key, announced, and the sites still reach each other.
-        var rotated = Command.Run(cli, ["mesh", "rotate-keys", "--socket", Path.Combine(Folder("site-1"), "agent.sock")]);
+        var rotated = Command.Run(cli, ["mesh", "rotate-keys", "--socket", socketOne]);
         Assert.True(rotated.ExitCode == 0, rotated.Stderr);
         Assert.True(await Poll.UntilAsync(() => Ping(one, "10.30.1.1", "10.30.2.1"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)));
 
@@ -112,24 +193,77 @@ public sealed class SiteTests : IDisposable
         Assert.Contains(second.Lines, l => l.Contains("replaced (schedule)"));
         Assert.True(await Poll.UntilAsync(() => Ping(two, "10.30.2.1", "10.30.1.1"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)));
 
-        // No private key anywhere it could leak: logs, status, metrics, database.
-        var exposed = string.Join("\n", first.Lines.Concat(second.Lines)) + table.Stdout + json + status + metrics + await second.MetricsAsync()
-            + Convert.ToBase64String(File.ReadAllBytes(Path.Combine(Folder("site-1"), "site.db"))) + File.ReadAllText(Path.Combine(Folder("site-1"), "site.db"), System.Text.Encoding.Latin1);
+        // What each site shows, after the rotations: status and mesh status (table and json), /metrics, the database as it runs.
+        var exposed = new List<(string Where, byte[] Bytes)>();
+        foreach (var (site, agent) in new[] { ("site-1", first), ("site-2", second) })
+        {
+            var socket = Path.Combine(Folder(site), "agent.sock");
+            foreach (var arguments in new string[][] { ["status"], ["status", "-o", "json"], ["mesh", "status"], ["mesh", "status", "-o", "json"] })
+            {
+                var shown = Command.Run(cli, [.. arguments, "--socket", socket]);
+                Assert.True(shown.ExitCode == 0, $"{site} {string.Join(' ', arguments)}: {shown.Stderr}");
+                exposed.Add(Text($"{site} `patronus {string.Join(' ', arguments)}`", shown.Stdout + shown.Stderr));
+            }
+            exposed.Add(Text($"{site} /metrics", await agent.MetricsAsync()));
+            exposed.AddRange(Database(site, "running"));
+        }
+        exposed.AddRange([Text("site-1 mesh status (earlier)", table.Stdout + json + status), Text("site-1 /metrics (earlier)", metrics + later + refusedMetrics)]);
+        // The search looks where keys are shown: site-1's mesh status shows the public half of the key in its file.
+        Assert.Contains("WireGuard key " + Convert.ToBase64String(Patronus.WireGuard.KeyFile.Read(Path.Combine(Folder("site-1"), "mesh", MemberIdentity.WireGuardKeyFile), Patronus.WireGuard.KeyKind.Private).PublicKey().Bytes),
+            System.Text.Encoding.UTF8.GetString(exposed.Single(e => e.Where == "site-1 `patronus mesh status`").Bytes));
+
+        // SIGINT (Ctrl-C in a terminal) ends a site as cleanly as SIGTERM: exit code 0, said so in its log, and the tunnel
+        // outlives it (its device stays, the other site still reaches it).
+        var interfaceOfTwo = _interfaces[1];
+        Assert.Equal(0, second.Interrupt(TimeSpan.FromSeconds(15)));
+        Assert.Contains(second.Lines, l => l.Contains($"Mesh gateway stopped with the agent: {interfaceOfTwo} and its tunnels stay up"));
+        Assert.Contains($"{interfaceOfTwo}:", Ip(two, $"link show dev {interfaceOfTwo}"));
+        Assert.True(await Poll.UntilAsync(() => Ping(one, "10.30.1.1", "10.30.2.1"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)), "the tunnel outlives the agent (SIGINT)");
+
+        // SIGTERM ends it cleanly; the tunnel outlives it.
+        Assert.Equal(0, first.Terminate(TimeSpan.FromSeconds(15)));
+        Assert.Contains(first.Lines, l => l.Contains($"Mesh gateway stopped with the agent: {_interfaces[0]} and its tunnels stay up"));
+        Assert.Contains($"{_interfaces[0]}:", Ip(one, $"link show dev {_interfaces[0]}"));
+        Assert.True(Ping(one, "10.30.1.1", "10.30.2.1"), "the tunnel outlives the agent");
+
+        // Both stopped: every key they ever had is known, their whole logs (stdout and stderr) are written, their databases closed.
+        await _watching.CancelAsync();
+        await Task.WhenAll(_watchers);
         foreach (var site in new[] { "site-1", "site-2" })
         {
             foreach (var file in new[] { MemberIdentity.IdentityKeyFile, MemberIdentity.WireGuardKeyFile })
             {
                 var path = Path.Combine(Folder(site), "mesh", file);
+                RecordKey(path, _keysSeen[$"{site}/{file}"]);
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
-                var secret = File.ReadAllText(path).Trim();
-                Assert.DoesNotContain(secret, exposed);
-                Assert.DoesNotContain(Convert.ToHexString(Convert.FromBase64String(secret)), exposed, StringComparison.OrdinalIgnoreCase);
+            }
+            exposed.AddRange(Database(site, "stopped"));
+        }
+        exposed.Add(Text("site-1 log", string.Join("\n", first.Lines)));
+        exposed.Add(Text("site-2 log", string.Join("\n", second.Lines)));
+        // No rotation went unseen: one WireGuard key per replacement the log reports, plus the first; one identity key each.
+        var rotationsOfOne = first.Lines.Count(l => l.Contains("WireGuard key of") && l.Contains("replaced ("));
+        var rotationsOfTwo = second.Lines.Count(l => l.Contains("WireGuard key of") && l.Contains("replaced ("));
+        Assert.True(rotationsOfOne >= 1 && rotationsOfTwo >= 1, $"rotations: site-1 {rotationsOfOne}, site-2 {rotationsOfTwo}");
+        Assert.Equal(rotationsOfOne + 1, _keysSeen[$"site-1/{MemberIdentity.WireGuardKeyFile}"].Count);
+        Assert.Equal(rotationsOfTwo + 1, _keysSeen[$"site-2/{MemberIdentity.WireGuardKeyFile}"].Count);
+        Assert.Contains(firstKeyOfTwo.Trim(), _keysSeen[$"site-2/{MemberIdentity.WireGuardKeyFile}"]);
+        Assert.Single(_keysSeen[$"site-1/{MemberIdentity.IdentityKeyFile}"]);
+        Assert.Single(_keysSeen[$"site-2/{MemberIdentity.IdentityKeyFile}"]);
+        _output.WriteLine($"searched {exposed.Count} places ({exposed.Sum(e => e.Bytes.Length)} bytes) for {_keysSeen.Values.Sum(k => k.Count)} private keys; rotations: site-1 {rotationsOfOne}, site-2 {rotationsOfTwo}");
+
+        // No private key anywhere it could leak, in any encoding.
+        foreach (var (owner, keys) in _keysSeen)
+        {
+            foreach (var (key, index) in keys.Select((k, i) => (Convert.FromBase64String(k), i)))
+            {
+                foreach (var (encoding, pattern) in Encodings(key))
+                {
+                    foreach (var (where, bytes) in exposed)
+                        Assert.False(bytes.AsSpan().IndexOf(pattern) >= 0, $"{owner} key #{index} found in {where} ({encoding})");
+                }
             }
         }
-
-        // SIGTERM ends it cleanly; the tunnel outlives it.
-        Assert.Equal(0, first.Terminate(TimeSpan.FromSeconds(15)));
-        Assert.True(Ping(one, "10.30.1.1", "10.30.2.1"), "the tunnel outlives the agent");
     }
 
     [Fact]
@@ -148,6 +282,9 @@ public sealed class SiteTests : IDisposable
 
     public void Dispose()
     {
+        _watching.Cancel();
+        Task.WaitAll(_watchers);
+        _watching.Dispose();
         foreach (var agent in _agents)
             agent.Dispose();
         foreach (var @interface in _interfaces)

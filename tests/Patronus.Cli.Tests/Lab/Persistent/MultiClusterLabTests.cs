@@ -235,7 +235,7 @@ public sealed class MultiClusterLabTests(MultiClusterLabFixture lab)
     }
 
     [Fact]
-    public void Gateways_GetKeysInPrivateFiles_AndTheClusterSetKeyIsNeverPrinted()
+    public void Gateways_GetKeysInPrivateFiles_AndNoPrivateKeyIsEverPrintedOrStored()
     {
         var directory = lab.Cli.LabDirectory(lab.Name);
         var setKey = Path.Combine(directory, "cluster-set.key");
@@ -255,6 +255,44 @@ public sealed class MultiClusterLabTests(MultiClusterLabFixture lab)
         {
             Assert.DoesNotContain(secret, text);
             Assert.DoesNotContain(Convert.ToHexString(raw), text, StringComparison.OrdinalIgnoreCase);
+        }
+
+        // Each gateway's own private keys, WireGuard and identity (and the set key), appear nowhere its agent writes or
+        // shows: its log (stdout and stderr), /metrics, `mesh status` (table and json), its database (with -wal, -shm).
+        var secrets = new List<(string Owner, byte[] Key)> { ("cluster-set.key", raw) };
+        var places = new List<(string Where, byte[] Bytes)>();
+        foreach (var cluster in new[] { "aws-us-west-2", "gcp-us-central1", "onprem-dc1" })
+        {
+            var node = Path.Combine(directory, cluster, "gw-1");
+            var mesh = Path.Combine(node, "mesh");
+            foreach (var file in new[] { "identity.key", "wireguard.key" })
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(mesh, file)));
+                secrets.Add(($"{cluster}/gw-1 {file}", Convert.FromBase64String(File.ReadAllText(Path.Combine(mesh, file)).Trim())));
+            }
+            var socket = Path.Combine(node, "agent.sock");
+            var json = lab.Cli.Mesh("status", "--socket", socket, "-o", "json");
+            // The search looks where the keys' public halves are: the agent runs with the key its folder holds.
+            var own = Patronus.WireGuard.KeyFile.Read(Path.Combine(mesh, "wireguard.key"), Patronus.WireGuard.KeyKind.Private).PublicKey();
+            Assert.Equal(Convert.ToBase64String(own.Bytes), (string?)JsonNode.Parse(json)!["publicKey"]);
+            places.Add(($"{cluster} mesh status -o json", System.Text.Encoding.UTF8.GetBytes(json)));
+            places.Add(($"{cluster} mesh status", System.Text.Encoding.UTF8.GetBytes(lab.Cli.Mesh("status", "--socket", socket))));
+            var metrics = LabCli.InNamespace((string)lab.Node(cluster, "gw-1")["netns"]!, "busybox", "wget", "-q", "-O", "-", (string)lab.Node(cluster, "gw-1")["metrics"]!);
+            Assert.True(metrics.ExitCode == 0 && metrics.Stdout.Contains("patronus_mesh_peers"), $"{cluster} /metrics: {metrics.Stderr}");
+            places.Add(($"{cluster} /metrics", System.Text.Encoding.UTF8.GetBytes(metrics.Stdout)));
+            places.Add(($"{cluster} agent.log", File.ReadAllBytes(Path.Combine(node, "agent.log"))));
+            foreach (var database in new[] { "agent.db", "agent.db-wal", "agent.db-shm" }.Select(f => Path.Combine(node, f)).Where(File.Exists))
+                places.Add(($"{cluster} {Path.GetFileName(database)}", File.ReadAllBytes(database)));
+        }
+        Assert.Contains(places, p => p.Where == "aws-us-west-2 agent.db");
+        foreach (var (owner, key) in secrets)
+        {
+            foreach (var (encoding, pattern) in new[] { ("base64", Convert.ToBase64String(key)), ("hex", Convert.ToHexStringLower(key)), ("HEX", Convert.ToHexString(key)) }
+                .Select(e => (e.Item1, System.Text.Encoding.ASCII.GetBytes(e.Item2))).Append(("raw", key)))
+            {
+                foreach (var (where, bytes) in places)
+                    Assert.False(bytes.AsSpan().IndexOf(pattern) >= 0, $"{owner} found in {where} ({encoding})");
+            }
         }
     }
 
