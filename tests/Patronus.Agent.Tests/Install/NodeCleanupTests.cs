@@ -1,4 +1,11 @@
+using System.Net;
+using System.Net.Sockets;
+using Patronus.Agent.Datapath.Nftables;
 using Patronus.Agent.Install;
+using Patronus.Agent.Mesh.Tunnel;
+using Patronus.Agent.Paths.Steering;
+using Patronus.Agent.Services.Datapath;
+using Patronus.Agent.Tests.Paths.Bandwidth;
 using Patronus.Netlink;
 using Patronus.Testing;
 
@@ -75,6 +82,80 @@ public sealed class NodeCleanupTests : IDisposable
         // Run again (a cleanup DaemonSet's pod restarted): nothing left to do, no failure.
         var again = new StringWriter();
         Assert.Empty(NetNs.OpenNamed(_node).Run(() => NodeCleanup.Run(Targets, again)));
+        Assert.DoesNotContain("removed", again.ToString());
+    }
+
+    [Fact]
+    public void Uninstall_OnAGatewayWithTwoPaths_RemovesItsTablesRulesPathRoutesDevicesAndSockets_AndNothingElse()
+    {
+        // wireguard-go's sockets are the machine's: a name of this test's own (9 characters, so NAME-1 is not cut).
+        var name = $"wgc{Guid.NewGuid().ToString("N")[..6]}";
+        var secondPath = name + "-1";
+        NetworkNamespace.Ip(_node,
+            "link set lo up",
+            "link add uplink0 type veth peer name uplink0-peer", "addr add 172.31.0.10/24 dev uplink0", "link set uplink0 up",
+            // The second path's device: a veth stands in (removed by name, whatever its kind); a look-alike stays.
+            $"link add {secondPath} type veth peer name path1-peer", $"link set {secondPath} up",
+            $"link add {name}a type veth peer name lookalike-peer",
+            // Not ours, in a path's table and beside the steering rules: they stay.
+            "route add 198.51.100.0/24 dev uplink0 table 7700 proto static",
+            "rule add priority 7750 fwmark 0x30000/0xff0000 lookup 7700 proto static");
+        using var first = WireGuardGoDevice.Start(_node, name);
+        // The second path's wireguard-go died earlier: its socket file is left, nobody listening.
+        var staleSocket = Path.Combine(WireGuardGoDevice.SocketDirectory, secondPath + ".sock");
+        using (var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+            listener.Bind(new UnixDomainSocketEndPoint(staleSocket));
+        using var ns = NetNs.OpenNamed(_node);
+        var devices = TunnelDevices.Plan(name, [IPEndPoint.Parse("172.31.0.10:51820"), IPEndPoint.Parse("172.31.0.10:51830")]);
+        Assert.Equal([name, secondPath], devices.Select(d => d.Interface));
+        Assert.Equal(4, SteeringRules.Apply(ns, devices));
+        ns.Run(() =>
+        {
+            using var netlink = RtNetlink.Open();
+            foreach (var device in devices)
+            {
+                var link = netlink.LinkByName(device.Interface)!;
+                foreach (var destination in new[] { "10.60.0.0/16", "fd00:60::/48" })
+                    netlink.RouteReplace(new Route { Destination = IpPrefix.Parse(destination), LinkIndex = link.Index, Scope = RouteScope.Link, Protocol = RouteProtocol.PatronusMesh, Table = device.RouteTable!.Value });
+            }
+            using var nft = new NftablesSession();
+            nft.Run(MeshClampRenderer.Render([name, secondPath]));
+            nft.Run(SteeringRenderer.Render([], _ => null));
+            nft.Run(ClusterSetRenderer.Render([], previous: null));
+        });
+        Nft("add table inet other");
+        Assert.Equal(4, NetworkNamespace.Ip(_node, "route show table all proto 78", "-6 route show table all proto 78").Trim().Split('\n').Length);
+        var log = new StringWriter();
+
+        var failures = ns.Run(() => NodeCleanup.Run(Targets with { WireGuardInterface = name }, log));
+
+        Assert.Empty(failures);
+        var links = NetworkNamespace.Ip(_node, "-o link show");
+        Assert.DoesNotContain($" {name}:", links);
+        Assert.DoesNotContain($" {secondPath}@", links);
+        Assert.Contains($" {name}a@", links);
+        Assert.True(Poll.Until(() => first.HasExited, TimeSpan.FromSeconds(10)), "wireguard-go still runs without its device");
+        Assert.False(File.Exists(Path.Combine(WireGuardGoDevice.SocketDirectory, name + ".sock")));
+        Assert.False(File.Exists(staleSocket));
+        Assert.Equal("", NetworkNamespace.Ip(_node, "route show table all proto 78", "-6 route show table all proto 78").Trim());
+        Assert.Contains("198.51.100.0/24", NetworkNamespace.Ip(_node, "route show table 7700"));
+        var (ours, theirs) = ns.Run(() =>
+        {
+            using var netlink = RtNetlink.Open();
+            var rules = new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 }.SelectMany(f => netlink.RuleList(f)).ToList();
+            return (rules.Count(r => r.Protocol == RouteProtocol.PatronusMesh), rules.Count(r => r.Priority == 7750));
+        });
+        Assert.Equal(0, ours);
+        Assert.Equal(1, theirs);
+        var tables = Nft("list tables");
+        Assert.DoesNotContain("patronus_mesh", tables);
+        Assert.DoesNotContain("patronus_paths", tables);
+        Assert.DoesNotContain("patronus-clusterset", tables);
+        Assert.Contains("table inet other", tables);
+        Assert.Contains($"removed device {secondPath}", log.ToString());
+
+        var again = new StringWriter();
+        Assert.Empty(ns.Run(() => NodeCleanup.Run(Targets with { WireGuardInterface = name }, again)));
         Assert.DoesNotContain("removed", again.ToString());
     }
 
