@@ -21,6 +21,7 @@ public sealed class NodeCleanupTests : IDisposable
     private readonly OwnedNamespaces _namespaces = new();
     private readonly string _node;
     private readonly string _root = Directory.CreateTempSubdirectory("patronus-cleanup-").FullName;
+    private readonly List<string> _machineFiles = [];
 
     public NodeCleanupTests() => _node = _namespaces.Add($"pclean-{Guid.NewGuid().ToString("N")[..8]}");
 
@@ -104,8 +105,14 @@ public sealed class NodeCleanupTests : IDisposable
         NetworkNamespace.Ip(_node, $"link set {name} up");
         // The second path's wireguard-go died earlier: its socket file is left, nobody listening.
         var staleSocket = Path.Combine(WireGuardGoDevice.SocketDirectory, secondPath + ".sock");
-        using (var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
-            listener.Bind(new UnixDomainSocketEndPoint(staleSocket));
+        _machineFiles.Add(staleSocket);
+        using (var bound = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            // .NET unlinks the file it bound when the socket is closed: moved away first, the file outlives it.
+            bound.Bind(new UnixDomainSocketEndPoint(staleSocket + ".tmp"));
+            File.Move(staleSocket + ".tmp", staleSocket);
+        }
+        Assert.True(File.Exists(staleSocket));
         using var ns = NetNs.OpenNamed(_node);
         var devices = TunnelDevices.Plan(name, [IPEndPoint.Parse("172.31.0.10:51820"), IPEndPoint.Parse("172.31.0.10:51830")]);
         Assert.Equal([name, secondPath], devices.Select(d => d.Interface));
@@ -191,5 +198,7 @@ public sealed class NodeCleanupTests : IDisposable
     {
         _namespaces.Dispose();
         Directory.Delete(_root, recursive: true);
+        foreach (var file in _machineFiles)
+            File.Delete(file);
     }
 }
