@@ -81,7 +81,11 @@ internal static class InstallCommands
             StateDirectory = Path.GetDirectoryName(configuration["database"] is { Length: > 0 } database ? database : "/var/lib/patronus/agent.db")!,
             Bpffs = configuration["bpffs"] is { Length: > 0 } bpffs ? bpffs : "/sys/fs/bpf",
             Bridge = configuration["bridge"] is { Length: > 0 } bridge ? bridge : "cni-bridge0",
+            // --mesh-interface / --interface, as the agent names its path devices.
+            WireGuardInterface = configuration["meshInterface"] is { Length: > 0 } mesh ? mesh : "wg-sdwan",
         };
+        if (targets.WireGuardInterface.Length > 15 || targets.WireGuardInterface.Any(c => c is '/' or ' ' or ':') || targets.WireGuardInterface is "." or "..")
+            throw new InstallException($"option 'mesh-interface' is '{targets.WireGuardInterface}'; an interface name has at most 15 characters and no '/', ':' or space");
         var failures = NodeCleanup.Run(targets, Console.Out);
         Console.Out.WriteLine(failures.Count == 0 ? "uninstalled: nothing of Patronus is left on this node" : $"uninstall incomplete: {string.Join("; ", failures)}");
         if (wait)

@@ -2,7 +2,11 @@ using System.Net.Sockets;
 using System.Text.Json;
 using Patronus.Agent.Datapath.Ebpf;
 using Patronus.Agent.Datapath.Nftables;
+using Patronus.Agent.Mesh.Tunnel;
+using Patronus.Agent.Paths.Steering;
 using Patronus.Agent.Routes;
+using Patronus.Agent.Services.Datapath;
+using Patronus.Mesh.Tunnels;
 using Patronus.Netlink;
 
 namespace Patronus.Agent.Install;
@@ -16,14 +20,21 @@ public sealed record CleanupTargets
     public required string StateDirectory { get; init; }
     public required string Bpffs { get; init; }
     public required string Bridge { get; init; }
+    /// <summary>The mesh's configured device name (<c>meshInterface</c>): a gateway's path devices are it and <c>NAME-k</c> (<see cref="DeviceNames"/>).</summary>
     public string WireGuardInterface { get; init; } = "wg-sdwan";
+
+    /// <summary>Where wireguard-go keeps its UAPI sockets (<c>NAME.sock</c>), shared by every namespace on the machine.</summary>
+    public string WireGuardSocketDirectory { get; init; } = "/var/run/wireguard";
 }
 
 /// <summary>
 /// Uninstall (<c>patronus-agent --uninstall</c>), run on a node once the DaemonSet is gone, as Cilium's cni.uninstall
 /// does: the conflist first (kubelet starts no new pod on a network that is going away), then the plugin, Patronus'
-/// nftables tables, the eBPF programs and pins, the routes the agent made (protocols 77 and 78), the VXLAN and
-/// WireGuard devices, the pods' bridge when no pod is left on it, and the agent's socket and state. Every step runs even
+/// nftables tables (policy, masquerade, the mesh's MSS clamp, path steering, ClusterSetIPs), the eBPF programs and pins,
+/// the policy routing rules and the routes the agent made (protocols 77 and 78, in every table: the steered paths' own
+/// tables 7700+k too), the VXLAN device, every WireGuard path device (<c>NAME</c>, <c>NAME-1</c>, ...; their HTB shapers
+/// go with them, and a wireguard-go exits when its device is deleted) and wireguard-go's stale UAPI sockets, the pods'
+/// bridge when no pod is left on it, and the agent's socket and state. Every step runs even
 /// when an earlier one failed, and what cannot be removed is reported. Pods still running keep their addresses, their
 /// veths and the bridge, so traffic between pods on the same node goes on (no longer filtered by NetworkPolicy); traffic
 /// to other nodes' pods (their routes and the overlay are gone) and pod traffic leaving the cluster (no masquerade)
@@ -53,9 +64,10 @@ internal static class NodeCleanup
         using var netlink = RtNetlink.Open();
         Step("the eBPF programs", () => DetachPrograms(netlink, targets.Bridge, log));
         Step("the eBPF pins", () => RemoveDirectory(Path.Combine(targets.Bpffs, "patronus"), log));
+        Step("the routing rules", () => RemoveRules(netlink, log));
         Step("the routes", () => RemoveRoutes(netlink, log));
         Step("the VXLAN device", () => RemoveLink(netlink, RouteProgrammer.VxlanDevice, log));
-        Step("the WireGuard device", () => RemoveLink(netlink, targets.WireGuardInterface, log));
+        Step("the WireGuard devices", () => RemoveWireGuardDevices(netlink, targets, log));
         Step("the bridge", () => RemoveBridgeIfUnused(netlink, targets.Bridge, log));
         Step("the agent's socket", () =>
         {
@@ -98,6 +110,16 @@ internal static class NodeCleanup
         log.WriteLine($"emptied {path}");
     }
 
+    /// <summary>Every nftables table the agent creates, as "family name".</summary>
+    internal static readonly IReadOnlySet<string> Tables = new HashSet<string>(StringComparer.Ordinal)
+    {
+        $"{RulesetRenderer.Family} {RulesetRenderer.Table}",
+        MasqueradeRenderer.Table,
+        MeshClampRenderer.Table,
+        SteeringRenderer.Table,
+        $"{ClusterSetRenderer.Family} {ClusterSetRenderer.Table}",
+    };
+
     private static void RemoveTables(TextWriter log)
     {
         using var session = new NftablesSession();
@@ -106,11 +128,11 @@ internal static class NodeCleanup
             .Where(item => item.TryGetProperty("table", out _))
             .Select(item => item.GetProperty("table"))
             .Select(table => (Family: table.GetProperty("family").GetString(), Name: table.GetProperty("name").GetString()))
-            .Where(table => (table.Family == "inet" && table.Name == RulesetRenderer.Table) || $"{table.Family} {table.Name}" == MasqueradeRenderer.Table)
+            .Where(table => Tables.Contains($"{table.Family} {table.Name}"))
             .ToList();
         if (ours.Count == 0)
             return;
-        // One transaction: both tables go, or neither.
+        // One transaction: every table goes, or none.
         session.Run(string.Join('\n', ours.Select(t => $"delete table {t.Family} {t.Name}")));
         foreach (var table in ours)
             log.WriteLine($"removed nftables table {table.Family} {table.Name}");
@@ -137,14 +159,28 @@ internal static class NodeCleanup
         }
     }
 
+    private static readonly RouteProtocol[] OurProtocols = [RouteProtocol.Patronus, RouteProtocol.PatronusMesh];
+    private static readonly AddressFamily[] Families = [AddressFamily.InterNetwork, AddressFamily.InterNetworkV6];
+
+    /// <summary>The steering rules (<see cref="SteeringRules"/>: fwmark to a path's table), found by their protocol.</summary>
+    private static void RemoveRules(RtNetlink netlink, TextWriter log)
+    {
+        foreach (var protocol in OurProtocols)
+            foreach (var family in Families)
+                foreach (var rule in netlink.RuleList(family, protocol))
+                    if (netlink.RuleDel(rule))
+                        log.WriteLine($"removed rule {rule} (protocol {(byte)protocol})");
+    }
+
+    /// <summary>Every table (0), not only main: a gateway's steered paths have their routes in tables 7700+k.</summary>
     private static void RemoveRoutes(RtNetlink netlink, TextWriter log)
     {
-        foreach (var protocol in (RouteProtocol[])[RouteProtocol.Patronus, RouteProtocol.PatronusMesh])
-            foreach (var family in (AddressFamily[])[AddressFamily.InterNetwork, AddressFamily.InterNetworkV6])
-                foreach (var route in netlink.RouteList(family, protocol: protocol))
+        foreach (var protocol in OurProtocols)
+            foreach (var family in Families)
+                foreach (var route in netlink.RouteList(family, table: 0, protocol: protocol))
                 {
                     netlink.RouteDel(route);
-                    log.WriteLine($"removed route {route.Destination} (protocol {(byte)protocol})");
+                    log.WriteLine($"removed route {route.Destination} table {route.Table} (protocol {(byte)protocol})");
                 }
     }
 
@@ -154,6 +190,58 @@ internal static class NodeCleanup
             return;
         netlink.LinkDel(link.Index);
         log.WriteLine($"removed device {name}");
+    }
+
+    /// <summary>
+    /// A gateway runs one device per WAN path, named as <see cref="TunnelDevices.Plan"/> names them (at most
+    /// <see cref="TunnelDevices.MaxDevices"/>). Deleting a wireguard-go device's tun link makes wireguard-go exit; its UAPI socket
+    /// is removed once nobody answers on it (a socket that still answers belongs to a device of that name in another
+    /// namespace: /var/run/wireguard is the machine's).
+    /// </summary>
+    private static void RemoveWireGuardDevices(RtNetlink netlink, CleanupTargets targets, TextWriter log)
+    {
+        var names = Enumerable.Range(0, TunnelDevices.MaxDevices).Select(k => DeviceNames.Of(targets.WireGuardInterface, k)).ToHashSet(StringComparer.Ordinal);
+        var removed = new List<string>();
+        foreach (var link in netlink.LinkList().Where(l => names.Contains(l.Name)))
+        {
+            netlink.LinkDel(link.Index);
+            removed.Add(link.Name);
+            log.WriteLine($"removed device {link.Name}");
+        }
+        foreach (var name in names)
+        {
+            var socket = Path.Combine(targets.WireGuardSocketDirectory, name + ".sock");
+            if (!File.Exists(socket))
+                continue;
+            // The daemon of a device just deleted needs a moment to notice and close its socket.
+            if (removed.Contains(name))
+                WaitUntilSilent(socket);
+            if (!Answers(socket))
+                RemoveFile(socket, log);
+            else
+                log.WriteLine($"kept {socket}: a wireguard-go still answers on it");
+        }
+    }
+
+    private static void WaitUntilSilent(string socket)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (Answers(socket) && DateTime.UtcNow < deadline)
+            Thread.Sleep(20);
+    }
+
+    private static bool Answers(string socketPath)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(socketPath));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     private static void RemoveBridgeIfUnused(RtNetlink netlink, string name, TextWriter log)

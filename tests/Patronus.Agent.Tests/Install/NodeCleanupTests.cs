@@ -1,4 +1,11 @@
+using System.Net;
+using System.Net.Sockets;
+using Patronus.Agent.Datapath.Nftables;
 using Patronus.Agent.Install;
+using Patronus.Agent.Mesh.Tunnel;
+using Patronus.Agent.Paths.Steering;
+using Patronus.Agent.Services.Datapath;
+using Patronus.Agent.Tests.Paths.Bandwidth;
 using Patronus.Netlink;
 using Patronus.Testing;
 
@@ -14,6 +21,7 @@ public sealed class NodeCleanupTests : IDisposable
     private readonly OwnedNamespaces _namespaces = new();
     private readonly string _node;
     private readonly string _root = Directory.CreateTempSubdirectory("patronus-cleanup-").FullName;
+    private readonly List<string> _machineFiles = [];
 
     public NodeCleanupTests() => _node = _namespaces.Add($"pclean-{Guid.NewGuid().ToString("N")[..8]}");
 
@@ -79,6 +87,87 @@ public sealed class NodeCleanupTests : IDisposable
     }
 
     [Fact]
+    public void Uninstall_OnAGatewayWithTwoPaths_RemovesItsTablesRulesPathRoutesDevicesAndSockets_AndNothingElse()
+    {
+        // wireguard-go's sockets are the machine's: a name of this test's own (9 characters, so NAME-1 is not cut).
+        var name = $"wgc{Guid.NewGuid().ToString("N")[..6]}";
+        var secondPath = name + "-1";
+        NetworkNamespace.Ip(_node,
+            "link set lo up",
+            "link add uplink0 type veth peer name uplink0-peer", "addr add 172.31.0.10/24 dev uplink0", "link set uplink0 up",
+            // The second path's device: a veth stands in (removed by name, whatever its kind); a look-alike stays.
+            $"link add {secondPath} type veth peer name path1-peer", $"link set {secondPath} up",
+            $"link add {name}a type veth peer name lookalike-peer",
+            // Not ours, in a path's table and beside the steering rules: they stay.
+            "route add 198.51.100.0/24 dev uplink0 table 7700 proto static",
+            "rule add priority 7750 fwmark 0x30000/0xff0000 lookup 7700 proto static");
+        using var first = WireGuardGoDevice.Start(_node, name);
+        NetworkNamespace.Ip(_node, $"link set {name} up");
+        // The second path's wireguard-go died earlier: its socket file is left, nobody listening.
+        var staleSocket = Path.Combine(WireGuardGoDevice.SocketDirectory, secondPath + ".sock");
+        _machineFiles.Add(staleSocket);
+        using (var bound = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            // .NET unlinks the file it bound when the socket is closed: moved away first, the file outlives it.
+            bound.Bind(new UnixDomainSocketEndPoint(staleSocket + ".tmp"));
+            File.Move(staleSocket + ".tmp", staleSocket);
+        }
+        Assert.True(File.Exists(staleSocket));
+        using var ns = NetNs.OpenNamed(_node);
+        var devices = TunnelDevices.Plan(name, [IPEndPoint.Parse("172.31.0.10:51820"), IPEndPoint.Parse("172.31.0.10:51830")]);
+        Assert.Equal([name, secondPath], devices.Select(d => d.Interface));
+        Assert.Equal(4, SteeringRules.Apply(ns, devices));
+        ns.Run(() =>
+        {
+            using var netlink = RtNetlink.Open();
+            foreach (var device in devices)
+            {
+                var link = netlink.LinkByName(device.Interface)!;
+                foreach (var destination in new[] { "10.60.0.0/16", "fd00:60::/48" })
+                    netlink.RouteReplace(new Route { Destination = IpPrefix.Parse(destination), LinkIndex = link.Index, Scope = RouteScope.Link, Protocol = RouteProtocol.PatronusMesh, Table = device.RouteTable!.Value });
+            }
+            using var nft = new NftablesSession();
+            nft.Run(MeshClampRenderer.Render([name, secondPath]));
+            nft.Run(SteeringRenderer.Render([], _ => null));
+            nft.Run(ClusterSetRenderer.Render([], previous: null));
+        });
+        Nft("add table inet other");
+        Assert.Equal(4, MeshRoutesIn(ns));
+        var log = new StringWriter();
+
+        var failures = ns.Run(() => NodeCleanup.Run(Targets with { WireGuardInterface = name }, log));
+
+        Assert.Empty(failures);
+        var links = NetworkNamespace.Ip(_node, "-o link show");
+        Assert.DoesNotContain($" {name}:", links);
+        Assert.DoesNotContain($" {secondPath}@", links);
+        Assert.Contains($" {name}a@", links);
+        Assert.True(Poll.Until(() => first.HasExited, TimeSpan.FromSeconds(10)), "wireguard-go still runs without its device");
+        Assert.False(File.Exists(Path.Combine(WireGuardGoDevice.SocketDirectory, name + ".sock")));
+        Assert.False(File.Exists(staleSocket));
+        Assert.Equal(0, MeshRoutesIn(ns));
+        Assert.Contains("198.51.100.0/24", NetworkNamespace.Ip(_node, "route show table 7700"));
+        var (ours, theirs) = ns.Run(() =>
+        {
+            using var netlink = RtNetlink.Open();
+            var rules = new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 }.SelectMany(f => netlink.RuleList(f)).ToList();
+            return (rules.Count(r => r.Protocol == RouteProtocol.PatronusMesh), rules.Count(r => r.Priority == 7750));
+        });
+        Assert.Equal(0, ours);
+        Assert.Equal(1, theirs);
+        var tables = Nft("list tables");
+        Assert.DoesNotContain("patronus_mesh", tables);
+        Assert.DoesNotContain("patronus_paths", tables);
+        Assert.DoesNotContain("patronus-clusterset", tables);
+        Assert.Contains("table inet other", tables);
+        Assert.Contains($"removed device {secondPath}", log.ToString());
+
+        var again = new StringWriter();
+        Assert.Empty(ns.Run(() => NodeCleanup.Run(Targets with { WireGuardInterface = name }, again)));
+        Assert.DoesNotContain("removed", again.ToString());
+    }
+
+    [Fact]
     public void Uninstall_KeepsTheBridgeWhilePodsAreOnIt_AndSaysSo()
     {
         NetworkNamespace.Ip(_node, "link add cni-bridge0 type bridge", "link add veth-pod type veth peer name eth0-pod", "link set veth-pod master cni-bridge0");
@@ -91,6 +180,13 @@ public sealed class NodeCleanupTests : IDisposable
         Assert.Contains("kept cni-bridge0: 1 pod(s) still attached", log.ToString());
     }
 
+    /// <summary>Routes of protocol 78 in any table, both families.</summary>
+    private static int MeshRoutesIn(NetNs ns) => ns.Run(() =>
+    {
+        using var netlink = RtNetlink.Open();
+        return new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 }.Sum(f => netlink.RouteList(f, table: 0, protocol: RouteProtocol.PatronusMesh).Count);
+    });
+
     private string Nft(string script)
     {
         var result = Command.Run("ip", ["netns", "exec", _node, "nft", script]);
@@ -102,5 +198,7 @@ public sealed class NodeCleanupTests : IDisposable
     {
         _namespaces.Dispose();
         Directory.Delete(_root, recursive: true);
+        foreach (var file in _machineFiles)
+            File.Delete(file);
     }
 }

@@ -53,14 +53,17 @@ public static class TunnelDevices
     /// <summary>Marks of steered devices: <c>(index + 1) &lt;&lt; 16</c> within <see cref="MarkMask"/>, clear of kube-proxy's 0x4000 and 0x8000.</summary>
     public const uint MarkMask = 0x00ff0000;
 
+    /// <summary>At most this many devices (WAN paths) per gateway: marks and tables stay within their ranges.</summary>
+    public const int MaxDevices = 250;
+
     public static uint MarkOf(int index) => (uint)(index + 1) << 16;
 
     public static IReadOnlyList<TunnelDevice> Plan(string baseInterface, IReadOnlyList<IPEndPoint> endpoints, IReadOnlyDictionary<IPEndPoint, string>? names = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(baseInterface);
         var groups = endpoints.GroupBy(e => e.Port).ToList();
-        if (groups.Count > 250)
-            throw new ArgumentException($"{groups.Count} WireGuard ports: at most 250 paths per gateway", nameof(endpoints));
+        if (groups.Count > MaxDevices)
+            throw new ArgumentException($"{groups.Count} WireGuard ports: at most {MaxDevices} paths per gateway", nameof(endpoints));
         var steered = groups.Count > 1;
         var devices = new List<TunnelDevice>();
         for (var i = 0; i < groups.Count; i++)

@@ -22,11 +22,14 @@ internal sealed class WireGuardGoDevice : IDisposable
 
     public string Name { get; }
 
+    public bool HasExited => _process.HasExited;
+
     private string SocketPath => Path.Combine(SocketDirectory, Name + ".sock");
 
-    public static WireGuardGoDevice Start(string netns)
+    /// <param name="name">The device's name (unique on the machine); a fresh one when null.</param>
+    public static WireGuardGoDevice Start(string netns, string? name = null)
     {
-        var name = $"shw{Guid.NewGuid().ToString("N")[..8]}";
+        name ??= $"shw{Guid.NewGuid().ToString("N")[..8]}";
         var start = new ProcessStartInfo("ip", ["netns", "exec", netns, "wireguard-go", "-f", name])
         {
             RedirectStandardOutput = true,
