@@ -77,7 +77,11 @@ artifacts/bin/patronus paths --socket "$aws" | sed -n '1,8p'
 artifacts/bin/patronus lab wan fiber --name "$mesh" --up >/dev/null
 echo
 echo "== WireGuard keys rotate (every 24 h, and on demand) without interrupting traffic"
+ip netns exec "$mesh.aws-us-west-2.shop.web" ping -c 100 -i 0.02 -W 1 "$api" > "$tmp/rotation.txt" &
+sleep 0.5
 artifacts/bin/patronus mesh rotate-keys --socket "$aws"
-ip netns exec "$mesh.aws-us-west-2.shop.web" ping -c 3 -i 0.3 "$api" | tail -2
+wait
+tail -2 "$tmp/rotation.txt"
+echo "(web pinged api every 20 ms through the rotation: each lost ping is 20 ms without an answer)"
 artifacts/bin/patronus lab down --name "$mesh"
 

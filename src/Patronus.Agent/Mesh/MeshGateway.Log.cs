@@ -20,5 +20,8 @@ public sealed partial class MeshGateway
 
         [LoggerMessage(525, LogLevel.Information, "Mesh: the device routes to members; answering liveness probes on port {Port}")]
         public static partial void Answering(ILogger logger, int port);
+
+        [LoggerMessage(526, LogLevel.Information, "Mesh: no handshake with {Peers} peer(s) on {Interface} {ElapsedMs:0} ms after the key rotation: their handshakes start again")]
+        public static partial void HandshakesRestarted(ILogger logger, int peers, string @interface, double elapsedMs);
     }
 }

@@ -47,6 +47,8 @@ public sealed partial class MeshGateway : IDisposable
     private readonly Lock _deviceLock = new();
     private volatile TaskCompletionSource? _rotationRequest;
     private DateTimeOffset _adoptedUntil;
+    private DateTimeOffset? _rotatedAt;
+    private DateTimeOffset _nextHandshakeCheck;
     private bool _clampInstalled;
 
     public MeshGateway(MemberIdentity identity, MeshTrust trust, GatewayAnnouncement announcement, DiscoveryOptions discovery, TunnelOptions tunnel, NetNs ns, ILoggerFactory loggers,
@@ -177,6 +179,7 @@ public sealed partial class MeshGateway : IDisposable
                     if (_rotationRequest is not null || RotationDue())
                         await RotateAsync(cancellationToken).ConfigureAwait(false);
                     Reconcile();
+                    RestartStalledHandshakes();
                     _ready.TrySetResult();
                     // Live only once it can carry something: a gateway (re)started with no member known yet would
                     // draw traffic to a device without peers until the members' next announcements.
@@ -256,6 +259,11 @@ public sealed partial class MeshGateway : IDisposable
     private TimeSpan NextWake()
     {
         var wake = TimeSpan.FromSeconds(10);
+        if (_rotatedAt is not null)
+        {
+            var check = _nextHandshakeCheck - _time.GetUtcNow();
+            wake = check < wake ? check : wake;
+        }
         if (_keyRotation > TimeSpan.Zero)
         {
             var due = _identity.WireGuardKeyCreated + _keyRotation - _time.GetUtcNow();
@@ -279,6 +287,9 @@ public sealed partial class MeshGateway : IDisposable
             EnsureDevices(key);
         }
         Log.KeyRotated(_logger, _tunnel.Interface, request is null ? "schedule" : "request");
+        // WireGuard's clock, not ours: handshake times are read back from the device in wall-clock time.
+        _rotatedAt = DateTimeOffset.UtcNow;
+        _nextHandshakeCheck = _time.GetUtcNow() + HandshakeCheckAfterRotation;
         for (var i = 0; i < 3; i++)
         {
             await _exchange.AnnounceAsync(cancellationToken).ConfigureAwait(false);
@@ -286,6 +297,45 @@ public sealed partial class MeshGateway : IDisposable
                 await Task.Delay(TimeSpan.FromMilliseconds(20), _time, cancellationToken).ConfigureAwait(false);
         }
         request?.TrySetResult();
+    }
+
+    /// <summary>How long after a rotation a peer may go without a handshake before ours starts again (one normally takes a few tens of ms).</summary>
+    internal static readonly TimeSpan HandshakeCheckAfterRotation = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>How long after a rotation handshakes are watched.</summary>
+    internal static readonly TimeSpan HandshakeWatchAfterRotation = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A rotation's handshakes, made sure of. Our first initiation with the new key reaches members before they know it
+    /// and is dropped; their new peer's initiation normally completes the handshake at once. Should that one be lost,
+    /// WireGuard would only try again after REKEY_TIMEOUT (5 s), and our own retry is held back as long: seen under load,
+    /// a 5 s gap. So a peer still without a handshake since the rotation is replaced by itself (same endpoint, keepalive
+    /// and allowed IPs, in one device change): a fresh peer initiates at once, to a member that knows the key by now.
+    /// </summary>
+    private void RestartStalledHandshakes()
+    {
+        if (_rotatedAt is not { } rotated || _time.GetUtcNow() < _nextHandshakeCheck)
+            return;
+        var elapsed = DateTimeOffset.UtcNow - rotated;
+        if (elapsed > HandshakeWatchAfterRotation)
+        {
+            _rotatedAt = null;
+            return;
+        }
+        _nextHandshakeCheck = _time.GetUtcNow() + HandshakeCheckAfterRotation;
+        var stalled = 0;
+        lock (_deviceLock)
+        {
+            foreach (var (_, tunnel) in _tunnels)
+            {
+                var restarted = tunnel.RestartHandshakes(peer => peer.LastHandshakeTime is not { } at || at < rotated);
+                if (restarted > 0)
+                    Log.HandshakesRestarted(_logger, restarted, tunnel.Interface, elapsed.TotalMilliseconds);
+                stalled += restarted;
+            }
+        }
+        if (stalled == 0)
+            _rotatedAt = null;
     }
 
     /// <summary>Every device runs with this key (one key for all: each device is the same gateway on another path); false when all were adopted.</summary>

@@ -131,6 +131,34 @@ public sealed partial class WireGuardTunnel : IDisposable
     public Device Read() => _client.Device(_options.Interface);
 
     /// <summary>
+    /// Replaces each peer that <paramref name="stalled"/> picks by itself, in one device change: the same endpoint,
+    /// keepalive and allowed IPs, but a fresh handshake state, so it initiates a handshake at once instead of waiting
+    /// out WireGuard's retry timer. Returns how many peers were replaced.
+    /// </summary>
+    public int RestartHandshakes(Func<Peer, bool> stalled)
+    {
+        var peers = Read().Peers.Where(stalled).ToList();
+        if (peers.Count == 0)
+            return 0;
+        var changes = new List<PeerConfig>();
+        foreach (var peer in peers)
+        {
+            changes.Add(new PeerConfig { PublicKey = peer.PublicKey, Remove = true });
+            changes.Add(new PeerConfig
+            {
+                PublicKey = peer.PublicKey,
+                PresharedKey = peer.PresharedKey,
+                Endpoint = peer.Endpoint,
+                PersistentKeepaliveInterval = peer.PersistentKeepaliveInterval,
+                ReplaceAllowedIPs = true,
+                AllowedIPs = peer.AllowedIPs,
+            });
+        }
+        _client.ConfigureDevice(_options.Interface, new DeviceConfig { Peers = changes });
+        return peers.Count;
+    }
+
+    /// <summary>
     /// Applies a plan made from <see cref="Read"/>; returns how many changes the kernel or wireguard-go saw.
     /// <paramref name="mainRoutes"/> go into the main table (what nobody steered takes), every prefix the device
     /// carries into <paramref name="routeTable"/> (where steered traffic looks), the remote gateways' tunnel addresses
