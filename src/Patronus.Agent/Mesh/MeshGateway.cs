@@ -48,6 +48,7 @@ public sealed partial class MeshGateway : IDisposable
     private volatile TaskCompletionSource? _rotationRequest;
     private DateTimeOffset _adoptedUntil;
     private DateTimeOffset? _rotatedAt;
+    private volatile byte[] _announcedKey;
     private DateTimeOffset _nextHandshakeCheck;
     private bool _clampInstalled;
 
@@ -77,9 +78,12 @@ public sealed partial class MeshGateway : IDisposable
         }
         _tunnels = tunnels;
         _tunnel = _tunnels[0].Tunnel;
-        // The key is read at every announcement: after a rotation the next one carries the new key.
+        // The key is read at every announcement, and it is the one every device runs with: announced before the devices
+        // hold it (a rotation sets it on one device after another), members' handshakes would fail until WireGuard's
+        // 5 s retry.
+        _announcedKey = identity.WireGuardPrivateKey.PublicKey().Bytes.ToArray();
         _exchange = new AnnouncementExchange(discovery, identity, trust,
-            () => new Announcement(identity.Certificate, 0, default, identity.WireGuardPrivateKey.PublicKey().Bytes.ToArray(), announcement.Endpoints, announcement.Prefixes,
+            () => new Announcement(identity.Certificate, 0, default, _announcedKey, announcement.Endpoints, announcement.Prefixes,
                 announcement.Gateway, announcement.ProbePort),
             ns, loggers.CreateLogger<AnnouncementExchange>(), time);
         _exchange.MembersChanged += () => _wake.Writer.TryWrite(true);
@@ -344,6 +348,7 @@ public sealed partial class MeshGateway : IDisposable
         var created = false;
         foreach (var (_, tunnel) in _tunnels)
             created |= tunnel.Ensure(key);
+        _announcedKey = key.PublicKey().Bytes.ToArray();
         return created;
     }
 

@@ -93,8 +93,14 @@ public sealed partial class WireGuardTunnel : IDisposable
             created = true;
         }
         var device = _client.Device(_options.Interface);
+        // Each only when it differs: wireguard-go closes and reopens its UDP socket whenever it is told a port, even
+        // its own, and a key rotation must not make it deaf to the handshakes that follow.
         if (!Equals(device.PrivateKey, privateKey) || device.ListenPort != _options.ListenPort)
-            _client.ConfigureDevice(_options.Interface, new DeviceConfig { PrivateKey = privateKey, ListenPort = _options.ListenPort });
+            _client.ConfigureDevice(_options.Interface, new DeviceConfig
+            {
+                PrivateKey = Equals(device.PrivateKey, privateKey) ? null : privateKey,
+                ListenPort = device.ListenPort == _options.ListenPort ? null : _options.ListenPort,
+            });
         var link = _netlink.LinkByName(_options.Interface) ?? throw new InvalidOperationException($"WireGuard device {_options.Interface} vanished");
         if (link.Mtu != _options.Mtu)
             _netlink.LinkSetMtu(link.Index, _options.Mtu);
