@@ -14,6 +14,8 @@ using Xunit.Abstractions;
 using static Patronus.Testing.NetworkNamespace;
 using Key = NSec.Cryptography.Key;
 
+using Patronus.Agent.Tests.Support;
+
 namespace Patronus.Agent.Tests.Mesh;
 
 /// <summary>
@@ -47,44 +49,6 @@ public sealed class MeshGatewayTests : IAsyncLifetime
 
         /// <summary>What its gateway logs, every level, as formatted.</summary>
         public RecordingLoggers Logs { get; } = new();
-    }
-
-    /// <summary>A logger factory that keeps every message formatted, as the agent's console would print it.</summary>
-    private sealed class RecordingLoggers : ILoggerFactory, ILoggerProvider
-    {
-        private readonly List<string> _messages = [];
-
-        public IReadOnlyList<string> Messages
-        {
-            get
-            {
-                lock (_messages)
-                    return [.. _messages];
-            }
-        }
-
-        public ILogger CreateLogger(string categoryName) => new Recorder(_messages);
-
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Recorder(List<string> messages) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                lock (messages)
-                    messages.Add($"{logLevel}: {formatter(state, exception)}");
-            }
-        }
     }
 
     private Side A => _sides[0];

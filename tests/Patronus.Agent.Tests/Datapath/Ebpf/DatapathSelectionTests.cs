@@ -5,6 +5,8 @@ using Patronus.Agent.Datapath.Nftables;
 using Patronus.Agent.Hosting;
 using Patronus.Agent.Tests.Datapath.Nftables;
 
+using Patronus.Agent.Tests.Support;
+
 namespace Patronus.Agent.Tests.Datapath.Ebpf;
 
 /// <summary>--datapath ebpf|auto: eBPF where it loads, and where it cannot, a refusal (ebpf) or nftables (auto) saying why.</summary>
@@ -12,7 +14,7 @@ public sealed class DatapathSelectionTests : IDisposable
 {
     private readonly PodNetworkLab _lab = new("a");
     private readonly TestBpffs _bpffs = new();
-    private readonly RecordingLoggerProvider _logs = new();
+    private readonly RecordingLoggers _logs = new();
 
     public void Dispose()
     {
@@ -54,29 +56,5 @@ public sealed class DatapathSelectionTests : IDisposable
         var error = Assert.Throws<EbpfUnavailableException>(() => Create(Options("ebpf", "/proc/patronus-no-bpffs")));
 
         Assert.Contains("/proc/patronus-no-bpffs", error.Message);
-    }
-
-    private sealed class RecordingLoggerProvider : ILoggerProvider
-    {
-        public List<string> Messages { get; } = [];
-
-        public ILogger CreateLogger(string categoryName) => new Recorder(Messages);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Recorder(List<string> messages) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                lock (messages)
-                    messages.Add(formatter(state, exception));
-            }
-        }
     }
 }
