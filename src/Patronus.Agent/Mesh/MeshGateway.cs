@@ -294,11 +294,13 @@ public sealed partial class MeshGateway : IDisposable
         // WireGuard's clock, not ours: handshake times are read back from the device in wall-clock time.
         _rotatedAt = DateTimeOffset.UtcNow;
         _nextHandshakeCheck = _time.GetUtcNow() + HandshakeCheckAfterRotation;
+        // Announced even when the agent is stopping meanwhile: the device already runs with the new key, and members
+        // that never hear it would have no tunnel until the next agent announces (WireGuard outlives the agent).
         for (var i = 0; i < 3; i++)
         {
-            await _exchange.AnnounceAsync(cancellationToken).ConfigureAwait(false);
+            await _exchange.AnnounceAsync(CancellationToken.None).ConfigureAwait(false);
             if (i < 2)
-                await Task.Delay(TimeSpan.FromMilliseconds(20), _time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(20), _time, CancellationToken.None).ConfigureAwait(false);
         }
         request?.TrySetResult();
     }

@@ -231,7 +231,7 @@ public sealed class AgentAbuseTests : IDisposable
         // While it has no descriptor to spare, even its HTTP server cannot answer: read its log instead.
         Assert.True(hoard.Count > 128, $"only {hoard.Count} connections were made: the backlog alone holds 128");
         Assert.True(await Poll.UntilAsync(() => agent.Lines.Any(l => l.Contains("Accepting a connection on the endpoint socket failed")), TimeSpan.FromSeconds(20)), "condition not reached in time");
-        Assert.False(agent.HasExited);
+        Assert.False(agent.HasExited, $"the agent exited out of descriptors; its last lines:\n{string.Join('\n', agent.Lines.TakeLast(30))}");
         hoard.ForEach(s => s.Dispose());
 
         Assert.True(await Poll.UntilAsync(async () => await agent.StatusOf("/healthz") == HttpStatusCode.OK, TimeSpan.FromSeconds(20)),

@@ -218,7 +218,8 @@ public sealed class SiteTests : IDisposable
         Assert.Equal(0, second.Interrupt(TimeSpan.FromSeconds(15)));
         Assert.Contains(second.Lines, l => l.Contains($"Mesh gateway stopped with the agent: {interfaceOfTwo} and its tunnels stay up"));
         Assert.Contains($"{interfaceOfTwo}:", Ip(two, $"link show dev {interfaceOfTwo}"));
-        Assert.True(await Poll.UntilAsync(() => Ping(one, "10.30.1.1", "10.30.2.1"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)), "the tunnel outlives the agent (SIGINT)");
+        Assert.True(await Poll.UntilAsync(() => Ping(one, "10.30.1.1", "10.30.2.1"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(250)),
+            $"the tunnel outlives the agent (SIGINT); site-2's last lines:\n{string.Join('\n', second.Lines.TakeLast(15))}");
 
         // SIGTERM ends it cleanly; the tunnel outlives it.
         Assert.Equal(0, first.Terminate(TimeSpan.FromSeconds(15)));

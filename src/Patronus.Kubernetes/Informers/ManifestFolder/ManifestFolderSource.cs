@@ -80,8 +80,12 @@ public sealed partial class ManifestFolderSource : IResourceSource, IDisposable
             _watcher.Renamed += (_, _) => Wake();
             _watcher.Error += (_, _) => Wake();
         }
-        catch (Exception e) when (e is IOException or PlatformNotSupportedException or ArgumentException)
+        // OutOfMemoryException too: it is how the runtime says the watcher's thread could not start (Thread.StartCore),
+        // as when the process is out of descriptors. Polling still sees every change: the watcher only makes it sooner,
+        // and a source restart (which gets a watcher again) must not stop the agent.
+        catch (Exception e) when (e is IOException or PlatformNotSupportedException or ArgumentException or OutOfMemoryException)
         {
+            _watcher = null;
             Log.WatcherUnavailable(_logger, Directory, e.Message);
         }
 
