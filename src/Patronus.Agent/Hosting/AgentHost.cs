@@ -123,7 +123,8 @@ public static class AgentHost
             });
         }
         if (options.Services.Enabled)
-            services.AddSingleton(provider => ServicesWiring.Create(options, provider.GetRequiredService<ClusterSync>(), provider.GetRequiredService<MeshFeature>(), provider.GetRequiredService<ILoggerFactory>()));
+            services.AddSingleton(provider => ServicesWiring.Create(options, provider.GetRequiredService<ClusterSync>(), provider.GetRequiredService<MeshFeature>(),
+                provider.GetRequiredService<PathsFeature>(), provider.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<AgentReadiness>();
         services.AddSingleton<StatusReporter>();
         services.AddSingleton<AgentRequestHandler>();

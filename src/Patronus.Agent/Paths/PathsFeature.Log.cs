@@ -21,6 +21,12 @@ public sealed partial class PathsFeature
         [LoggerMessage(1026, LogLevel.Information, "Paths: this gateway is a standby (its cluster's traffic goes through another): nothing steered onto its paths")]
         public static partial void Standby(ILogger logger);
 
+        [LoggerMessage(1027, LogLevel.Warning, "Paths: every path to {Member} is down")]
+        public static partial void MemberUnreachable(ILogger logger, string member);
+
+        [LoggerMessage(1028, LogLevel.Information, "Paths: {Member} answers again")]
+        public static partial void MemberReachable(ILogger logger, string member);
+
         [LoggerMessage(1024, LogLevel.Error, "Paths: {Error}")]
         public static partial void ReconcileFailed(ILogger logger, string error);
     }

@@ -41,6 +41,7 @@ public sealed partial class PathsFeature : IDisposable
     private volatile IReadOnlyList<ProbedPath> _paths = [];
     private volatile IReadOnlyList<SteeredPod> _pods = [];
     private volatile SelectionRound? _lastRound;
+    private volatile IReadOnlySet<string> _unreachable = new HashSet<string>(StringComparer.Ordinal);
     private volatile IReadOnlyDictionary<string, double> _spare = new Dictionary<string, double>();
     private IReadOnlyDictionary<string, long> _lastSent = new Dictionary<string, long>();
     private DateTimeOffset _lastSentAt;
@@ -81,6 +82,12 @@ public sealed partial class PathsFeature : IDisposable
     public SelectionRound? LastRound => _lastRound;
 
     public PathsOptions Options => _options;
+
+    /// <summary>The members this gateway has lost every path to (<see cref="MemberReachability"/>); empty on other nodes.</summary>
+    public IReadOnlySet<string> UnreachableMembers => _unreachable;
+
+    /// <summary>Raised on the probing thread (do not block it) when <see cref="UnreachableMembers"/> changes.</summary>
+    public event Action? ReachabilityChanged;
 
     public IReadOnlyList<SteeredPod> Pods => _pods;
 
@@ -175,6 +182,8 @@ public sealed partial class PathsFeature : IDisposable
         lock (_lock)
             _shaped.Clear();
         _paths = [];
+        // What a gateway no longer probes it knows nothing of: the heartbeats alone decide.
+        Reach([]);
         if (removeSteering)
         {
             try
@@ -268,6 +277,7 @@ public sealed partial class PathsFeature : IDisposable
                             spare.TryGetValue(p.PathId, out var free) ? free : null))
                         .ToArray()))
                 .ToArray();
+            Reach(paths.Where(p => statuses.ContainsKey(p.Key)).Select(p => (p.MemberId, statuses[p.Key])));
             var round = attached.Selection.Decide(members, _pods, now);
             _lastRound = round;
             foreach (var failover in round.Failovers)
@@ -298,6 +308,19 @@ public sealed partial class PathsFeature : IDisposable
             if (_tickErrors.TryEnter(out _))
                 Log.ReconcileFailed(_logger, e.Message);
         }
+    }
+
+    private void Reach(IEnumerable<(string MemberId, PathStatus Status)> paths)
+    {
+        var unreachable = MemberReachability.Unreachable(paths);
+        if (unreachable.SetEquals(_unreachable))
+            return;
+        foreach (var member in unreachable.Except(_unreachable))
+            Log.MemberUnreachable(_logger, member);
+        foreach (var member in _unreachable.Except(unreachable))
+            Log.MemberReachable(_logger, member);
+        _unreachable = unreachable;
+        ReachabilityChanged?.Invoke();
     }
 
     private void Steer(MeshGateway gateway, SelectionRound round)

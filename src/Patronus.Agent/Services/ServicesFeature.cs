@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Patronus.Agent.Client.Protocol;
 using Patronus.Agent.Hosting;
 using Patronus.Agent.Mesh;
+using Patronus.Agent.Paths;
 using Patronus.Agent.Services.ClusterSetIp;
 using Patronus.Agent.Services.Datapath;
 using Patronus.Agent.Services.Dns;
@@ -34,6 +35,7 @@ public sealed partial class ServicesFeature : IDisposable
     private readonly ServicesOptions _services;
     private readonly ClusterSync _cluster;
     private readonly MeshFeature? _mesh;
+    private readonly PathsFeature? _paths;
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -54,12 +56,16 @@ public sealed partial class ServicesFeature : IDisposable
 
     private sealed record Exchanging(ServiceExchange Exchange, MemberIdentity Identity, NetNs Ns, CancellationTokenSource Stop, Task Task);
 
-    public ServicesFeature(AgentOptions options, ClusterSync cluster, MeshFeature? mesh, IImportWriter writer, IWriterLeadership leadership, ILoggerFactory loggers, TimeProvider? time = null)
+    /// <param name="paths">The paths feature, whose verdict that every path to a cluster is down withdraws the cluster's
+    /// endpoints before its heartbeats are missed; null: the heartbeats alone decide.</param>
+    public ServicesFeature(AgentOptions options, ClusterSync cluster, MeshFeature? mesh, IImportWriter writer, IWriterLeadership leadership, ILoggerFactory loggers,
+        TimeProvider? time = null, PathsFeature? paths = null)
     {
         _options = options;
         _services = options.Services;
         _cluster = cluster;
         _mesh = mesh;
+        _paths = paths;
         _writer = writer;
         _leadership = leadership;
         _statuses = new ExportStatusWriter(writer, time);
@@ -70,6 +76,8 @@ public sealed partial class ServicesFeature : IDisposable
         _status = new ServicesStatus { ClusterId = options.Mesh.ClusterId ?? "" };
         cluster.Subscribe([ResourceKinds.ServiceExports, ResourceKinds.Services, ResourceKinds.EndpointSlices, ResourceKinds.ServiceImports, ResourceKinds.Nodes, ResourceKinds.Namespaces],
             _ => Wake());
+        if (paths is not null)
+            paths.ReachabilityChanged += Wake;
     }
 
     /// <summary>What <c>patronus mesh services</c> shows.</summary>
@@ -162,7 +170,7 @@ public sealed partial class ServicesFeature : IDisposable
                 .Concat(exportObjects.Select(s => s.Metadata.NamespaceProperty ?? "default"))
                 .Concat(snapshot.Pods.Select(p => p.Metadata.NamespaceProperty ?? "default"))
                 .ToHashSet(StringComparer.Ordinal);
-            var plan = ImportPlan.Make([.. local, .. remote], c => c == clusterId || exchange.IsAlive(c), namespaces.Contains,
+            var plan = ImportPlan.Make([.. local, .. remote], c => c == clusterId || Reachable(exchange, c), namespaces.Contains,
                 importObjects, sliceObjects, _allocator,
                 key => remote.Where(e => e.Service == key).Select(e => e.ClusterId).Concat(announced.Contains(key) ? [clusterId] : []).ToHashSet(StringComparer.Ordinal));
             var (written, removed) = await _writer.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
@@ -202,6 +210,10 @@ public sealed partial class ServicesFeature : IDisposable
         _status = Report(clusterId, gateway, writer, local, view, exchange);
     }
 
+    /// <summary>A remote cluster is heard (its heartbeats) and not lost on every path the paths feature probes to it.</summary>
+    private bool Reachable(ServiceExchange exchange, string cluster) =>
+        exchange.IsAlive(cluster) && _paths?.UnreachableMembers.Contains(cluster) != true;
+
     private ServicesStatus Report(string clusterId, bool gateway, bool writer, IReadOnlyList<ClusterExport> local, IReadOnlyList<ImportedService> view, ServiceExchange? exchange)
     {
         var now = _time.GetUtcNow();
@@ -211,7 +223,7 @@ public sealed partial class ServicesFeature : IDisposable
             Gateway = gateway,
             Writer = writer,
             Problem = _dnsProblem ?? (writer ? _statusProblem : null),
-            Clusters = (exchange?.RemoteClusters() ?? []).Select(c => new ServicesClusterStatus { Id = c.Cluster, Alive = c.Alive, LastHeardSecondsAgo = Math.Round((now - c.LastHeard).TotalSeconds, 3) }).ToArray(),
+            Clusters = (exchange?.RemoteClusters() ?? []).Select(c => new ServicesClusterStatus { Id = c.Cluster, Alive = c.Alive && Reachable(exchange!, c.Cluster), LastHeardSecondsAgo = Math.Round((now - c.LastHeard).TotalSeconds, 3) }).ToArray(),
             Exports = local.Select(e => new ServiceExportStatus
             {
                 Namespace = e.Service.Namespace,
@@ -288,6 +300,8 @@ public sealed partial class ServicesFeature : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        if (_paths is not null)
+            _paths.ReachabilityChanged -= Wake;
         StopExchangeAsync().GetAwaiter().GetResult();
         _dns?.Dispose();
         _datapath?.Dispose();
