@@ -17,6 +17,8 @@ for app in patronus:Patronus.Cli patronus-agent:Patronus.Agent; do
   name=${app%%:*}; project=${app##*:}
   # ReadyToRun: precompiled code instead of JIT at every start. Both start often (every CLI command; an agent per lab
   # node), and on two cores JIT made a one-node `lab reach` 1.1 s (a third) slower. Still framework-dependent.
+  # A fresh folder: nothing of an earlier publish (another layout) lingers into the image.
+  rm -rf "artifacts/lib/$name"
   dotnet publish "src/$project/$project.csproj" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
     -v q -nologo -o "artifacts/lib/$name"
   ln -sfn "../lib/$name/$name" "artifacts/bin/$name"

@@ -372,10 +372,14 @@ public sealed partial class MeshGateway : IDisposable
             }
             var members = _exchange.Members;
             var localNetworks = _tunnel.LocalNetworks();
-            // Every remote gateway that answers probes is probed where WireGuard reaches it: a dead node or WAN leg shows.
-            _liveness.Track(members.Where(m => m.ProbePort > 0 && PeerPlanner.EndpointOf(m, localNetworks) is not null)
-                .ToDictionary(m => m.Announcer.ToString(), m => GatewayLiveness.Responder(PeerPlanner.EndpointOf(m, localNetworks)!.Address, m.ProbePort)));
             var paths = members.SelectMany(m => TunnelDevices.PathsTo(m, Devices, localNetworks)).ToList();
+            // Every remote gateway that answers probes is probed where WireGuard reaches it, over every path: a dead node
+            // shows, and so do all its WAN legs down; one leg down is the paths' business (the gateway still carries).
+            _liveness.Track(members.Where(m => m.ProbePort > 0 && PeerPlanner.EndpointOf(m, localNetworks) is not null)
+                .ToDictionary(m => m.Announcer.ToString(), m => (IReadOnlyList<IPEndPoint>)paths.Where(p => ReferenceEquals(p.Remote, m))
+                    .Select(p => p.RemoteEndpoint.Address)
+                    .DefaultIfEmpty(PeerPlanner.EndpointOf(m, localNetworks)!.Address)
+                    .Select(address => GatewayLiveness.Responder(address, m.ProbePort)).Distinct().ToArray()));
             var claimed = new HashSet<IPNetwork>();
             IReadOnlyDictionary<string, string>? carriers = null;
             var carries = false;

@@ -101,10 +101,10 @@ public sealed class NodeCleanupTests : IDisposable
             // Not ours, in a path's table and beside the steering rules: they stay.
             "route add 198.51.100.0/24 dev uplink0 table 7700 proto static",
             "rule add priority 7750 fwmark 0x30000/0xff0000 lookup 7700 proto static");
-        using var first = WireGuardGoDevice.Start(_node, name);
+        using var first = WireGuardGoDaemon.Start(_node, name);
         NetworkNamespace.Ip(_node, $"link set {name} up");
         // The second path's wireguard-go died earlier: its socket file is left, nobody listening.
-        var staleSocket = Path.Combine(WireGuardGoDevice.SocketDirectory, secondPath + ".sock");
+        var staleSocket = Path.Combine(WireGuardGoDaemon.SocketDirectory, secondPath + ".sock");
         _machineFiles.Add(staleSocket);
         using (var bound = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
         {
@@ -143,7 +143,7 @@ public sealed class NodeCleanupTests : IDisposable
         Assert.DoesNotContain($" {secondPath}@", links);
         Assert.Contains($" {name}a@", links);
         Assert.True(Poll.Until(() => first.HasExited, TimeSpan.FromSeconds(10)), "wireguard-go still runs without its device");
-        Assert.False(File.Exists(Path.Combine(WireGuardGoDevice.SocketDirectory, name + ".sock")));
+        Assert.False(File.Exists(Path.Combine(WireGuardGoDaemon.SocketDirectory, name + ".sock")));
         Assert.False(File.Exists(staleSocket));
         Assert.Equal(0, MeshRoutesIn(ns));
         Assert.Contains("198.51.100.0/24", NetworkNamespace.Ip(_node, "route show table 7700"));

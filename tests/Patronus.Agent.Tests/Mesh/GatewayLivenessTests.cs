@@ -86,6 +86,52 @@ public sealed class GatewayLivenessTests : IDisposable
     }
 
     [Fact]
+    public async Task AGatewayReachedOverTwoPaths_StaysLiveWhileEitherAnswers_AndIsDeadOnlyWhenBothAreSilent()
+    {
+        // A second network between the two: the gateway's second WAN leg.
+        NetworkNamespace.Ip(_node, "addr add 10.79.0.1/24 dev n0");
+        NetworkNamespace.Ip(_gateway, "addr add 10.79.0.2/24 dev g0");
+        using var responder = new ProbeResponder(new IPEndPoint(IPAddress.IPv6Any, 0), _gatewayNs, NullLogger<ProbeResponder>.Instance);
+        using var liveness = new GatewayLiveness("remote", new PathHealthOptions(), _nodeNs, NullLoggerFactory.Instance);
+        var changes = 0;
+        liveness.Changed += () => Interlocked.Increment(ref changes);
+        var port = responder.LocalEndPoint.Port;
+        liveness.Track(new Dictionary<string, IReadOnlyList<IPEndPoint>>
+        {
+            ["gw-a"] = [GatewayLiveness.Responder(IPAddress.Parse("10.78.0.2"), port), GatewayLiveness.Responder(IPAddress.Parse("10.79.0.2"), port)],
+        });
+        using var stop = new CancellationTokenSource();
+        var running = Task.WhenAll(Task.Run(() => responder.RunAsync(stop.Token)), Task.Run(() => liveness.RunAsync(stop.Token)));
+        try
+        {
+            Assert.False(liveness.IsLive("gw-a"));
+            Assert.True(await Poll.UntilAsync(() => liveness.IsLive("gw-a"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50)), "gw-a answers, so it must become live");
+            Assert.Equal(1, Volatile.Read(ref changes));
+
+            // One leg gone: well past the 150 ms it takes to find a silent responder, the gateway is still live.
+            NetworkNamespace.Ip(_gateway, "addr del 10.78.0.2/24 dev g0");
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.True(liveness.IsLive("gw-a"), "one path still answers");
+            Assert.Equal(new Dictionary<string, bool> { ["gw-a"] = true }, liveness.Gateways);
+            Assert.Equal(1, Volatile.Read(ref changes));
+
+            NetworkNamespace.Ip(_gateway, "addr del 10.79.0.2/24 dev g0");
+            Assert.True(await Poll.UntilAsync(() => !liveness.IsLive("gw-a"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50)), "both legs gone, so gw-a must be dead");
+            Assert.Equal(2, Volatile.Read(ref changes));
+
+            // A leg back: live again, and said once.
+            NetworkNamespace.Ip(_gateway, "addr add 10.79.0.2/24 dev g0");
+            Assert.True(await Poll.UntilAsync(() => liveness.IsLive("gw-a"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50)), "a leg answers again");
+            Assert.Equal(3, Volatile.Read(ref changes));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await running;
+        }
+    }
+
+    [Fact]
     public void CountedFailovers_AreKept()
     {
         using var liveness = new GatewayLiveness("remote", new PathHealthOptions(), _nodeNs, NullLoggerFactory.Instance);

@@ -42,8 +42,15 @@ public sealed class DeployMatchesImageTests(PatronusImage image)
             Assert.True(PatronusImage.ResolveIn(root, path) is not null, $"{path} is not in the image");
         // The plugin the init container installs is the one ./build.sh published.
         Assert.Equal(File.ReadAllBytes(Repository.Artifact("patronus-cni")), File.ReadAllBytes(root + "/opt/patronus/bin/patronus-cni"));
-        // Only what runs on linux-x64: no other platform's native libraries, no debug symbols.
-        Assert.Empty(Directory.GetDirectories(root + "/opt/patronus/lib/patronus-agent/runtimes").Select(Path.GetFileName).Except(["linux-x64", "unix"]));
+        // Only what runs on linux-x64 (published for it: its native libraries beside the assemblies, no other
+        // platform's under runtimes/), and no debug symbols.
+        foreach (var native in new[] { "libe_sqlite3.so", "libsodium.so" })
+            Assert.True(File.Exists(root + "/opt/patronus/lib/patronus-agent/" + native), $"{native} is not beside the agent");
+        foreach (var app in new[] { "patronus-agent", "patronus" })
+        {
+            var runtimes = root + $"/opt/patronus/lib/{app}/runtimes";
+            Assert.Empty(Directory.Exists(runtimes) ? Directory.GetDirectories(runtimes).Select(Path.GetFileName).Except(["linux-x64", "unix"]) : []);
+        }
         Assert.Empty(Directory.GetFiles(root + "/opt/patronus", "*.pdb", SearchOption.AllDirectories));
     }
 

@@ -22,8 +22,8 @@ public sealed class UserspaceTunnelTests : IDisposable
     private readonly NetNs _nsA;
     private readonly RtNetlink _rtA;
     private readonly RtNetlink _rtB;
-    private readonly WireGuardGo _wgA;
-    private readonly WireGuardGo _wgB;
+    private readonly WireGuardGoDaemon _wgA;
+    private readonly WireGuardGoDaemon _wgB;
     private readonly CapturingLogger<WireGuardClient> _log = new();
     private readonly WireGuardClient _client;
 
@@ -40,9 +40,9 @@ public sealed class UserspaceTunnelTests : IDisposable
             _rtA.LinkAddVeth("ul0", "ul0", peerNamespace: nsB);
             Underlay(_rtA, "192.168.77.1/24");
             Underlay(_rtB, "192.168.77.2/24");
-            _wgA = Own(WireGuardGo.Start(_a));
-            _wgB = Own(WireGuardGo.Start(_b));
-            _client = Own(WireGuardClient.OpenIn(_nsA, new WireGuardClientOptions { SocketDirectory = WireGuardGo.SocketDirectory }, _log));
+            _wgA = Own(WireGuardGoDaemon.Start(_a));
+            _wgB = Own(WireGuardGoDaemon.Start(_b));
+            _client = Own(WireGuardClient.OpenIn(_nsA, new WireGuardClientOptions { SocketDirectory = WireGuardGoDaemon.SocketDirectory }, _log));
         }
         catch
         {

@@ -21,8 +21,12 @@ namespace Patronus.Agent.Datapath.Nftables;
 // any port, peer.protocol.port concatenated intervals, per family) before the counted drop.
 // Egress chains end an allowed packet with `return`, so it still meets the destination's ingress check.
 //
-// Reconcile renders the whole table and replaces it in one transaction (add, delete, re-create); the
-// kernel swaps generations at commit, so packets see the old rules or the new ones, never none.
+// Reconcile renders the whole table and replaces it in one transaction; the kernel swaps generations at
+// commit, so packets see the old rules or the new ones, never none. Where the table exists it is replaced
+// in place: every rule flushed and every object but the base chains deleted and re-created, the base chains
+// (the hooks) kept. Deleting the table would unregister its hooks and register new ones, and a packet that
+// took the hook list before the new hooks came and met the old chain after the commit emptied it went
+// through unfiltered: seen once, a denied UDP datagram delivered during repeated reconciles on a loaded machine.
 
 /// <summary>Renders endpoint rules as nft scripts. Pure: no I/O, pinned by exact-output tests.</summary>
 internal static class RulesetRenderer
@@ -34,15 +38,40 @@ internal static class RulesetRenderer
     private const string NeighbourDiscovery =
         "icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept";
 
+    /// <summary>The hooked chains of the table: what an existing table must have for its hooks to be kept.</summary>
+    public static readonly IReadOnlyList<KernelChain> BaseChains =
+    [
+        new("forward", "filter", "forward", 0, "accept"),
+        new("input", "filter", "input", 0, "accept"),
+    ];
+
     /// <summary>The whole table, replacing whatever is there, as one transaction.</summary>
     /// <param name="carried">Counter values to start from (by counter name), so kernel counters stay monotonic across reconciles.</param>
-    public static string RenderFull(IEnumerable<EndpointRules> endpoints, IReadOnlyDictionary<string, (ulong Packets, ulong Bytes)> carried)
+    /// <param name="existing">What the kernel's table holds now; null when there is none. A table whose hooked chains are
+    /// ours is replaced in place, keeping its hooks; any other is deleted and made again.</param>
+    public static string RenderFull(IEnumerable<EndpointRules> endpoints, IReadOnlyDictionary<string, (ulong Packets, ulong Bytes)> carried, KernelTable? existing = null)
     {
         var list = endpoints.OrderBy(e => e.Endpoint.Namespace, StringComparer.Ordinal).ThenBy(e => e.Endpoint.Name, StringComparer.Ordinal).ToList();
         var directions = list.SelectMany(e => new[] { e.Ingress, e.Egress }).OfType<DirectionRules>().ToList();
         var sb = new StringBuilder();
-        sb.Append($"table {Qualified}\n");
-        sb.Append($"delete table {Qualified}\n");
+        if (existing is not null && existing.Chains.Where(c => c.Hook is not null || BaseChains.Any(b => b.Name == c.Name)).All(BaseChains.Contains))
+        {
+            // Rules first: nothing then refers to a set, counter or chain but a map's jumps, so maps go before chains.
+            sb.Append($"flush table {Qualified}\n");
+            foreach (var map in existing.Maps)
+                sb.Append($"delete map {Qualified} {map}\n");
+            foreach (var chain in existing.Chains.Where(c => c.Hook is null))
+                sb.Append($"delete chain {Qualified} {chain.Name}\n");
+            foreach (var set in existing.Sets)
+                sb.Append($"delete set {Qualified} {set}\n");
+            foreach (var counter in existing.Counters)
+                sb.Append($"delete counter {Qualified} {counter}\n");
+        }
+        else
+        {
+            sb.Append($"table {Qualified}\n");
+            sb.Append($"delete table {Qualified}\n");
+        }
         sb.Append($"table {Qualified} {{\n");
 
         foreach (var counter in directions.Select(d => d.Counter).Distinct().OrderBy(c => c.Name, StringComparer.Ordinal))
@@ -70,7 +99,7 @@ internal static class RulesetRenderer
         }
 
         sb.Append("\tchain forward {\n");
-        sb.Append("\t\ttype filter hook forward priority filter; policy accept;\n");
+        sb.Append(Hooked(BaseChains[0]));
         sb.Append("\t\tct state established,related accept\n");
         // Neighbour discovery is never tracked by conntrack (state invalid) yet IPv6 needs it between pods.
         sb.Append($"\t\t{NeighbourDiscovery}\n");
@@ -81,7 +110,7 @@ internal static class RulesetRenderer
         sb.Append("\t\tip6 daddr vmap @ingress_v6\n");
         sb.Append("\t}\n");
         sb.Append("\tchain input {\n");
-        sb.Append("\t\ttype filter hook input priority filter; policy accept;\n");
+        sb.Append(Hooked(BaseChains[1]));
         sb.Append("\t\tct state established,related accept\n");
         sb.Append($"\t\t{NeighbourDiscovery}\n");
         sb.Append("\t\tip saddr vmap @egress_v4\n");
@@ -90,6 +119,9 @@ internal static class RulesetRenderer
         sb.Append("}\n");
         return sb.ToString();
     }
+
+    private static string Hooked(KernelChain chain) =>
+        $"\t\ttype {chain.Type} hook {chain.Hook} priority {(chain.Priority == 0 ? "filter" : chain.Priority)}; policy {chain.Policy};\n";
 
     /// <summary>
     /// One transaction that moves the kernel from <c>Old</c> to <c>New</c> for each listed endpoint (null:
@@ -249,3 +281,9 @@ internal static class RulesetRenderer
 
     public static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 }
+
+/// <summary>A chain of our table as the kernel lists it; the hook's fields are null for a regular chain.</summary>
+internal sealed record KernelChain(string Name, string? Type = null, string? Hook = null, int? Priority = null, string? Policy = null);
+
+/// <summary>The named objects of our table in the kernel (anonymous sets belong to their rules and are not listed).</summary>
+internal sealed record KernelTable(IReadOnlyList<KernelChain> Chains, IReadOnlyList<string> Sets, IReadOnlyList<string> Maps, IReadOnlyList<string> Counters);

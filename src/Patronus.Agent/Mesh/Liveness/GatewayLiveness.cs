@@ -11,8 +11,9 @@ namespace Patronus.Agent.Mesh.Liveness;
 /// (<see cref="PathProber"/>: a 50 ms interval, Down after three silent probes, Up again after a second of answers),
 /// so a gateway whose node dies is known dead in about 150 ms. Used from both sides of a gateway: a gateway probes
 /// the remote members' gateways (which of them carries a member's prefixes), a node probes its own cluster's
-/// gateways (which of them its remote routes go to). A gateway not tracked, or not probed (it announced no probe
-/// port), counts as live: liveness only ever takes a gateway out of use on evidence.
+/// gateways (which of them its remote routes go to). A gateway reached over several paths is probed over each and is
+/// live while any of them answers: one WAN link down is a path's failover, not the gateway's. A gateway not tracked,
+/// or not probed (it announced no probe port), counts as live: liveness only ever takes a gateway out of use on evidence.
 /// </summary>
 public sealed partial class GatewayLiveness : IDisposable
 {
@@ -20,7 +21,8 @@ public sealed partial class GatewayLiveness : IDisposable
     private readonly ILogger _logger;
     private readonly string _role;
     private readonly Lock _lock = new();
-    private Dictionary<string, IPEndPoint> _tracked = new(StringComparer.Ordinal);
+    private Dictionary<string, IReadOnlyList<IPEndPoint>> _tracked = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, bool> _reported = new(StringComparer.Ordinal);
 
     /// <param name="role">What these gateways are to this node, for logs and metrics: <c>local</c> (its own cluster's) or <c>remote</c>.</param>
     /// <param name="ns">The network namespace to probe from; null for the caller's.</param>
@@ -48,37 +50,57 @@ public sealed partial class GatewayLiveness : IDisposable
     {
         get
         {
-            var paths = _prober.Paths;
+            var probes = _prober.Paths;
             lock (_lock)
-                return _tracked.Keys.ToDictionary(id => id, id => !paths.TryGetValue(id, out var status) || status.State != PathState.Down, StringComparer.Ordinal);
+                return _tracked.ToDictionary(t => t.Key, t => Live(t.Key, t.Value, probes), StringComparer.Ordinal);
         }
     }
 
-    /// <summary>Whether <paramref name="gateway"/> answers its probes; true for one not tracked.</summary>
-    public bool IsLive(string gateway) =>
-        !_prober.Paths.TryGetValue(gateway, out var status) || status.State != PathState.Down;
+    /// <summary>Whether <paramref name="gateway"/> answers its probes on any of its responders; true for one not tracked.</summary>
+    public bool IsLive(string gateway)
+    {
+        var probes = _prober.Paths;
+        lock (_lock)
+            return !_tracked.TryGetValue(gateway, out var responders) || Live(gateway, responders, probes);
+    }
 
     /// <summary>
     /// Probes exactly these gateways (id → the address and port of its responder) from now on: new ones start
     /// (Down until they have answered for a second), gone ones stop, moved ones keep their history.
     /// </summary>
-    public void Track(IReadOnlyDictionary<string, IPEndPoint> gateways)
+    public void Track(IReadOnlyDictionary<string, IPEndPoint> gateways) =>
+        Track(gateways.ToDictionary(g => g.Key, g => (IReadOnlyList<IPEndPoint>)[g.Value], StringComparer.Ordinal));
+
+    /// <summary>
+    /// Probes exactly these gateways, each at every responder address given (one per path that reaches it), from now
+    /// on: new responders start (Down until they have answered for a second), gone ones stop, kept ones keep their history.
+    /// </summary>
+    public void Track(IReadOnlyDictionary<string, IReadOnlyList<IPEndPoint>> gateways)
     {
         lock (_lock)
         {
-            if (gateways.Count == _tracked.Count && gateways.All(g => _tracked.TryGetValue(g.Key, out var at) && at.Equals(g.Value)))
+            var wanted = gateways.SelectMany(g => g.Value.Distinct().Select(r => ProbeKey(g.Key, r))).ToHashSet(StringComparer.Ordinal);
+            var held = _tracked.SelectMany(g => g.Value.Select(r => ProbeKey(g.Key, r))).ToHashSet(StringComparer.Ordinal);
+            if (wanted.SetEquals(held) && gateways.Count == _tracked.Count)
                 return;
-            foreach (var gone in _tracked.Keys.Where(id => !gateways.ContainsKey(id)))
+            foreach (var gone in held.Except(wanted))
                 _prober.RemovePath(gone);
-            foreach (var (id, responder) in gateways)
+            foreach (var (id, responders) in gateways)
             {
-                if (!_tracked.TryGetValue(id, out var before) || !before.Equals(responder))
+                foreach (var responder in responders.Distinct())
                 {
-                    _prober.AddPath(id, responder);
+                    if (held.Contains(ProbeKey(id, responder)))
+                        continue;
+                    _prober.AddPath(ProbeKey(id, responder), responder);
                     Log.Tracking(_logger, _role, id, responder.ToString());
                 }
             }
-            _tracked = new Dictionary<string, IPEndPoint>(gateways, StringComparer.Ordinal);
+            _tracked = gateways.ToDictionary(g => g.Key, g => (IReadOnlyList<IPEndPoint>)g.Value.Distinct().ToArray(), StringComparer.Ordinal);
+            // What a change is measured against: a new responder starts Down, so a new gateway starts dead until it answers.
+            var probes = _prober.Paths;
+            _reported.Clear();
+            foreach (var (id, responders) in _tracked)
+                _reported[id] = Live(id, responders, probes);
         }
     }
 
@@ -93,16 +115,34 @@ public sealed partial class GatewayLiveness : IDisposable
 
     private void OnStateChanged(PathStateChange change)
     {
-        var wasLive = change.Before.State != PathState.Down;
-        var isLive = change.After.State != PathState.Down;
+        var probes = _prober.Paths.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        // The event may come before the snapshot shows it.
+        probes[change.PathId] = change.After;
+        string? gateway;
+        bool isLive, wasLive;
+        lock (_lock)
+        {
+            gateway = _tracked.FirstOrDefault(t => t.Value.Any(r => ProbeKey(t.Key, r) == change.PathId)).Key;
+            if (gateway is null)
+                return;
+            isLive = Live(gateway, _tracked[gateway], probes);
+            wasLive = _reported.GetValueOrDefault(gateway);
+            _reported[gateway] = isLive;
+        }
         if (wasLive == isLive)
             return;
         if (isLive)
-            Log.GatewayUp(_logger, _role, change.PathId);
+            Log.GatewayUp(_logger, _role, gateway);
         else
-            Log.GatewayDown(_logger, _role, change.PathId, _prober.Paths.TryGetValue(change.PathId, out var s) && s.LastReplyAt is { } last ? (_prober.Now - last).TotalMilliseconds : double.NaN);
+            Log.GatewayDown(_logger, _role, gateway, change.After.LastReplyAt is { } last ? (_prober.Now - last).TotalMilliseconds : double.NaN);
         Changed?.Invoke();
     }
+
+    /// <summary>Live: some responder of the gateway is not Down (or not probed yet).</summary>
+    private static bool Live(string gateway, IReadOnlyList<IPEndPoint> responders, IReadOnlyDictionary<string, PathStatus> probes) =>
+        responders.Count == 0 || responders.Any(r => !probes.TryGetValue(ProbeKey(gateway, r), out var status) || status.State != PathState.Down);
+
+    private static string ProbeKey(string gateway, IPEndPoint responder) => $"{gateway} at {responder}";
 
     public void Dispose() => _prober.Dispose();
 

@@ -308,6 +308,65 @@ public sealed class NftablesDatapathTests : IDisposable
         Assert.True(fromAReceived > 0);
     }
 
+    private string Nft(string command) => PodNetworkLab.Run("ip", $"netns exec {_lab.Node} nft {command}");
+
+    /// <summary>
+    /// The kernel's handles of our table and its hooked chains. A table made again gets a new handle (its chains may get
+    /// their old numbers back: they count per table), and with it new hooks.
+    /// </summary>
+    private (int Table, int Forward, int Input) Handles()
+    {
+        int Of(string listing, string kind, string name)
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(listing);
+            return json.RootElement.GetProperty("nftables").EnumerateArray()
+                .Where(i => i.TryGetProperty(kind, out var o) && o.GetProperty("name").GetString() == name && o.GetProperty("family").GetString() == "inet"
+                    && (kind != "chain" || o.GetProperty("table").GetString() == "patronus"))
+                .Select(i => i.GetProperty(kind).GetProperty("handle").GetInt32()).Single();
+        }
+        var chains = Nft("-j list chains");
+        return (Of(Nft("-j list tables"), "table", "patronus"), Of(chains, "chain", "forward"), Of(chains, "chain", "input"));
+    }
+
+    [Fact]
+    public void Reconcile_ReplacesTheTableInPlace_KeepingItsHooks()
+    {
+        using var datapath = NewDatapath();
+        datapath.Reconcile([Open(A), Endpoint(B, ingress: Isolated("deny", [])), Open(C)]);
+        var handles = Handles();
+        using var echo = ListenTcp(B, 8080);
+        Assert.False(TcpConnects(A, B.V4, 8080, waitMs: 500));
+
+        // B opens, C closes: every object but the hooks is made again, in the same chains.
+        datapath.Reconcile([Open(A), Open(B), Endpoint(C, ingress: Isolated("deny", []))]);
+
+        Assert.Equal(handles, Handles());
+        Assert.True(TcpConnects(A, B.V4, 8080));
+        using var onC = ListenTcp(C, 8080);
+        Assert.False(TcpConnects(A, C.V4, 8080, waitMs: 500));
+        // B's chain went, C's came: nothing of the first ruleset is left behind.
+        var chains = Nft("list table inet patronus").Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("chain ep_", StringComparison.Ordinal));
+        Assert.Equal([$"chain ep_{NameHash.Of($"{Ns}/{C.Name}")}_in {{"], chains);
+    }
+
+    [Fact]
+    public void Reconcile_OverATableHookedOtherwise_MakesItAgain()
+    {
+        // What another version might have left: the forward hook at another priority, an output hook we do not use.
+        Nft("add table inet patronus");
+        Nft("add chain inet patronus forward { type filter hook forward priority 10 ; policy drop ; }");
+        Nft("add chain inet patronus output { type filter hook output priority 0 ; policy accept ; }");
+        using var datapath = NewDatapath();
+
+        datapath.Reconcile([Open(A), Open(B), Endpoint(C, ingress: Isolated("deny", []))]);
+
+        var table = Nft("list table inet patronus");
+        Assert.Contains("type filter hook forward priority filter; policy accept;", table);
+        Assert.DoesNotContain("hook output", table);
+        using var echo = ListenTcp(B, 8080);
+        Assert.True(TcpConnects(A, B.V4, 8080));
+    }
+
     [Fact]
     public void BridgeNetfilterOff_IsTurnedOnInTheNodeNamespace()
     {

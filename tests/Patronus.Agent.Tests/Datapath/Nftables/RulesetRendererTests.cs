@@ -236,6 +236,56 @@ public sealed class RulesetRendererTests
         Assert.Equal(expected.Replace("    ", "\t"), script);
     }
 
+    private static readonly KernelTable Installed = new(
+        [new KernelChain("ep_old_in"), .. RulesetRenderer.BaseChains],
+        ["ep_old_in_p4"],
+        ["ingress_v4", "egress_v4"],
+        ["drop_old"]);
+
+    [Fact]
+    public void RenderFull_OverOurTable_KeepsItsHooks_AndDeletesEveryOtherObjectAfterTheRules()
+    {
+        var script = RulesetRenderer.RenderFull([Web()], new Dictionary<string, (ulong, ulong)>(), Installed);
+
+        var preamble = """
+            flush table inet patronus
+            delete map inet patronus ingress_v4
+            delete map inet patronus egress_v4
+            delete chain inet patronus ep_old_in
+            delete set inet patronus ep_old_in_p4
+            delete counter inet patronus drop_old
+            table inet patronus {
+
+            """;
+        Assert.StartsWith(preamble, script);
+        // The body is what a fresh table gets.
+        var fresh = RulesetRenderer.RenderFull([Web()], new Dictionary<string, (ulong, ulong)>());
+        Assert.Equal(fresh[fresh.IndexOf("table inet patronus {", StringComparison.Ordinal)..], script[(preamble.Length - "table inet patronus {\n".Length)..]);
+        Assert.DoesNotContain("delete table", script);
+        Assert.DoesNotContain("delete chain inet patronus forward", script);
+        Assert.DoesNotContain("delete chain inet patronus input", script);
+    }
+
+    private static readonly Dictionary<string, KernelChain[]> Foreign = new()
+    {
+        ["another priority"] = [new("forward", "filter", "forward", 10, "accept"), RulesetRenderer.BaseChains[1]],
+        ["a drop policy"] = [RulesetRenderer.BaseChains[0], new("input", "filter", "input", 0, "drop")],
+        ["a hook we do not use"] = [.. RulesetRenderer.BaseChains, new("output", "filter", "output", 0, "accept")],
+        ["forward as a regular chain"] = [new("forward"), RulesetRenderer.BaseChains[1]],
+    };
+
+    public static TheoryData<string> ForeignHooks() => [.. Foreign.Keys];
+
+    [Theory]
+    [MemberData(nameof(ForeignHooks))]
+    public void RenderFull_OverATableWithOtherHooks_DeletesAndMakesItAgain(string why)
+    {
+        var script = RulesetRenderer.RenderFull([Web()], new Dictionary<string, (ulong, ulong)>(), Installed with { Chains = Foreign[why] });
+
+        Assert.True(script.StartsWith("table inet patronus\ndelete table inet patronus\ntable inet patronus {\n", StringComparison.Ordinal), why);
+        Assert.DoesNotContain("flush table", script);
+    }
+
     [Fact]
     public void RenderUpdate_ChangedEndpoint_TouchesOnlyItsObjects()
     {

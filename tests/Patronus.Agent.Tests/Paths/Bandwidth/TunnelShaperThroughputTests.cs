@@ -90,13 +90,13 @@ public sealed partial class TunnelShaperThroughputTests : IDisposable
         NetworkNamespace.Ip(a, $"link add name ul0 type veth peer name ul0 netns {b}", "link set lo up", "link set ul0 up", "addr add 192.168.64.1/24 dev ul0");
         NetworkNamespace.Ip(b, "link set lo up", "link set ul0 up", "addr add 192.168.64.2/24 dev ul0");
         Run("tc", "-n", a, "qdisc", "add", "dev", "ul0", "root", "tbf", "rate", "50mbit", "burst", "64kb", "latency", "50ms");
-        var wgA = Own(WireGuardGoDevice.Start(a));
-        var wgB = Own(WireGuardGoDevice.Start(b));
+        var wgA = Own(WireGuardGoDaemon.Start(a));
+        var wgB = Own(WireGuardGoDaemon.Start(b));
         var keyA = Key.GeneratePrivate();
         var keyB = Key.GeneratePrivate();
-        using (var clientA = WireGuardClient.OpenIn(nsA, new WireGuardClientOptions { SocketDirectory = WireGuardGoDevice.SocketDirectory }))
+        using (var clientA = WireGuardClient.OpenIn(nsA, new WireGuardClientOptions { SocketDirectory = WireGuardGoDaemon.SocketDirectory }))
             clientA.ConfigureDevice(wgA.Name, Gateway(keyA, keyB.PublicKey(), "192.168.64.2", "10.64.0.100/32"));
-        using (var clientB = WireGuardClient.OpenIn(nsB, new WireGuardClientOptions { SocketDirectory = WireGuardGoDevice.SocketDirectory }))
+        using (var clientB = WireGuardClient.OpenIn(nsB, new WireGuardClientOptions { SocketDirectory = WireGuardGoDaemon.SocketDirectory }))
             clientB.ConfigureDevice(wgB.Name, Gateway(keyB, keyA.PublicKey(), "192.168.64.1", $"{Bulk}/32", $"{Guaranteed}/32"));
         NetworkNamespace.Ip(a, $"addr add {Bulk}/24 dev {wgA.Name}", $"addr add {Guaranteed}/24 dev {wgA.Name}", $"link set {wgA.Name} up");
         NetworkNamespace.Ip(b, $"addr add 10.64.0.100/24 dev {wgB.Name}", $"link set {wgB.Name} up");

@@ -2,21 +2,21 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Patronus.WireGuard.Tests.Integration;
+namespace Patronus.Testing;
 
 /// <summary>
 /// One wireguard-go daemon in the foreground inside a test's network namespace. Its UAPI socket lives in the
 /// host-wide /var/run/wireguard, so every device gets a unique name; dispose kills this daemon (by its own
 /// process) and removes its socket if a kill left it behind.
 /// </summary>
-internal sealed class WireGuardGo : IDisposable
+public sealed class WireGuardGoDaemon : IDisposable
 {
     public const string SocketDirectory = "/var/run/wireguard";
 
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private WireGuardGo(string name, Process process)
+    private WireGuardGoDaemon(string name, Process process)
     {
         Name = name;
         _process = process;
@@ -26,9 +26,12 @@ internal sealed class WireGuardGo : IDisposable
 
     public string SocketPath => Path.Combine(SocketDirectory, Name + ".sock");
 
-    public static WireGuardGo Start(string netns)
+    public bool HasExited => _process.HasExited;
+
+    /// <param name="name">The device's name (unique on the machine); a fresh one when null.</param>
+    public static WireGuardGoDaemon Start(string netns, string? name = null)
     {
-        var name = $"pwg{Guid.NewGuid().ToString("N")[..8]}";
+        name ??= $"pwg{Guid.NewGuid().ToString("N")[..8]}";
         var start = new ProcessStartInfo("ip", ["netns", "exec", netns, "wireguard-go", "-f", name])
         {
             RedirectStandardOutput = true,
@@ -36,14 +39,15 @@ internal sealed class WireGuardGo : IDisposable
             UseShellExecute = false,
         };
         var process = Process.Start(start)!;
-        var daemon = new WireGuardGo(name, process);
+        var daemon = new WireGuardGoDaemon(name, process);
         process.OutputDataReceived += (_, e) => daemon.Append(e.Data);
         process.ErrorDataReceived += (_, e) => daemon.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
         {
-            daemon.WaitUntilServing();
+            if (!Poll.Until(daemon.Serving, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(20)))
+                throw new TimeoutException($"wireguard-go {name} did not serve {daemon.SocketPath}: {daemon.Output}");
             return daemon;
         }
         catch
@@ -67,38 +71,26 @@ internal sealed class WireGuardGo : IDisposable
             _process.Kill();
             _process.WaitForExit();
         }
-
         _process.Dispose();
         File.Delete(SocketPath);
     }
 
-    private void WaitUntilServing()
+    private bool Serving()
     {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (DateTime.UtcNow < deadline)
+        if (_process.HasExited)
+            throw new InvalidOperationException($"wireguard-go {Name} exited with {_process.ExitCode}: {Output}");
+        if (!File.Exists(SocketPath))
+            return false;
+        try
         {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"wireguard-go {Name} exited with {_process.ExitCode}: {Output}");
-            }
-
-            if (File.Exists(SocketPath))
-            {
-                try
-                {
-                    using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                    socket.Connect(new UnixDomainSocketEndPoint(SocketPath));
-                    return;
-                }
-                catch (SocketException)
-                {
-                }
-            }
-
-            Thread.Sleep(20);
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            socket.Connect(new UnixDomainSocketEndPoint(SocketPath));
+            return true;
         }
-
-        throw new TimeoutException($"wireguard-go {Name} did not serve {SocketPath}: {Output}");
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     private string Output
@@ -106,22 +98,15 @@ internal sealed class WireGuardGo : IDisposable
         get
         {
             lock (_output)
-            {
                 return _output.ToString();
-            }
         }
     }
 
     private void Append(string? line)
     {
         if (line is null)
-        {
             return;
-        }
-
         lock (_output)
-        {
             _output.AppendLine(line);
-        }
     }
 }
