@@ -211,8 +211,9 @@ public sealed partial class ServicesFeature : IDisposable
     }
 
     /// <summary>A remote cluster is heard (its heartbeats) and not lost on every path the paths feature probes to it.</summary>
-    private bool Reachable(ServiceExchange exchange, string cluster) =>
-        exchange.IsAlive(cluster) && _paths?.UnreachableMembers.Contains(cluster) != true;
+    private bool Reachable(ServiceExchange exchange, string cluster) => exchange.IsAlive(cluster) && !LostOnEveryPath(cluster);
+
+    private bool LostOnEveryPath(string cluster) => _paths?.UnreachableMembers.Contains(cluster) == true;
 
     private ServicesStatus Report(string clusterId, bool gateway, bool writer, IReadOnlyList<ClusterExport> local, IReadOnlyList<ImportedService> view, ServiceExchange? exchange)
     {
@@ -223,7 +224,7 @@ public sealed partial class ServicesFeature : IDisposable
             Gateway = gateway,
             Writer = writer,
             Problem = _dnsProblem ?? (writer ? _statusProblem : null),
-            Clusters = (exchange?.RemoteClusters() ?? []).Select(c => new ServicesClusterStatus { Id = c.Cluster, Alive = c.Alive && Reachable(exchange!, c.Cluster), LastHeardSecondsAgo = Math.Round((now - c.LastHeard).TotalSeconds, 3) }).ToArray(),
+            Clusters = (exchange?.RemoteClusters() ?? []).Select(c => new ServicesClusterStatus { Id = c.Cluster, Alive = c.Alive && !LostOnEveryPath(c.Cluster), LastHeardSecondsAgo = Math.Round((now - c.LastHeard).TotalSeconds, 3) }).ToArray(),
             Exports = local.Select(e => new ServiceExportStatus
             {
                 Namespace = e.Service.Namespace,

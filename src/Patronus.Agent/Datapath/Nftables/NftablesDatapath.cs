@@ -132,7 +132,15 @@ public sealed partial class NftablesDatapath : IPolicyDatapath, IDisposable
         return rules with { Addresses = kept };
     }
 
-    private sealed record KernelCounter(string Name, string Comment, ulong Packets, ulong Bytes);
+    private sealed record KernelCounter(string Name, string Comment, ulong Packets, ulong Bytes)
+    {
+        /// <summary>A `counter` object of libnftables-json(5).</summary>
+        public static KernelCounter From(JsonElement counter) => new(
+            counter.GetProperty("name").GetString() ?? "",
+            counter.TryGetProperty("comment", out var comment) ? comment.GetString() ?? "" : "",
+            counter.GetProperty("packets").GetUInt64(),
+            counter.GetProperty("bytes").GetUInt64());
+    }
 
     /// <summary>Our table's named counters, from `list counters` in libnftables-json(5); none when the table does not exist yet.</summary>
     private List<KernelCounter> ReadCounters()
@@ -149,12 +157,7 @@ public sealed partial class NftablesDatapath : IPolicyDatapath, IDisposable
                 continue;
             if (counter.GetProperty("family").GetString() != RulesetRenderer.Family || counter.GetProperty("table").GetString() != RulesetRenderer.Table)
                 continue;
-            var comment = counter.TryGetProperty("comment", out var c) ? c.GetString() ?? "" : "";
-            result.Add(new KernelCounter(
-                counter.GetProperty("name").GetString() ?? "",
-                comment,
-                counter.GetProperty("packets").GetUInt64(),
-                counter.GetProperty("bytes").GetUInt64()));
+            result.Add(KernelCounter.From(counter));
         }
         return result;
     }
@@ -193,10 +196,9 @@ public sealed partial class NftablesDatapath : IPolicyDatapath, IDisposable
             }
             else if (item.TryGetProperty("counter", out var counter))
             {
-                var name = counter.GetProperty("name").GetString() ?? "";
-                names.Add(name);
-                counters.Add(new KernelCounter(name, counter.TryGetProperty("comment", out var c) ? c.GetString() ?? "" : "",
-                    counter.GetProperty("packets").GetUInt64(), counter.GetProperty("bytes").GetUInt64()));
+                var read = KernelCounter.From(counter);
+                names.Add(read.Name);
+                counters.Add(read);
             }
         }
         return (new KernelTable(chains, sets, maps, names), counters);
