@@ -431,7 +431,7 @@ public sealed partial class MeshGateway : IDisposable
         _ns.Run(() =>
         {
             using var nft = new NftablesSession();
-            nft.Run(script);
+            nft.ReplaceTable(MeshClampRenderer.Table, MeshClampRenderer.BaseChains, script);
             return 0;
         });
     }

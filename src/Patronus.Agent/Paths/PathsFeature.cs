@@ -188,7 +188,7 @@ public sealed partial class PathsFeature : IDisposable
         {
             try
             {
-                ApplySteering(attached.Gateway, SteeringRenderer.RenderRemoval());
+                ApplySteering(attached.Gateway, declaration: null);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -341,13 +341,17 @@ public sealed partial class PathsFeature : IDisposable
 
     private void StopSteering(MeshGateway gateway)
     {
-        if (ApplySteering(gateway, SteeringRenderer.RenderRemoval()))
+        if (ApplySteering(gateway, declaration: null))
             Log.Standby(_logger);
     }
 
-    /// <summary>Loads a steering script into the gateway's namespace unless it is the one loaded last; true when it loaded it.</summary>
-    private bool ApplySteering(MeshGateway gateway, string script)
+    /// <summary>
+    /// Puts a steering table in place in the gateway's namespace (null: removes it) unless it is the one loaded last;
+    /// true when it loaded it.
+    /// </summary>
+    private bool ApplySteering(MeshGateway gateway, string? declaration)
     {
+        var script = declaration ?? SteeringRenderer.RenderRemoval();
         lock (_lock)
         {
             if (script == _appliedScript)
@@ -355,7 +359,10 @@ public sealed partial class PathsFeature : IDisposable
             gateway.Namespace.Run(() =>
             {
                 using var nft = new NftablesSession();
-                nft.Run(script);
+                if (declaration is null)
+                    nft.Run(script);
+                else
+                    nft.ReplaceTable(SteeringRenderer.Table, SteeringRenderer.BaseChains, declaration);
                 return 0;
             });
             _appliedScript = script;

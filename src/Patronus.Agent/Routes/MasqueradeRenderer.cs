@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Patronus.Agent.Datapath.Nftables;
 
 namespace Patronus.Agent.Routes;
 
@@ -16,6 +17,10 @@ public static class MasqueradeRenderer
 {
     public const string Table = "inet patronus_nat";
 
+    /// <summary>The table's one hooked chain, kept across replacements (see <see cref="Datapath.Nftables.KernelTable"/>).</summary>
+    internal static readonly IReadOnlyList<KernelChain> BaseChains = [new("postrouting", "nat", "postrouting", 100, "accept")];
+
+    /// <summary>The table's declaration; <see cref="NftablesSession.ReplaceTable"/> puts it in place of the kernel's.</summary>
     /// <param name="localPods">This node's pod ranges: only their traffic is masqueraded.</param>
     /// <param name="neverMasqueraded">Destinations that keep the pod's address: every node's pod range, the cluster and service ranges, remote clusters', and the operator's list.</param>
     public static string Render(IEnumerable<IPNetwork> localPods, IEnumerable<IPNetwork> neverMasqueraded)
@@ -23,8 +28,6 @@ public static class MasqueradeRenderer
         var sources = localPods.Distinct().ToList();
         var kept = neverMasqueraded.Distinct().ToList();
         var sb = new StringBuilder();
-        sb.Append($"table {Table}\n");
-        sb.Append($"delete table {Table}\n");
         sb.Append($"table {Table} {{\n");
         foreach (var (suffix, type, family) in Families)
         {

@@ -202,7 +202,10 @@ public sealed partial class RoutesFeature : IReadinessCheck, IDisposable
             : MasqueradeRenderer.RenderRemoval();
         if (script == _lastMasquerade)
             return 0;
-        _nft.Run(script);
+        if (_options.Masquerade)
+            _nft.ReplaceTable(MasqueradeRenderer.Table, MasqueradeRenderer.BaseChains, script);
+        else
+            _nft.Run(script);
         _lastMasquerade = script;
         return 1;
     }

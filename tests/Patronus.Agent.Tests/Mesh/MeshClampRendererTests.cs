@@ -8,8 +8,6 @@ public sealed class MeshClampRendererTests
     public void TheTable_ClampsSynsLeavingThroughTheTunnel_ForwardedAndLocal()
     {
         Assert.Equal(
-            "table inet patronus_mesh\n" +
-            "delete table inet patronus_mesh\n" +
             "table inet patronus_mesh {\n" +
             "\tchain forward {\n" +
             "\t\ttype filter hook forward priority mangle; policy accept;\n" +

@@ -14,8 +14,6 @@ public class MasqueradeRendererTests
 
         Assert.Equal(
             """
-            table inet patronus_nat
-            delete table inet patronus_nat
             table inet patronus_nat {
             	set local_pods_v4 {
             		type ipv4_addr

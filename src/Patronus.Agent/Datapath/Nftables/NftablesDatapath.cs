@@ -57,8 +57,8 @@ public sealed partial class NftablesDatapath : IPolicyDatapath, IDisposable
                 installed[rules.Endpoint] = Claim(rules, owners);
             // Counter values are carried into the new table so patronus_policy_blocks_total stays monotonic
             // across agent restarts; drops counted between this read and the commit are lost (microseconds).
-            var (existing, counters) = ReadTable();
-            var carried = counters.ToDictionary(c => c.Name, c => (c.Packets, c.Bytes));
+            var existing = _session.ReadTable(RulesetRenderer.Qualified);
+            var carried = (existing?.Counters ?? []).ToDictionary(c => c.Name, c => (c.Packets, c.Bytes));
             _session.Run(RulesetRenderer.RenderFull(installed.Values, carried, existing));
             _installed = installed;
             _owners.Clear();
@@ -132,16 +132,6 @@ public sealed partial class NftablesDatapath : IPolicyDatapath, IDisposable
         return rules with { Addresses = kept };
     }
 
-    private sealed record KernelCounter(string Name, string Comment, ulong Packets, ulong Bytes)
-    {
-        /// <summary>A `counter` object of libnftables-json(5).</summary>
-        public static KernelCounter From(JsonElement counter) => new(
-            counter.GetProperty("name").GetString() ?? "",
-            counter.TryGetProperty("comment", out var comment) ? comment.GetString() ?? "" : "",
-            counter.GetProperty("packets").GetUInt64(),
-            counter.GetProperty("bytes").GetUInt64());
-    }
-
     /// <summary>Our table's named counters, from `list counters` in libnftables-json(5); none when the table does not exist yet.</summary>
     private List<KernelCounter> ReadCounters()
     {
@@ -160,48 +150,6 @@ public sealed partial class NftablesDatapath : IPolicyDatapath, IDisposable
             result.Add(KernelCounter.From(counter));
         }
         return result;
-    }
-
-    /// <summary>Our table's named objects and counters, from `list table` in libnftables-json(5); null when it does not exist.</summary>
-    private (KernelTable? Table, List<KernelCounter> Counters) ReadTable()
-    {
-        var counters = new List<KernelCounter>();
-        using (var tables = JsonDocument.Parse(_session.RunJson("list tables")))
-        {
-            var exists = tables.RootElement.GetProperty("nftables").EnumerateArray().Any(item => item.TryGetProperty("table", out var table)
-                && table.GetProperty("family").GetString() == RulesetRenderer.Family && table.GetProperty("name").GetString() == RulesetRenderer.Table);
-            if (!exists)
-                return (null, counters);
-        }
-        using var json = JsonDocument.Parse(_session.RunJson($"list table {RulesetRenderer.Family} {RulesetRenderer.Table}"));
-        var chains = new List<KernelChain>();
-        List<string> sets = [], maps = [], names = [];
-        foreach (var item in json.RootElement.GetProperty("nftables").EnumerateArray())
-        {
-            if (item.TryGetProperty("chain", out var chain))
-            {
-                chains.Add(new KernelChain(chain.GetProperty("name").GetString() ?? "",
-                    chain.TryGetProperty("type", out var type) ? type.GetString() : null,
-                    chain.TryGetProperty("hook", out var hook) ? hook.GetString() : null,
-                    chain.TryGetProperty("prio", out var prio) ? prio.GetInt32() : null,
-                    chain.TryGetProperty("policy", out var policy) ? policy.GetString() : null));
-            }
-            else if (item.TryGetProperty("set", out var set))
-            {
-                sets.Add(set.GetProperty("name").GetString() ?? "");
-            }
-            else if (item.TryGetProperty("map", out var map))
-            {
-                maps.Add(map.GetProperty("name").GetString() ?? "");
-            }
-            else if (item.TryGetProperty("counter", out var counter))
-            {
-                var read = KernelCounter.From(counter);
-                names.Add(read.Name);
-                counters.Add(read);
-            }
-        }
-        return (new KernelTable(chains, sets, maps, names), counters);
     }
 
     // Runs on the namespace thread: /proc/sys/net resolves to the network namespace of the calling thread.

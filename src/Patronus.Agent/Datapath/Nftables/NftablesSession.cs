@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text.Json;
 using Patronus.Agent.Datapath.Nftables.Interop;
 
 namespace Patronus.Agent.Datapath.Nftables;
@@ -26,6 +27,28 @@ internal sealed class NftablesSession : IDisposable
 
     /// <summary>Runs a list command and returns its libnftables-json(5) output.</summary>
     public string RunJson(string command) => Run(command, json: true);
+
+    /// <summary>A table's named objects as the kernel holds them now (<c>family name</c>); null when there is no such table.</summary>
+    public KernelTable? ReadTable(string qualified)
+    {
+        var (family, name) = (qualified.Split(' ')[0], qualified.Split(' ')[1]);
+        // `list table` of a missing table is an error; `list tables` says whether it is there without one.
+        using (var tables = JsonDocument.Parse(RunJson("list tables")))
+        {
+            var exists = tables.RootElement.GetProperty("nftables").EnumerateArray().Any(item => item.TryGetProperty("table", out var table)
+                && table.GetProperty("family").GetString() == family && table.GetProperty("name").GetString() == name);
+            if (!exists)
+                return null;
+        }
+        return KernelTable.Parse(RunJson($"list table {qualified}"));
+    }
+
+    /// <summary>
+    /// Replaces a table with <paramref name="declaration"/> (a <c>table family name { … }</c> block) in one transaction,
+    /// keeping its hooks where they are <paramref name="baseChains"/> (see <see cref="KernelTable.Replacement"/>).
+    /// </summary>
+    public void ReplaceTable(string qualified, IReadOnlyList<KernelChain> baseChains, string declaration) =>
+        Run(KernelTable.Replacement(qualified, baseChains, ReadTable(qualified)) + declaration);
 
     private string Run(string script, bool json)
     {

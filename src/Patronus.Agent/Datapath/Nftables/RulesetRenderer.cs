@@ -21,19 +21,15 @@ namespace Patronus.Agent.Datapath.Nftables;
 // any port, peer.protocol.port concatenated intervals, per family) before the counted drop.
 // Egress chains end an allowed packet with `return`, so it still meets the destination's ingress check.
 //
-// Reconcile renders the whole table and replaces it in one transaction; the kernel swaps generations at
-// commit, so packets see the old rules or the new ones, never none. Where the table exists it is replaced
-// in place: every rule flushed and every object but the base chains deleted and re-created, the base chains
-// (the hooks) kept. Deleting the table would unregister its hooks and register new ones, and a packet that
-// took the hook list before the new hooks came and met the old chain after the commit emptied it went
-// through unfiltered: seen once, a denied UDP datagram delivered during repeated reconciles on a loaded machine.
+// Reconcile renders the whole table and replaces it in one transaction, in place where it exists (see
+// KernelTable for why the hooks are kept); updates touch only the changed endpoints' objects.
 
 /// <summary>Renders endpoint rules as nft scripts. Pure: no I/O, pinned by exact-output tests.</summary>
 internal static class RulesetRenderer
 {
     public const string Family = "inet";
     public const string Table = "patronus";
-    private const string Qualified = Family + " " + Table;
+    public const string Qualified = Family + " " + Table;
 
     private const string NeighbourDiscovery =
         "icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept";
@@ -54,24 +50,7 @@ internal static class RulesetRenderer
         var list = endpoints.OrderBy(e => e.Endpoint.Namespace, StringComparer.Ordinal).ThenBy(e => e.Endpoint.Name, StringComparer.Ordinal).ToList();
         var directions = list.SelectMany(e => new[] { e.Ingress, e.Egress }).OfType<DirectionRules>().ToList();
         var sb = new StringBuilder();
-        if (existing is not null && existing.Chains.Where(c => c.Hook is not null || BaseChains.Any(b => b.Name == c.Name)).All(BaseChains.Contains))
-        {
-            // Rules first: nothing then refers to a set, counter or chain but a map's jumps, so maps go before chains.
-            sb.Append($"flush table {Qualified}\n");
-            foreach (var map in existing.Maps)
-                sb.Append($"delete map {Qualified} {map}\n");
-            foreach (var chain in existing.Chains.Where(c => c.Hook is null))
-                sb.Append($"delete chain {Qualified} {chain.Name}\n");
-            foreach (var set in existing.Sets)
-                sb.Append($"delete set {Qualified} {set}\n");
-            foreach (var counter in existing.Counters)
-                sb.Append($"delete counter {Qualified} {counter}\n");
-        }
-        else
-        {
-            sb.Append($"table {Qualified}\n");
-            sb.Append($"delete table {Qualified}\n");
-        }
+        sb.Append(KernelTable.Replacement(Qualified, BaseChains, existing));
         sb.Append($"table {Qualified} {{\n");
 
         foreach (var counter in directions.Select(d => d.Counter).Distinct().OrderBy(c => c.Name, StringComparer.Ordinal))
@@ -281,9 +260,3 @@ internal static class RulesetRenderer
 
     public static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 }
-
-/// <summary>A chain of our table as the kernel lists it; the hook's fields are null for a regular chain.</summary>
-internal sealed record KernelChain(string Name, string? Type = null, string? Hook = null, int? Priority = null, string? Policy = null);
-
-/// <summary>The named objects of our table in the kernel (anonymous sets belong to their rules and are not listed).</summary>
-internal sealed record KernelTable(IReadOnlyList<KernelChain> Chains, IReadOnlyList<string> Sets, IReadOnlyList<string> Maps, IReadOnlyList<string> Counters);

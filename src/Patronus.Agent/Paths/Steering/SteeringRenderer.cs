@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Patronus.Agent.Datapath.Nftables;
 
 namespace Patronus.Agent.Paths.Steering;
 
@@ -11,17 +12,21 @@ namespace Patronus.Agent.Paths.Steering;
 /// routing rule sends them into that path's tunnel. Marked in prerouting at mangle priority, before the routing
 /// decision. The whole mark is set: a packet arriving from a pod or another node carries none yet (a mark does not
 /// cross network namespaces), and kube-proxy's masquerade bit is ORed in later, at nat priority. Pure; replaced whole
-/// in one transaction, so no packet ever sees half a table.
+/// in one transaction with its hook kept (<see cref="NftablesSession.ReplaceTable"/>), so no packet ever sees half a
+/// table or none.
 /// </summary>
 public static class SteeringRenderer
 {
     public const string Table = "inet patronus_paths";
 
+    /// <summary>The table's one hooked chain, kept across replacements; mangle is priority -150.</summary>
+    internal static readonly IReadOnlyList<KernelChain> BaseChains = [new("prerouting", "filter", "prerouting", -150, "accept")];
+
     /// <param name="markOf">The mark of a path id; a path with no mark (not steerable) leaves its packets unmarked.</param>
     public static string Render(IReadOnlyList<MemberSteering> members, Func<string, uint?> markOf)
     {
         var sb = new StringBuilder();
-        sb.Append($"table {Table}\ndelete table {Table}\ntable {Table} {{\n");
+        sb.Append($"table {Table} {{\n");
         sb.Append("\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n");
         for (var i = 0; i < members.Count; i++)
         {

@@ -39,7 +39,7 @@ public sealed partial class ClusterSetDatapath : IDisposable
         var snapshot = vips.ToList();
         _thread.Invoke(() =>
         {
-            _session.Run(ClusterSetRenderer.Render(snapshot, _installed));
+            _session.Run(ClusterSetRenderer.Render(snapshot, _installed, _installed is null ? _session.ReadTable($"{ClusterSetRenderer.Family} {ClusterSetRenderer.Table}") : null));
             _installed = snapshot;
             Log.Programmed(_logger, snapshot.Count, snapshot.Sum(v => v.Backends.Count));
             return 0;

@@ -1,4 +1,5 @@
 using System.Text;
+using Patronus.Agent.Datapath.Nftables;
 using Patronus.Agent.Services.Model;
 
 namespace Patronus.Agent.Services.Datapath;
@@ -17,7 +18,8 @@ namespace Patronus.Agent.Services.Datapath;
 // Every change is one transaction: the table's rules and the VIP maps are flushed and rendered again, chains and sets
 // that are no longer wanted are deleted, and those that stay keep their names and the affinity sets their clients. The
 // kernel swaps generations at commit, so withdrawing a cluster's endpoints is atomic: a new connection sees the old
-// backends or the new ones, never none. The first render of an agent replaces the whole table.
+// backends or the new ones, never none. The first render of an agent replaces the whole table, keeping its hooks (see
+// KernelTable).
 
 /// <summary>Renders ClusterSetIP VIPs as nft scripts. Pure: no I/O, pinned by exact-output tests.</summary>
 internal static class ClusterSetRenderer
@@ -26,22 +28,37 @@ internal static class ClusterSetRenderer
     public const string Table = "patronus-clusterset";
     private const string Qualified = Family + " " + Table;
 
+    /// <summary>The table's hooked chains, kept whenever the table is replaced whole.</summary>
+    public static readonly IReadOnlyList<KernelChain> BaseChains =
+    [
+        new("prerouting", "nat", "prerouting", -100, "accept"),
+        new("output", "nat", "output", -100, "accept"),
+        new("reject-input", "filter", "input", -1, "accept"),
+        new("reject-forward", "filter", "forward", -1, "accept"),
+        new("reject-output", "filter", "output", -1, "accept"),
+    ];
+
     /// <summary>
     /// The script that takes the table from <paramref name="previous"/> (what the last successful transaction installed;
-    /// null when unknown, as after a restart) to <paramref name="vips"/>.
+    /// null when unknown, as after a restart: then the table is replaced whole, over <paramref name="existing"/>, what
+    /// the kernel holds) to <paramref name="vips"/>.
     /// </summary>
-    public static string Render(IReadOnlyCollection<ClusterSetVip> vips, IReadOnlyCollection<ClusterSetVip>? previous)
+    public static string Render(IReadOnlyCollection<ClusterSetVip> vips, IReadOnlyCollection<ClusterSetVip>? previous, KernelTable? existing = null)
     {
         var ordered = vips.OrderBy(v => v.Address.AddressFamily).ThenBy(v => v.Address.ToString(), StringComparer.Ordinal)
             .ThenBy(v => v.Protocol, StringComparer.Ordinal).ThenBy(v => v.Port).ToList();
         if (ordered.Select(v => v.Id).Distinct().Count() != ordered.Count)
             throw new ArgumentException("two VIP entries for one address, protocol and port", nameof(vips));
         var sb = new StringBuilder();
-        sb.Append($"table {Qualified}\n");
         if (previous is null)
-            sb.Append($"delete table {Qualified}\n");
+        {
+            sb.Append(KernelTable.Replacement(Qualified, BaseChains, existing));
+        }
         else
+        {
+            sb.Append($"table {Qualified}\n");
             sb.Append($"flush table {Qualified}\n");
+        }
 
         sb.Append($"table {Qualified} {{\n");
         sb.Append("\tmap vips4 {\n\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n\t}\n");

@@ -240,7 +240,7 @@ public sealed class RulesetRendererTests
         [new KernelChain("ep_old_in"), .. RulesetRenderer.BaseChains],
         ["ep_old_in_p4"],
         ["ingress_v4", "egress_v4"],
-        ["drop_old"]);
+        [new KernelCounter("drop_old", "", 0, 0)]);
 
     [Fact]
     public void RenderFull_OverOurTable_KeepsItsHooks_AndDeletesEveryOtherObjectAfterTheRules()

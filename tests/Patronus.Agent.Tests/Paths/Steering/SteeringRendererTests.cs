@@ -17,7 +17,7 @@ public sealed class SteeringRendererTests
     public void TheTable_MarksEachMembersRangesWithItsDefaultPath_AndPodsOnAnotherByAMap()
     {
         Assert.Equal(
-            "table inet patronus_paths\ndelete table inet patronus_paths\ntable inet patronus_paths {\n" +
+            "table inet patronus_paths {\n" +
             "\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n" +
             "\t\tip daddr { 10.62.0.0/16, 10.63.0.0/16 } jump member_0\n" +
             "\t\tip6 daddr { fd00:a3e::/32 } jump member_0\n" +
@@ -38,29 +38,45 @@ public sealed class SteeringRendererTests
         Assert.DoesNotContain("meta mark set", script);
     }
 
-    /// <summary>The script loads into a real kernel through libnftables, twice (the second replaces the first whole), and goes again.</summary>
+    /// <summary>
+    /// The declaration replaces itself in a real kernel through libnftables: chains of members no longer steered go,
+    /// the hooked chain stays the same chain (no packet meets an unhooked table), and the removal takes it all away.
+    /// </summary>
     [Fact]
-    public void TheScript_LoadsIntoNftables_ReplacesItself_AndIsRemoved()
+    public void TheTable_ReplacesItselfInPlace_AndIsRemoved()
     {
         var name = $"steer-{Guid.NewGuid().ToString("N")[..8]}";
         NetworkNamespace.Add(name);
         try
         {
             using var ns = NetNs.OpenPath(NetworkNamespace.PathOf(name));
-            void Load(string script) => ns.Run(() =>
+            T InNamespace<T>(Func<NftablesSession, T> action) => ns.Run(() =>
             {
                 using var nft = new NftablesSession();
-                nft.Run(script);
-                return 0;
+                return action(nft);
             });
+            void Load(IReadOnlyList<MemberSteering> members) =>
+                InNamespace(nft => { nft.ReplaceTable(SteeringRenderer.Table, SteeringRenderer.BaseChains, SteeringRenderer.Render(members, Mark)); return 0; });
+            string List() => Command.Run("ip", ["netns", "exec", name, "nft", "-a", "list", "table", "inet", "patronus_paths"]).Stdout;
+            // The table's handle and its hooked chain's: a table made anew would count its handles from 1 again.
+            static string Hook(string listed) => listed.Split('\n')[0] + listed.Split('\n').Single(l => l.Contains("chain prerouting", StringComparison.Ordinal)).Trim();
+
             var second = new MemberSteering("south", [IPNetwork.Parse("10.70.0.0/16")], "slow", new Dictionary<IPAddress, string>());
-            Load(SteeringRenderer.Render([West], Mark));
-            Load(SteeringRenderer.Render([West, second], Mark));
-            var listed = Command.Run("ip", ["netns", "exec", name, "nft", "list", "table", "inet", "patronus_paths"]).Stdout;
+            Load([West]);
+            var hook = Hook(List());
+            Load([West, second]);
+            var listed = List();
             Assert.Contains("jump member_1", listed);
             Assert.Contains("10.60.1.2 : 0x00020000", listed);
-            Assert.Equal(2, listed.Split("chain member_0 ").Length);
-            Load(SteeringRenderer.RenderRemoval());
+            Assert.Equal(hook, Hook(listed));
+            Load([second]);
+            listed = List();
+            Assert.DoesNotContain("member_1", listed);
+            Assert.Contains("10.70.0.0/16", listed);
+            Assert.DoesNotContain("10.60.1.2", listed);
+            Assert.Equal(hook, Hook(listed));
+
+            InNamespace(nft => nft.Run(SteeringRenderer.RenderRemoval()));
             Assert.NotEqual(0, Command.Run("ip", ["netns", "exec", name, "nft", "list", "table", "inet", "patronus_paths"]).ExitCode);
         }
         finally
