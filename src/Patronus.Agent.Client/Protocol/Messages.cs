@@ -86,6 +86,8 @@ public sealed record MeshSiteStatus
     public bool Carrier { get; init; }
     /// <summary>The gateway answers its liveness probes (true when it announced no probe port).</summary>
     public bool Live { get; init; } = true;
+    /// <summary>The gateway has answered a liveness probe since it was met: one not live that never has is just met, not lost.</summary>
+    public bool Answered { get; init; } = true;
 }
 
 public sealed record PluginStatus

@@ -54,6 +54,7 @@ public static class MeshStatusReport
                 Gateway = member.Gateway,
                 Carrier = gateway.Carriers.TryGetValue(member.MemberId, out var carrier) && carrier == member.Gateway,
                 Live = gateway.Liveness.IsLive(member.Announcer.ToString()),
+                Answered = gateway.Liveness.HasAnswered(member.Announcer.ToString()),
                 Endpoints = member.Endpoints.Select(e => e.ToString()).ToArray(),
                 Prefixes = member.Prefixes.Select(p => p.ToString()).ToArray(),
                 Endpoint = peer?.Endpoint?.ToString(),

@@ -87,7 +87,9 @@ internal static class MeshCommand
         var table = new Table().AddColumns("SITE", "STATE", "ENDPOINT", "PREFIXES", "LAST HANDSHAKE", "RECEIVED", "SENT");
         foreach (var site in mesh.Sites)
         {
-            var state = site.Configured ? (mesh.Role == "node" ? "via gateway" : "not heard from") : !site.Live ? "dead" : site.Up ? "up" : "down";
+            var state = site.Configured ? (mesh.Role == "node" ? "via gateway" : "not heard from")
+                : !site.Live ? (site.Answered ? "dead" : "no answer yet")
+                : site.Up ? "up" : "down";
             // A member with several gateways shows one row per gateway, the one carrying its prefixes marked.
             var several = mesh.Sites.Count(s => s.Id == site.Id && s.Gateway is not null) > 1;
             if (several && site.Carrier)

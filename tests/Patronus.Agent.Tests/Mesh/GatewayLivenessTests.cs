@@ -63,15 +63,20 @@ public sealed class GatewayLivenessTests : IDisposable
         {
             // Not live before it has answered (a gateway starts dead), live once it has for the recovery hold-down.
             Assert.False(liveness.IsLive("gw-a"));
+            Assert.True(await Poll.UntilAsync(() => liveness.HasAnswered("gw-a"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(10)), "gw-a answers");
             Assert.True(await Poll.UntilAsync(() => liveness.IsLive("gw-a"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50)), "gw-a answers, so it must become live");
             Assert.False(liveness.IsLive("gw-b"));
+            Assert.False(liveness.HasAnswered("gw-b"));
             Assert.True(liveness.IsLive("not-tracked"));
+            Assert.True(liveness.HasAnswered("not-tracked"));
             Assert.Equal(new Dictionary<string, bool> { ["gw-a"] = true, ["gw-b"] = false }, liveness.Gateways);
             Assert.Equal(1, Volatile.Read(ref changes));
 
             NetworkNamespace.Ip(_gateway, "addr del 10.78.0.2/24 dev g0");
             Assert.True(await Poll.UntilAsync(() => !liveness.IsLive("gw-a"), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50)), "gw-a lost its address, so it must be dead");
             Assert.Equal(2, Volatile.Read(ref changes));
+            // Lost, not just met: it answered before.
+            Assert.True(liveness.HasAnswered("gw-a"));
 
             // Tracking is the whole set each time: a gateway no longer listed is no longer probed (and counts as live).
             liveness.Track(new Dictionary<string, IPEndPoint>());

@@ -65,6 +65,18 @@ public sealed partial class GatewayLiveness : IDisposable
     }
 
     /// <summary>
+    /// Whether <paramref name="gateway"/> has answered a probe on any of its responders since it was tracked; true for
+    /// one not tracked. A gateway not live that never answered is one just met (it starts dead), not one lost.
+    /// </summary>
+    public bool HasAnswered(string gateway)
+    {
+        var probes = _prober.Paths;
+        lock (_lock)
+            return !_tracked.TryGetValue(gateway, out var responders)
+                || responders.Any(r => probes.TryGetValue(ProbeKey(gateway, r), out var status) && status.LastReplyAt is not null);
+    }
+
+    /// <summary>
     /// Probes exactly these gateways (id → the address and port of its responder) from now on: new ones start
     /// (Down until they have answered for a second), gone ones stop, moved ones keep their history.
     /// </summary>
