@@ -66,6 +66,10 @@ public sealed class PathsLabFixture : IAsyncLifetime
         return Task.CompletedTask;
     }
 
+    /// <summary>The file a link's relay rewrites the moment it applies new settings (see WanRelay).</summary>
+    public string AppliedFile(string link) =>
+        new Patronus.Cli.Lab.State.LabStore(Cli.StateRoot).Load(Name)!.Plan.WanLinks.Single(l => l.Id == link).AppliedFile;
+
     public JsonNode Gateway(string cluster) =>
         Status["clusters"]!.AsArray().Single(c => (string?)c!["id"] == cluster)!["nodes"]!.AsArray().Single(n => (string?)n!["name"] == "gw-1")!;
 
@@ -248,7 +252,9 @@ public sealed class PathsLabTests(PathsLabFixture lab, ITestOutputHelper output)
             Assert.Equal(plain.Address.ToString(), (string?)now["ips"]![0]);
 
             lab.Cli.Must("wan", "fast", "--name", lab.Name, "--delay", "5");
-            var restored = DateTime.UtcNow;
+            // The hold-down counts from the moment the relay applied the change (it stamps its applied file then),
+            // not from when the CLI returned: the CLI's own exit can take a few hundred ms under load.
+            var restored = File.GetLastWriteTimeUtc(lab.AppliedFile("fast"));
             Assert.True(await Poll.UntilAsync(() => Rtt(voice.Netns, server.Address) < FastRttBelowMs, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200)), "voice never returned to fast");
             var back = DateTime.UtcNow - restored;
             output.WriteLine($"voice back on fast {back.TotalSeconds:0.0} s after fast was restored (hold-down 2 s)");
