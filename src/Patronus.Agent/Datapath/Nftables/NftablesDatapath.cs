@@ -55,8 +55,9 @@ public sealed partial class NftablesDatapath : IPolicyDatapath, IDisposable
             var installed = new Dictionary<EndpointId, EndpointRules>();
             foreach (var rules in compiled)
                 installed[rules.Endpoint] = Claim(rules, owners);
-            // Counter values are carried into the new table so patronus_policy_blocks_total stays monotonic
-            // across agent restarts; drops counted between this read and the commit are lost (microseconds).
+            // patronus_policy_blocks_total stays monotonic across reconciles and agent restarts: replaced in place, the
+            // table keeps its counters; made again (hooked otherwise), it starts them from the values read here, and
+            // drops counted between this read and the commit are lost (microseconds).
             var existing = _session.ReadTable(RulesetRenderer.Qualified);
             var carried = (existing?.Counters ?? []).ToDictionary(c => c.Name, c => (c.Packets, c.Bytes));
             _session.Run(RulesetRenderer.RenderFull(installed.Values, carried, existing));

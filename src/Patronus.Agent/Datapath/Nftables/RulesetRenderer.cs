@@ -21,8 +21,9 @@ namespace Patronus.Agent.Datapath.Nftables;
 // any port, peer.protocol.port concatenated intervals, per family) before the counted drop.
 // Egress chains end an allowed packet with `return`, so it still meets the destination's ingress check.
 //
-// Reconcile renders the whole table and replaces it in one transaction, in place where it exists (see
-// KernelTable for why the hooks are kept); updates touch only the changed endpoints' objects.
+// Reconcile renders the whole table and replaces it in one transaction, in place where it exists, keeping the hooks and
+// every endpoint chain, map and counter it declares again (see KernelTable for why); updates touch only the changed
+// endpoints' objects, and they too flush a chain rather than make it again.
 
 /// <summary>Renders endpoint rules as nft scripts. Pure: no I/O, pinned by exact-output tests.</summary>
 internal static class RulesetRenderer
@@ -42,15 +43,21 @@ internal static class RulesetRenderer
     ];
 
     /// <summary>The whole table, replacing whatever is there, as one transaction.</summary>
-    /// <param name="carried">Counter values to start from (by counter name), so kernel counters stay monotonic across reconciles.</param>
+    /// <param name="carried">Counter values to start from (by counter name), so kernel counters stay monotonic across reconciles
+    /// (a counter the kernel already has keeps its own).</param>
     /// <param name="existing">What the kernel's table holds now; null when there is none. A table whose hooked chains are
     /// ours is replaced in place, keeping its hooks; any other is deleted and made again.</param>
     public static string RenderFull(IEnumerable<EndpointRules> endpoints, IReadOnlyDictionary<string, (ulong Packets, ulong Bytes)> carried, KernelTable? existing = null)
     {
         var list = endpoints.OrderBy(e => e.Endpoint.Namespace, StringComparer.Ordinal).ThenBy(e => e.Endpoint.Name, StringComparer.Ordinal).ToList();
         var directions = list.SelectMany(e => new[] { e.Ingress, e.Egress }).OfType<DirectionRules>().ToList();
+        var maps = Maps(list).ToList();
         var sb = new StringBuilder();
-        sb.Append(KernelTable.Replacement(Qualified, BaseChains, existing));
+        // Every endpoint chain, map and counter declared below is kept if the kernel has it: an endpoint isolated before
+        // and after this reconcile never jumps to a chain with no rules (see KernelTable).
+        var kept = new TableObjects(directions.Select(d => d.Chain).ToHashSet(StringComparer.Ordinal),
+            maps.Select(m => m.Name).ToHashSet(StringComparer.Ordinal), directions.Select(d => d.Counter.Name).ToHashSet(StringComparer.Ordinal));
+        sb.Append(KernelTable.Replacement(Qualified, BaseChains, existing, kept));
         sb.Append($"table {Qualified} {{\n");
 
         foreach (var counter in directions.Select(d => d.Counter).Distinct().OrderBy(c => c.Name, StringComparer.Ordinal))
@@ -69,7 +76,7 @@ internal static class RulesetRenderer
             sb.Append("\t}\n");
         }
 
-        foreach (var (map, type, elements) in Maps(list))
+        foreach (var (map, type, elements) in maps)
         {
             sb.Append($"\tmap {map} {{\n\t\ttype {type} : verdict\n");
             if (elements.Count > 0)

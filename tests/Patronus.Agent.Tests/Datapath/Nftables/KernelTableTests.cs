@@ -53,6 +53,28 @@ public sealed class KernelTableTests
     }
 
     [Fact]
+    public void Replacement_KeepsTheChainsMapsAndCountersDeclaredAgain_EmptyingTheMaps_AndStillMakesSetsAgain()
+    {
+        var kept = new TableObjects(new HashSet<string> { "ep_in" }, new HashSet<string> { "ingress_v4" }, new HashSet<string> { "drop_a" });
+
+        Assert.Equal(
+            "flush table inet sample\n" +
+            "flush map inet sample ingress_v4\n" +
+            "delete set inet sample peers\n",
+            KernelTable.Replacement("inet sample", SampleHooks, KernelTable.Parse(Listing), kept));
+    }
+
+    [Theory]
+    [MemberData(nameof(ForeignHooks))]
+    public void Replacement_OverATableHookedOtherwise_KeepsNothing(string why)
+    {
+        var existing = KernelTable.Parse(Listing) with { Chains = Foreign[why] };
+        var kept = new TableObjects(new HashSet<string> { "ep_in" }, new HashSet<string> { "ingress_v4" }, new HashSet<string> { "drop_a" });
+
+        Assert.Equal("table inet sample\ndelete table inet sample\n", KernelTable.Replacement("inet sample", SampleHooks, existing, kept));
+    }
+
+    [Fact]
     public void Replacement_WithNoTable_MakesIt()
     {
         Assert.Equal("table inet sample\ndelete table inet sample\n", KernelTable.Replacement("inet sample", SampleHooks, existing: null));

@@ -236,23 +236,27 @@ public sealed class RulesetRendererTests
         Assert.Equal(expected.Replace("    ", "\t"), script);
     }
 
+    // A table an earlier reconcile made: web isolated as now (its chain, set and counter), an endpoint gone since
+    // (ep_old_in), two of the four maps.
     private static readonly KernelTable Installed = new(
-        [new KernelChain("ep_old_in"), .. RulesetRenderer.BaseChains],
-        ["ep_old_in_p4"],
+        [new KernelChain("ep_old_in"), new KernelChain(Web().Ingress!.Chain), .. RulesetRenderer.BaseChains],
+        ["ep_old_in_p4", Web().Ingress!.Ports4Set],
         ["ingress_v4", "egress_v4"],
-        [new KernelCounter("drop_old", "", 0, 0)]);
+        [new KernelCounter("drop_old", "", 0, 0), new KernelCounter(Web().Ingress!.Counter.Name, Web().Ingress!.Counter.Comment, 7, 420)]);
 
     [Fact]
-    public void RenderFull_OverOurTable_KeepsItsHooks_AndDeletesEveryOtherObjectAfterTheRules()
+    public void RenderFull_OverOurTable_KeepsItsHooks_ItsMapsAndWhatItDeclaresAgain_AndDeletesTheRestAfterTheRules()
     {
         var script = RulesetRenderer.RenderFull([Web()], new Dictionary<string, (ulong, ulong)>(), Installed);
 
-        var preamble = """
+        // web's chain and counter stay (no delete), its set is made again; the gone endpoint's objects are deleted.
+        var preamble = $$"""
             flush table inet patronus
-            delete map inet patronus ingress_v4
-            delete map inet patronus egress_v4
+            flush map inet patronus ingress_v4
+            flush map inet patronus egress_v4
             delete chain inet patronus ep_old_in
             delete set inet patronus ep_old_in_p4
+            delete set inet patronus {{Web().Ingress!.Ports4Set}}
             delete counter inet patronus drop_old
             table inet patronus {
 
