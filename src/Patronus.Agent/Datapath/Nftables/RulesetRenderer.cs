@@ -46,7 +46,8 @@ internal static class RulesetRenderer
     /// <param name="carried">Counter values to start from (by counter name), so kernel counters stay monotonic across reconciles
     /// (a counter the kernel already has keeps its own).</param>
     /// <param name="existing">What the kernel's table holds now; null when there is none. A table whose hooked chains are
-    /// ours is replaced in place, keeping its hooks; any other is deleted and made again.</param>
+    /// ours is replaced in place, keeping its hooks and the chains, maps and counters declared again; any other is deleted
+    /// and made again.</param>
     public static string RenderFull(IEnumerable<EndpointRules> endpoints, IReadOnlyDictionary<string, (ulong Packets, ulong Bytes)> carried, KernelTable? existing = null)
     {
         var list = endpoints.OrderBy(e => e.Endpoint.Namespace, StringComparer.Ordinal).ThenBy(e => e.Endpoint.Name, StringComparer.Ordinal).ToList();
