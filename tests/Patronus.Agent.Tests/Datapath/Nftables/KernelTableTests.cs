@@ -29,6 +29,9 @@ public sealed class KernelTableTests
         new("pre", "filter", "prerouting", -150, "accept"),
     ];
 
+    // Everything of the sample but its set, as a declaration that declares them again would name them.
+    private static readonly TableObjects SampleKept = new(new HashSet<string> { "ep_in" }, new HashSet<string> { "ingress_v4" }, new HashSet<string> { "drop_a" });
+
     [Fact]
     public void Parse_ReadsEveryNamedObject_AndTheHooksOfBaseChains()
     {
@@ -55,23 +58,11 @@ public sealed class KernelTableTests
     [Fact]
     public void Replacement_KeepsTheChainsMapsAndCountersDeclaredAgain_EmptyingTheMaps_AndStillMakesSetsAgain()
     {
-        var kept = new TableObjects(new HashSet<string> { "ep_in" }, new HashSet<string> { "ingress_v4" }, new HashSet<string> { "drop_a" });
-
         Assert.Equal(
             "flush table inet sample\n" +
             "flush map inet sample ingress_v4\n" +
             "delete set inet sample peers\n",
-            KernelTable.Replacement("inet sample", SampleHooks, KernelTable.Parse(Listing), kept));
-    }
-
-    [Theory]
-    [MemberData(nameof(ForeignHooks))]
-    public void Replacement_OverATableHookedOtherwise_KeepsNothing(string why)
-    {
-        var existing = KernelTable.Parse(Listing) with { Chains = Foreign[why] };
-        var kept = new TableObjects(new HashSet<string> { "ep_in" }, new HashSet<string> { "ingress_v4" }, new HashSet<string> { "drop_a" });
-
-        Assert.Equal("table inet sample\ndelete table inet sample\n", KernelTable.Replacement("inet sample", SampleHooks, existing, kept));
+            KernelTable.Replacement("inet sample", SampleHooks, KernelTable.Parse(Listing), SampleKept));
     }
 
     [Fact]
@@ -93,11 +84,12 @@ public sealed class KernelTableTests
 
     [Theory]
     [MemberData(nameof(ForeignHooks))]
-    public void Replacement_OverATableHookedOtherwise_DeletesAndMakesItAgain(string why)
+    public void Replacement_OverATableHookedOtherwise_DeletesAndMakesItAgain_KeepingNothing(string why)
     {
         var existing = KernelTable.Parse(Listing) with { Chains = Foreign[why] };
 
         Assert.Equal("table inet sample\ndelete table inet sample\n", KernelTable.Replacement("inet sample", SampleHooks, existing));
+        Assert.Equal("table inet sample\ndelete table inet sample\n", KernelTable.Replacement("inet sample", SampleHooks, existing, SampleKept));
     }
 
     private static readonly IPNetwork[] LocalPods = [IPNetwork.Parse("10.244.1.0/24")];

@@ -320,18 +320,19 @@ public sealed class NftablesDatapathTests : IDisposable
     /// The kernel's handles of our table and its hooked chains. A table made again gets a new handle (its chains may get
     /// their old numbers back: they count per table), and with it new hooks.
     /// </summary>
-    private (int Table, int Forward, int Input) Handles()
+    private (int Table, int Forward, int Input) Handles() => (Handle("table", "patronus"), Handle("chain", "forward"), Handle("chain", "input"));
+
+    /// <summary>The kernel's handle of one of our table's objects (the table itself included), from its JSON listing.</summary>
+    private int Handle(string kind, string name) => Object(kind, name).GetProperty("handle").GetInt32();
+
+    private ulong Packets(string counter) => Object("counter", counter).GetProperty("packets").GetUInt64();
+
+    private System.Text.Json.JsonElement Object(string kind, string name)
     {
-        int Of(string listing, string kind, string name)
-        {
-            using var json = System.Text.Json.JsonDocument.Parse(listing);
-            return json.RootElement.GetProperty("nftables").EnumerateArray()
-                .Where(i => i.TryGetProperty(kind, out var o) && o.GetProperty("name").GetString() == name && o.GetProperty("family").GetString() == "inet"
-                    && (kind != "chain" || o.GetProperty("table").GetString() == "patronus"))
-                .Select(i => i.GetProperty(kind).GetProperty("handle").GetInt32()).Single();
-        }
-        var chains = Nft("-j list chains");
-        return (Of(Nft("-j list tables"), "table", "patronus"), Of(chains, "chain", "forward"), Of(chains, "chain", "input"));
+        using var json = System.Text.Json.JsonDocument.Parse(Nft("-j list table inet patronus"));
+        return json.RootElement.GetProperty("nftables").EnumerateArray()
+            .Where(i => i.TryGetProperty(kind, out var o) && o.GetProperty("name").GetString() == name)
+            .Select(i => i.GetProperty(kind).Clone()).Single();
     }
 
     [Fact]
@@ -381,18 +382,6 @@ public sealed class NftablesDatapathTests : IDisposable
         Assert.True(Packets(counter) >= dropped, $"{counter} went from {dropped} to {Packets(counter)}");
         Assert.False(TcpConnects(C, B.V4, 8080, waitMs: 500));
         Assert.True(Packets(counter) > dropped);
-    }
-
-    private int Handle(string kind, string name) => Object(kind, name).GetProperty("handle").GetInt32();
-
-    private ulong Packets(string counter) => Object("counter", counter).GetProperty("packets").GetUInt64();
-
-    private System.Text.Json.JsonElement Object(string kind, string name)
-    {
-        using var json = System.Text.Json.JsonDocument.Parse(Nft("-j list table inet patronus"));
-        return json.RootElement.GetProperty("nftables").EnumerateArray()
-            .Where(i => i.TryGetProperty(kind, out var o) && o.GetProperty("name").GetString() == name)
-            .Select(i => i.GetProperty(kind).Clone()).Single();
     }
 
     [Fact]
